@@ -1,0 +1,198 @@
+"""Save and load cohorts: salcheck's lossless ``.npz``, and ClinicaDL's CAPS layout.
+
+Both formats put a ``data.tsv`` in the output directory (participant_id, session_id,
+diagnosis AD|CN, subtype). A CAPS folder holds one ``[1, N, N]`` float32 tensor per image under
+``subjects/<participant>/<session>/deeplearning_prepare_data/slice_based/custom/`` (the layout
+ClinicaDL's ``generate shepplogan`` writes and its training reads); it keeps no drawn
+parameters, so a cohort read from CAPS has no per-image masks (the analytic boxes still apply).
+Every write builds the directory under a temporary name and renames it into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .. import atomic
+from ..errors import InvalidArgument
+from .cohort import LABEL_NAMES, Cohort, CohortSpec
+from .phantoms import PARAM_NAMES
+
+NPZ_NAME = "cohort.npz"
+TSV_NAME = "data.tsv"
+SESSION = "ses-M00"
+FORMAT_VERSION = 1
+TENSOR_SUFFIX = "space-SheppLogan_axis-axi_channel-single_slice-0_phantom.pt"
+TSV_COLUMNS = ("participant_id", "session_id", "diagnosis", "subtype")
+Format = Literal["npz", "caps"]
+
+
+def tensor_relpath(participant_id: str, session_id: str = SESSION) -> Path:
+    """Where ClinicaDL keeps one phantom's tensor, relative to the CAPS root."""
+    return (Path("subjects") / participant_id / session_id / "deeplearning_prepare_data"
+            / "slice_based" / "custom"
+            / f"{participant_id}_{session_id}_{TENSOR_SUFFIX}")
+
+
+def check_outdir(outdir: str | Path, overwrite: bool) -> Path:
+    """Refuse an existing non-empty directory unless ``overwrite``."""
+    outdir = Path(outdir)
+    if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not overwrite:
+        msg = (f"output directory {outdir} exists and is not empty; "
+               "pass overwrite=True (--overwrite)")
+        raise InvalidArgument(msg)
+    return outdir
+
+
+def data_tsv(cohort: Cohort) -> str:
+    """The ``data.tsv`` text for a cohort."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter="\t", lineterminator="\n")
+    w.writerow(TSV_COLUMNS)
+    for pid, lab, sub in zip(cohort.participant_ids, cohort.labels, cohort.subtypes, strict=True):
+        w.writerow([pid, SESSION, LABEL_NAMES[int(lab)], int(sub)])
+    return buf.getvalue()
+
+
+def save(cohort: Cohort, outdir: str | Path, *, format: Format = "npz",
+         overwrite: bool = False, progress: Callable[[int], None] | None = None) -> Path:
+    """Write ``cohort`` to ``outdir`` (``npz`` or ``caps``), atomically."""
+    if format not in ("npz", "caps"):
+        msg = f"unknown format {format!r}; accepted: npz, caps"
+        raise InvalidArgument(msg)
+    outdir = check_outdir(outdir, overwrite)
+    with atomic.directory(outdir, overwrite=True) as tmp:
+        (tmp / TSV_NAME).write_text(data_tsv(cohort))
+        if format == "npz":
+            _write_npz(cohort, tmp / NPZ_NAME)
+        else:
+            _write_caps(cohort, tmp, progress)
+    return outdir
+
+
+def _write_npz(cohort: Cohort, path: Path) -> None:
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "spec": None if cohort.spec is None else {
+            **cohort.spec.__dict__, "mix": list(cohort.spec.mix)},
+        "seed": cohort.seed,
+        "participant_ids": cohort.participant_ids,
+    }
+    arrays = {"images": cohort.images, "labels": cohort.labels, "subtypes": cohort.subtypes,
+              "meta": np.array(json.dumps(meta))}
+    if cohort.params is not None:
+        arrays.update({f"param_{k}": v for k, v in cohort.params.items()})
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def load(path: str | Path) -> Cohort:
+    """Load a cohort saved by :func:`save` (either format): the directory or its npz file."""
+    path = Path(path)
+    if path.is_dir() and not (path / NPZ_NAME).exists():
+        return read_caps(path)
+    npz = path / NPZ_NAME if path.is_dir() else path
+    if not npz.exists():
+        msg = f"no cohort at {path}: expected {NPZ_NAME} or a CAPS folder with {TSV_NAME}"
+        raise InvalidArgument(msg)
+    with np.load(npz, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format_version") != FORMAT_VERSION:
+            msg = (f"{npz} has cohort format version {meta.get('format_version')!r}; this "
+                   f"salcheck reads version {FORMAT_VERSION}: regenerate it with salcheck generate")
+            raise InvalidArgument(msg)
+        params = {k: z[f"param_{k}"] for k in PARAM_NAMES} if "param_color" in z else None
+        spec = None
+        if meta["spec"] is not None:
+            spec = CohortSpec(**{**meta["spec"], "mix": tuple(meta["spec"]["mix"])})
+        return Cohort(z["images"], z["labels"], z["subtypes"], params, spec, meta["seed"],
+                      meta["participant_ids"])
+
+
+def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | None) -> None:
+    import torch
+
+    for k, pid in enumerate(cohort.participant_ids):
+        rel = tensor_relpath(pid)
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torch.from_numpy(np.ascontiguousarray(cohort.images[k])), root / rel)
+        if progress is not None:
+            progress(1)
+    extraction = root / "tensor_extraction"
+    extraction.mkdir()
+    (extraction / "extract_SheppLogan_slice.json").write_text(json.dumps({
+        "preprocessing": "custom", "mode": "slice", "use_uncropped_image": False,
+        "prepare_dl": True, "slice_direction": 2, "slice_mode": "single",
+        "discarded_slices": 0, "num_slices": 1,
+        "file_type": {"pattern": "*_space-SheppLogan_phantom.nii.gz",
+                      "description": "Custom suffix", "needed_pipeline": "shepplogan"},
+    }, indent=2))
+
+
+def read_tsv(path: Path) -> list[tuple[str, str, int, int]]:
+    """Rows of a ClinicaDL ``data.tsv`` as (participant, session, label, subtype), deduplicated.
+
+    ClinicaDL 1.6.1 writes repeated rows; the first occurrence of each (participant, session)
+    is kept.
+    """
+    if not path.exists():
+        msg = f"{path} is missing: a CAPS folder needs a data.tsv"
+        raise InvalidArgument(msg)
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = set(TSV_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            msg = f"{path} lacks column(s) {sorted(missing)}; it needs {', '.join(TSV_COLUMNS)}"
+            raise InvalidArgument(msg)
+        rows, seen = [], set()
+        for line_no, row in enumerate(reader, start=2):
+            key = (row["participant_id"], row["session_id"])
+            if key in seen:
+                continue
+            seen.add(key)
+            if row["diagnosis"] not in LABEL_NAMES or row["subtype"] not in ("0", "1", "2"):
+                msg = (f"{path} line {line_no}: diagnosis {row['diagnosis']!r} / subtype "
+                       f"{row['subtype']!r}; accepted: diagnosis AD or CN, subtype 0, 1 or 2")
+                raise InvalidArgument(msg)
+            rows.append((key[0], key[1], LABEL_NAMES.index(row["diagnosis"]), int(row["subtype"])))
+    return rows
+
+
+def read_caps(root: str | Path) -> Cohort:
+    """Read a ClinicaDL shepplogan CAPS folder (tensors loaded with ``weights_only=True``)."""
+    import torch
+
+    root = Path(root)
+    rows = read_tsv(root / TSV_NAME)
+    images, size = [], None
+    for pid, ses, _, _ in rows:
+        path = root / tensor_relpath(pid, ses)
+        if not path.exists():
+            msg = f"missing tensor for {pid} {ses}: {path}"
+            raise InvalidArgument(msg)
+        try:
+            t = torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as exc:
+            msg = f"unreadable tensor {path}: {exc}"
+            raise InvalidArgument(msg) from exc
+        ok = isinstance(t, torch.Tensor) and t.ndim == 3 and t.shape[0] == 1 and (
+            t.shape[1] == t.shape[2]) and t.dtype == torch.float32
+        if ok and size is None:
+            size = int(t.shape[1])
+        if not ok or t.shape[1] != size:
+            got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+            msg = f"malformed tensor {path}: expected float32 [1, {size or 'N'}, N], got {got}"
+            raise InvalidArgument(msg)
+        images.append(t.numpy())
+    if not images:
+        msg = f"{root / TSV_NAME} lists no images"
+        raise InvalidArgument(msg)
+    labels = np.array([r[2] for r in rows], np.int8)
+    subtypes = np.array([r[3] for r in rows], np.int8)
+    return Cohort(np.stack(images), labels, subtypes, participant_ids=[r[0] for r in rows])
