@@ -1,0 +1,67 @@
+"""Training speed: seconds per epoch and fraction of the machine's matmul peak.
+
+Prints as its last line one JSON object: conv5_fc3_s_per_epoch (800 training + 200 validation
+images of 128 x 128, batch 8, the work of ClinicaDL's measured epoch), convnet_images_per_s
+(training steps at batch 32, 128 x 128), convnet_train_flops_per_image (counted from the
+layer shapes), machine_matmul_gflops (float32 2048 x 2048 matmuls, measured in this run) and
+fraction_of_peak (achieved ConvNet training FLOP/s over that matmul rate).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import torch
+
+from salcheck.cohort import make_cohort, preset
+from salcheck.models import build_model, training_flops_per_image
+from salcheck.training import TrainConfig, train
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    a @ b
+    t = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
+
+
+def convnet_rate(batch: int = 32, steps: int = 15) -> float:
+    g = torch.Generator().manual_seed(0)
+    model = build_model("convnet", 128, generator=g).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.rand(batch, 1, 128, 128, generator=g)
+    y = torch.randint(0, 2, (batch,), generator=g)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for i in range(steps + 3):
+        if i == 3:
+            t = time.perf_counter()
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return batch * steps / (time.perf_counter() - t)
+
+
+def main() -> None:
+    peak = matmul_gflops()
+    rate = convnet_rate()
+    flops = training_flops_per_image(build_model("convnet", 128,
+                                                 generator=torch.Generator()), 128)
+    cohort = make_cohort(preset("homogeneous"), 0)  # 1,000 images: 800 train + 200 validation
+    result = train(cohort, TrainConfig(model="conv5_fc3", epochs=2), 0)
+    s_per_epoch = result.history[-1]["seconds"]
+    print(f"threads={torch.get_num_threads()} epochs={[round(h['seconds'], 2) for h in result.history]}")
+    print(json.dumps({
+        "conv5_fc3_s_per_epoch": round(s_per_epoch, 2),
+        "convnet_images_per_s": round(rate, 1),
+        "convnet_train_flops_per_image": flops,
+        "machine_matmul_gflops": round(peak, 1),
+        "fraction_of_peak": round(rate * flops / 1e9 / peak, 3),
+    }))
+
+
+if __name__ == "__main__":
+    main()
