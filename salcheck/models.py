@@ -106,7 +106,9 @@ def build_model(name: str, image_size: int, *, dropout: float = 0.0,
         model = cls(image_size, dropout)
     model = model.to_empty(device="cpu")
     reinitialise(model, generator)
-    return model
+    # Channels-last convolutions and BatchNorm run 10-30% faster on CPU here (bench_train,
+    # bench_saliency); the numbers are the same up to float rounding.
+    return model.to(memory_format=torch.channels_last)
 
 
 def reinitialise(module: nn.Module, generator: torch.Generator) -> None:

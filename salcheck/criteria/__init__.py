@@ -1,0 +1,29 @@
+"""Stage 5: criteria a, b, c (and daggers), localisation metrics and the randomisation check."""
+
+from .base import Criterion, CriterionInfo, region_mean
+from .localisation import (
+    PointingGame,
+    RelevanceMassAccuracy,
+    RelevanceRankAccuracy,
+    RocAuc,
+    localisation_scores,
+    pointing_game,
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
+    roc_auc,
+)
+from .randomisation import cascading_randomisation, spearman_rows
+from .regions import Separability, Specificity, map_criteria, separability, specificity
+from .subtyping import FeatureSubtyping, feature_subtyping, last_block_features
+
+CRITERIA: list[type[Criterion]] = [FeatureSubtyping, Separability, Specificity,
+                                   RelevanceMassAccuracy, RelevanceRankAccuracy, RocAuc,
+                                   PointingGame]
+
+__all__ = [
+    "CRITERIA", "Criterion", "CriterionInfo", "FeatureSubtyping", "PointingGame",
+    "RelevanceMassAccuracy", "RelevanceRankAccuracy", "RocAuc", "Separability", "Specificity",
+    "cascading_randomisation", "feature_subtyping", "last_block_features", "localisation_scores",
+    "map_criteria", "pointing_game", "region_mean", "relevance_mass_accuracy",
+    "relevance_rank_accuracy", "roc_auc", "separability", "spearman_rows", "specificity",
+]  # fmt: skip

@@ -1,0 +1,80 @@
+"""Criteria b and c on group maps (methods.md section 6; adopted definitions).
+
+With mean_R(M) = mean of |M| over region R, R_typ and R_atyp the analytic boxes and Rest the
+brain outside both boxes:
+
+- b  (separability)  = mean_Rtyp(M)   / mean_Ratyp(M)      on the typical group map M;
+- b† (separability)  = mean_Ratyp(M†) / mean_Rtyp(M†)      on the atypical group map M†;
+- c  (specificity)   = mean_Rtyp(M)   / mean_Rest(M);
+- c† (specificity)   = mean_Ratyp(M†) / mean_Rest(M†).
+
+A map with no spatial preference gives 1 for each; higher is better.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..cohort.geometry import region_masks
+from ..errors import InvalidArgument
+from .base import Criterion, ratio, region_mean
+
+_OTHER = {"typical": "atypical", "atypical": "typical"}
+
+
+def _regions(group_map: np.ndarray) -> dict[str, np.ndarray]:
+    m = np.asarray(group_map)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        msg = f"a group map must be a square [N, N] array, got shape {m.shape}"
+        raise InvalidArgument(msg)
+    return region_masks(m.shape[0])
+
+
+def separability(group_map: np.ndarray, subtype: str = "typical") -> float:
+    """b (subtype="typical") or b† (subtype="atypical") of a group map."""
+    if subtype not in _OTHER:
+        msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
+        raise InvalidArgument(msg)
+    r = _regions(group_map)
+    return ratio(region_mean(group_map, r[subtype]), region_mean(group_map, r[_OTHER[subtype]]))
+
+
+def specificity(group_map: np.ndarray, subtype: str = "typical") -> float:
+    """c (subtype="typical") or c† (subtype="atypical") of a group map."""
+    if subtype not in _OTHER:
+        msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
+        raise InvalidArgument(msg)
+    r = _regions(group_map)
+    return ratio(region_mean(group_map, r[subtype]), region_mean(group_map, r["rest"]))
+
+
+class Separability(Criterion):
+    name = "separability"
+    symbol = "b"
+    formula = "b = mean_Rtyp|M| / mean_Ratyp|M|;  b† = mean_Ratyp|M†| / mean_Rtyp|M†|"
+    chance = 1.0
+    category = "group map"
+
+    def __call__(self, group_map: np.ndarray, subtype: str = "typical") -> float:
+        return separability(group_map, subtype)
+
+
+class Specificity(Criterion):
+    name = "specificity"
+    symbol = "c"
+    formula = "c = mean_Rtyp|M| / mean_Rest|M|;  c† = mean_Ratyp|M†| / mean_Rest|M†|"
+    chance = 1.0
+    category = "group map"
+
+    def __call__(self, group_map: np.ndarray, subtype: str = "typical") -> float:
+        return specificity(group_map, subtype)
+
+
+def map_criteria(typical_map: np.ndarray, atypical_map: np.ndarray) -> dict[str, float]:
+    """b, c, b†, c† (keys b, c, b_dagger, c_dagger) of the two group maps."""
+    return {
+        "b": separability(typical_map, "typical"),
+        "c": specificity(typical_map, "typical"),
+        "b_dagger": separability(atypical_map, "atypical"),
+        "c_dagger": specificity(atypical_map, "atypical"),
+    }

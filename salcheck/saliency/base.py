@@ -1,0 +1,82 @@
+"""Stage 4: the saliency-method interface (after captum's one-class-per-method shape).
+
+A method is an object with ``attribute(model, images, target) -> maps`` (maps shaped like the
+images), a readable ``name`` for reports, and a ``seed`` where it draws random numbers. The
+base class batches the work with a bounded batch size; subclasses implement
+``attribute_batch``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import InvalidArgument
+
+#: The controls node: the study's maps back-propagate this output (methods.md section 5).
+CONTROLS = 0
+
+
+class SaliencyMethod:
+    """Base class. ``attribute`` checks its input, batches it and returns float32 maps."""
+
+    name: str = "saliency method"
+    #: True when the maps keep a sign (the study's group maps average signed maps).
+    signed: bool = True
+
+    def __init__(self, *, batch_size: int = 64, seed: int = 0) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            msg = f"batch_size must be an integer >= 1, got batch_size={batch_size!r}"
+            raise InvalidArgument(msg)
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def get_name(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, seed={self.seed})"
+
+    def attribute(self, model: nn.Module, images: torch.Tensor | np.ndarray,
+                  target: int = CONTROLS) -> torch.Tensor:
+        """Maps of ``images`` ([B, 1, N, N]) for output ``target``, shaped like the images."""
+        x = torch.as_tensor(images, dtype=torch.float32)
+        if x.ndim != 4:
+            msg = f"images must be shaped [B, C, H, W], got {tuple(x.shape)}"
+            raise InvalidArgument(msg)
+        n_out = _n_outputs(model, x)
+        if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or not (
+            0 <= target < n_out
+        ):
+            msg = f"target must be an output index in [0, {n_out - 1}], got target={target!r}"
+            raise InvalidArgument(msg)
+        model.eval()
+        device = next(model.parameters()).device
+        parts = []
+        for i in range(0, len(x), self.batch_size):
+            batch = x[i : i + self.batch_size].to(device)
+            maps = self.attribute_batch(model, batch, int(target), offset=i)
+            parts.append(torch.as_tensor(maps).detach().to("cpu", torch.float32))
+        maps = torch.cat(parts) if parts else torch.zeros_like(x)
+        if maps.shape != x.shape:
+            msg = (f"{self.name} returned maps of shape {tuple(maps.shape)} for images of shape "
+                   f"{tuple(x.shape)}; maps must be shaped like the images")
+            raise InvalidArgument(msg)
+        return maps
+
+    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
+                        offset: int) -> torch.Tensor:
+        """Maps of one batch; ``offset`` is the batch's first index (to seed per image)."""
+        raise NotImplementedError
+
+
+def _n_outputs(model: nn.Module, x: torch.Tensor) -> int:
+    out_features = getattr(model, "n_outputs", None)
+    if out_features is not None:
+        return int(out_features)
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if last:
+        return int(last[-1].out_features)
+    with torch.no_grad():
+        return int(model.eval()(x[:1]).shape[1])

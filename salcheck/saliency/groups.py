@@ -1,0 +1,42 @@
+"""Group maps (methods.md section 5): the plain mean of signed per-image maps over a group.
+
+M = mean of the maps of the test cohort's typical atrophied images; M-dagger = the same over
+its atypical images. Images are min-max normalised first, as in training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..cohort import Cohort
+from ..errors import InvalidArgument
+from ..training import normalise
+from .base import CONTROLS, SaliencyMethod
+
+GROUPS = {"typical": 1, "atypical": 2}
+
+
+def subtype_maps(method: SaliencyMethod, model: nn.Module, cohort: Cohort,
+                 target: int = CONTROLS) -> dict[str, np.ndarray]:
+    """Per-image maps [n_group, N, N] of the atrophied typical and atypical test images."""
+    out = {}
+    for group, subtype in GROUPS.items():
+        idx = cohort.indices(label=1, subtype=subtype)
+        if len(idx) == 0:
+            msg = f"the cohort has no atrophied {group} images (subtype {subtype}) to map"
+            raise InvalidArgument(msg)
+        maps = method.attribute(model, normalise(cohort.images[idx]), target)
+        out[group] = maps[:, 0].numpy()
+    return out
+
+
+def group_map(maps: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Signed mean over images of [n, N, N] (or [n, 1, N, N]) maps."""
+    m = np.asarray(maps, dtype=np.float64)
+    if m.shape[0] == 0:
+        msg = "cannot average an empty group of maps (0 images)"
+        raise InvalidArgument(msg)
+    m = m.reshape(m.shape[0], *m.shape[-2:])
+    return m.mean(0)

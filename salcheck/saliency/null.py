@@ -1,0 +1,57 @@
+"""Null saliency methods: baselines that know nothing about the model.
+
+- :class:`RandomMap`: iid N(0, 1) pixels, seeded per image (seed, image index), so a map does
+  not depend on the batch size. Its criteria b, c sit at chance (1).
+- :class:`SobelEdgeMap`: the Sobel gradient magnitude of the input, a map that follows the
+  image's edges, not the model.
+- :class:`ConstantMap`: ones everywhere.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..rng import derive_seed
+from .base import SaliencyMethod
+
+
+class RandomMap(SaliencyMethod):
+    """iid standard-normal maps, independent of model and input."""
+
+    name = "Random map"
+
+    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
+                        offset: int) -> torch.Tensor:
+        out = torch.empty(x.shape)
+        for i in range(len(x)):
+            g = torch.Generator().manual_seed(derive_seed(self.seed, "random-map", offset + i))
+            out[i] = torch.randn(x.shape[1:], generator=g)
+        return out
+
+
+class SobelEdgeMap(SaliencyMethod):
+    """sqrt(Gx^2 + Gy^2) of each input channel with 3 x 3 Sobel kernels, zero padding."""
+
+    name = "Sobel edge map"
+    signed = False
+
+    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
+                        offset: int) -> torch.Tensor:
+        kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], device=x.device)
+        k = torch.stack([kx, kx.T]).unsqueeze(1)
+        b, c, h, w = x.shape
+        g = F.conv2d(x.reshape(b * c, 1, h, w), k, padding=1)
+        return g.pow(2).sum(1).sqrt().reshape(b, c, h, w)
+
+
+class ConstantMap(SaliencyMethod):
+    """The same value at every pixel."""
+
+    name = "Constant map"
+    signed = False
+
+    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
+                        offset: int) -> torch.Tensor:
+        return torch.ones_like(x)

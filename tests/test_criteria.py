@@ -1,0 +1,155 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salcheck.cohort import atypical_box, make_cohort, preset, region_masks, typical_box
+from salcheck.criteria import (
+    CRITERIA,
+    cascading_randomisation,
+    feature_subtyping,
+    localisation_scores,
+    map_criteria,
+    pointing_game,
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
+    roc_auc,
+    separability,
+    spearman_rows,
+    specificity,
+)
+from salcheck.errors import InvalidArgument
+from salcheck.models import build_model
+from salcheck.saliency import RandomMap, VanillaGradient, group_map, subtype_maps
+from salcheck.strategies import cohort_specs, seeds
+
+
+def test_b_and_c_by_hand():
+    n = 128
+    m = np.ones((n, n))
+    m[typical_box(n).mask(n)] = 6.0
+    m[atypical_box(n).mask(n)] = -2.0  # |M| is used
+    assert separability(m, "typical") == 3.0
+    assert separability(m, "atypical") == pytest.approx(1 / 3)
+    assert specificity(m, "typical") == 6.0
+    assert specificity(m, "atypical") == 2.0
+
+
+def test_ratio_edge_cases():
+    m = np.zeros((64, 64))
+    assert math.isnan(separability(m))
+    m[typical_box(64).mask(64)] = 1
+    assert separability(m) == math.inf
+
+
+def test_bad_map_shape_and_subtype():
+    with pytest.raises(InvalidArgument, match=r"square \[N, N\] array, got shape \(3, 64, 64\)"):
+        separability(np.zeros((3, 64, 64)))
+    with pytest.raises(InvalidArgument, match="subtype must be 'typical' or 'atypical', got 'x'"):
+        specificity(np.zeros((64, 64)), "x")
+
+
+def test_every_criterion_declares_direction_and_chance():
+    infos = {c.info().symbol: c.info() for c in CRITERIA}
+    assert infos["a"].chance == 0.0 and infos["b"].chance == 1.0 and infos["c"].chance == 1.0
+    assert infos["AUC"].chance == 0.5
+    assert all(i.direction == "higher" and i.formula for i in infos.values())
+
+
+# --- calibration, over drawn cohort specs and image sizes -----------------------------------
+
+@settings(max_examples=10, deadline=None)
+@given(spec=cohort_specs(n_per_class=st.integers(20, 60), image_size=st.sampled_from([32, 64, 128]),
+                         mix=st.just((0.0, 0.5, 0.5))), seed=seeds())
+def test_random_maps_sit_at_chance(spec, seed):
+    """iid random maps: b, b†, c, c† averaged over 100 draws lie in [0.9, 1.1].
+
+    At N = 32 the typical box holds 18 pixels, so one draw's ratio has a relative spread of
+    about 0.2 and, by Jensen's inequality, a small upward bias (about 3% for b†): the mean of
+    100 draws is what sits at chance, not a single draw.
+    """
+    cohort = make_cohort(spec, seed)
+    model = build_model("convnet", spec.image_size, generator=torch.Generator())
+    values = []
+    for k in range(100):
+        maps = subtype_maps(RandomMap(seed=seed + k), model, cohort)
+        values.append(list(map_criteria(group_map(maps["typical"]),
+                                        group_map(maps["atypical"])).values()))
+    means = np.mean(values, 0)
+    assert np.all((means >= 0.9) & (means <= 1.1)), means
+
+
+@given(n=st.sampled_from([32, 64, 128, 256]), background=st.floats(0, 0.05))
+def test_oracle_map_scores_at_least_10(n, background):
+    r = region_masks(n)
+    for sub in ("typical", "atypical"):
+        m = np.where(r[sub], 1.0, background)
+        assert separability(m, sub) >= 10
+        assert specificity(m, sub) >= 10
+
+
+@given(n=st.integers(4, 60), seed=seeds())
+def test_one_hot_subtype_features_give_a_of_1(n, seed):
+    rng = np.random.default_rng(seed)
+    sub = np.concatenate([[1, 2], rng.integers(1, 3, n)])
+    features = np.eye(3)[sub]
+    assert feature_subtyping(features, sub) == pytest.approx(1.0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=seeds())
+def test_random_features_give_a_near_0(seed):
+    rng = np.random.default_rng(seed)
+    sub = np.repeat([1, 2], 500)
+    assert abs(feature_subtyping(rng.normal(size=(1000, 16)), sub)) <= 0.05
+
+
+# --- localisation golden values on hand-made maps ---------------------------------------------
+
+MASK = np.zeros((1, 4, 4), bool)
+MASK[0, :2, :2] = True  # 4 of 16 pixels
+
+
+def test_localisation_golden_values():
+    m = np.zeros((1, 4, 4))
+    m[0, 0, 0], m[0, 0, 1], m[0, 3, 3] = 3.0, -1.0, 4.0  # 4 of 8 mass inside
+    assert relevance_mass_accuracy(m, MASK)[0] == 0.5
+    # top-4 |m|: 4 (out), 3 (in), 1 (in), then the first zero in row-major order (0,2): out
+    assert relevance_rank_accuracy(m, MASK)[0] == 0.5
+    assert pointing_game(m, MASK)[0] == 0.0
+    # AUC: inside scores {3, 1, 0, 0}, outside {4, 0 x 11}
+    pairs = sum((i > o) + 0.5 * (i == o) for i in [3, 1, 0, 0] for o in [4] + [0] * 11)
+    assert roc_auc(m, MASK)[0] == pytest.approx(pairs / 48)
+
+
+def test_perfect_map_scores_one_and_empty_mask_is_nan():
+    m = MASK.astype(float)
+    assert localisation_scores(m, MASK) == {"rma": 1.0, "rra": 1.0, "auc": 1.0, "pointing": 1.0}
+    empty = np.zeros_like(MASK)
+    for fn in (relevance_mass_accuracy, relevance_rank_accuracy, roc_auc, pointing_game):
+        assert np.isnan(fn(m, empty)[0])
+
+
+def test_localisation_shape_mismatch():
+    with pytest.raises(InvalidArgument, match=r"maps of shape \(1, 4, 4\) do not match masks"):
+        roc_auc(np.zeros((1, 4, 4)), np.zeros((1, 5, 5), bool))
+
+
+def test_spearman_rows():
+    a = np.array([[1.0, 2, 3, 4]])
+    assert spearman_rows(a, a)[0] == pytest.approx(1)
+    assert spearman_rows(a, -a)[0] == pytest.approx(-1)
+
+
+def test_cascading_randomisation_reports_every_layer():
+    cohort = make_cohort(preset("test", n_per_class=8, image_size=32), 0)
+    model = build_model("convnet", 32, generator=torch.Generator().manual_seed(0))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    rows = cascading_randomisation(VanillaGradient(), model, cohort, seed=0)
+    assert rows[0]["layer"] == "none" and rows[0]["spearman"] == pytest.approx(1)
+    assert rows[1]["layer"] == "classifier.2" and rows[-1]["layer"] == "convolutions.0"
+    assert len(rows) == 1 + 16
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
