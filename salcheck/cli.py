@@ -41,6 +41,61 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store(args: argparse.Namespace):
+    from .runner import store_root
+    from .store import Store
+
+    return Store(store_root(args.store))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .runner import run_grid
+    from .tiers import get_tier
+
+    tier = get_tier(args.tier)
+    specs = tier.grid(args.datasets, args.variants, args.seeds, method=args.method)
+    store = _store(args)  # fails before any training when the store is not writable
+    print(f"salcheck run: {len(specs)} cells at tier {tier.name} into {store.root}")
+    failed = 0
+    with tqdm(total=len(specs), unit="cell", desc="grid", disable=None) as bar:
+        def on_cell(outcome):
+            nonlocal failed
+            failed += outcome.status != "done"
+            bar.update(1)
+            bar.write(outcome.line())
+
+        run_grid(specs, store, workers=args.workers, scheduler=args.scheduler,
+                 dask_local=args.dask_local, on_cell=on_cell)
+    print(f"salcheck run: {len(specs) - failed} done, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = _store(args)
+    results = store.results()
+    if not results:
+        other = store.other_versions()
+        hint = f" (results of other format versions: {', '.join(other)})" if other else ""
+        print(f"{store.root}: no results{hint}; run `salcheck run --tier ci` to compute some")
+        return 0
+    print(f"{'cell':42} {'state':7} {'a':>5} {'b':>7} {'c':>7} {'b†':>7} {'c†':>7}  N  epochs")
+    for r in sorted(results, key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant,
+                                            r.spec.seed)):
+        c = r.criteria
+        nums = " ".join(f"{c.get(k, float('nan')):>{w}.2f}" for k, w in
+                        (("a", 5), ("b", 7), ("c", 7), ("b_dagger", 7), ("c_dagger", 7)))
+        print(f"{r.spec.label():42} {r.status:7} {nums}  {r.spec.image_size} {r.spec.epochs}"
+              + (f"  {r.error}" if r.error else ""))
+    return 0
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="result store directory (default: $SALCHECK_STORE or "
+                                   "~/.cache/salcheck)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="salcheck", description="Property checks for saliency methods on simulated phantoms."
@@ -60,6 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--format", choices=("npz", "caps"), default="npz")
     g.add_argument("--overwrite", action="store_true")
     g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("run", help="run a grid of dataset x variant x seed cells into a store")
+    r.add_argument("--tier", default="ci", help="ci or paper (default ci)")
+    r.add_argument("--datasets", nargs="+", help="homogeneous, heterogeneous, large")
+    r.add_argument("--variants", nargs="+",
+                   help="default, CropPad, Erasing, Noise, Smoothing, L1, L1Norm, SmoothL1, "
+                        "MSENorm, or combinations such as Noise+L1 (default: the poster's)")
+    r.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
+    r.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
+    r.add_argument("--workers", type=int, default=1, help="local worker processes")
+    r.add_argument("--scheduler", help="address of a Dask scheduler to run the cells on")
+    r.add_argument("--dask-local", type=int, metavar="K", help="start a Dask LocalCluster of K workers")
+    _add_store(r)
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("status", help="list the cells in a store with their state and numbers")
+    _add_store(s)
+    s.set_defaults(func=cmd_status)
     return parser
 
 
