@@ -91,6 +91,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_report
+    from .tiers import get_tier
+
+    tier = get_tier(args.tier)
+    if args.run:
+        run_args = argparse.Namespace(**{**vars(args), "datasets": None, "variants": None,
+                                         "seeds": None})
+        cmd_run(run_args)
+    path = render_report(_store(args), tier, args.out, method=args.method)
+    print(f"salcheck report: wrote {path}")
+    return 0
+
+
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="result store directory (default: $SALCHECK_STORE or "
                                    "~/.cache/salcheck)")
@@ -129,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dask-local", type=int, metavar="K", help="start a Dask LocalCluster of K workers")
     _add_store(r)
     r.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="render the poster's tables from the store as Markdown")
+    rep.add_argument("--tier", default="ci", help="ci or paper (default ci)")
+    rep.add_argument("--out", default="reports", help="output directory (default reports)")
+    rep.add_argument("--run", action="store_true", help="compute missing cells first")
+    rep.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
+    rep.add_argument("--workers", type=int, default=1, help="local worker processes (with --run)")
+    rep.add_argument("--scheduler", help="Dask scheduler address (with --run)")
+    rep.add_argument("--dask-local", type=int, metavar="K", help="Dask LocalCluster (with --run)")
+    _add_store(rep)
+    rep.set_defaults(func=cmd_report)
 
     s = sub.add_parser("status", help="list the cells in a store with their state and numbers")
     _add_store(s)

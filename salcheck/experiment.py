@@ -31,7 +31,7 @@ from .losses import LOSSES
 from .rng import derive_seed
 
 #: Bump when the content of a stored result changes meaning; names every cached result.
-RESULT_FORMAT_VERSION = 1
+RESULT_FORMAT_VERSION = 2
 DATASETS = ("homogeneous", "heterogeneous", "large")
 BASE_VARIANTS = ("default", *AUGMENTATIONS, *(k for k in LOSSES if k != "CE"))
 
@@ -133,11 +133,13 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    randomisation: list[dict[str, Any]] = field(default_factory=list)  # cascading, per layer
     maps: dict[str, np.ndarray] = field(default_factory=dict)  # "typical", "atypical" group maps
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("status", "criteria", "accuracy", "history",
-                                           "best_epoch", "timings", "provenance", "error")}
+                                           "best_epoch", "timings", "provenance", "error",
+                                           "randomisation")}
         d["spec"] = self.spec.to_dict()
         d["maps"] = {k: np.asarray(v, np.float32).tolist() for k, v in self.maps.items()}
         return d
@@ -231,7 +233,12 @@ def run_experiment(spec: ExperimentSpec, *,
                    progress: Callable[[dict[str, float]], None] | None = None,
                    return_model: bool = False):
     """Train, map and score one cell. Returns a RunResult (and the model if asked)."""
-    from .criteria import FeatureSubtyping, localisation_scores, map_criteria
+    from .criteria import (
+        FeatureSubtyping,
+        cascading_randomisation,
+        localisation_scores,
+        map_criteria,
+    )
     from .saliency import group_map, subtype_maps
     from .training import evaluate, train
 
@@ -250,11 +257,13 @@ def run_experiment(spec: ExperimentSpec, *,
         idx = test.indices(label=1, subtype=1 if sub == "typical" else 2)
         scores = localisation_scores(maps[sub], getattr(test.subset(idx), masks))
         criteria.update({f"{k}_{sub}": v for k, v in scores.items()})
+    randomisation = cascading_randomisation(method, trained.model, test, seed=spec.seed,
+                                            max_images=32)
     t3 = time.perf_counter()
     result = RunResult(
         spec=spec, status="done", criteria=criteria, accuracy=evaluate(trained.model, test),
         history=trained.history, best_epoch=trained.best_epoch,
         timings={"cohort_s": t1 - t0, "train_s": t2 - t1, "saliency_s": t3 - t2,
                  "total_s": time.perf_counter() - t0},
-        provenance=provenance(spec), maps=group)
+        provenance=provenance(spec), randomisation=randomisation, maps=group)
     return (result, trained.model) if return_model else result

@@ -1,0 +1,74 @@
+"""PNG figures for reports (matplotlib, Agg backend): phantoms with their region boxes, and
+typical / atypical group maps per variant on a diverging colour map centred on 0."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .. import atomic
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    _pyplot().close(fig)
+    atomic.write_bytes(path, buf.getvalue())
+
+
+def _boxes(ax, image_size: int) -> None:
+    from matplotlib.patches import Rectangle
+
+    from ..cohort import atypical_box, typical_box
+
+    for box, colour, label in ((typical_box(image_size), "tab:orange", "R_typ"),
+                               (atypical_box(image_size), "tab:cyan", "R_atyp")):
+        (r0, r1), (c0, c1) = box.rows, box.cols
+        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
+                               edgecolor=colour, linewidth=1.2, label=label))
+
+
+def phantom_figure(path: Path, image_size: int, seed: int = 0) -> None:
+    """One phantom per kind (control, typical, atypical, error) with the region boxes."""
+    from ..cohort import CohortSpec, make_cohort
+
+    plt = _pyplot()
+    cohort = make_cohort(CohortSpec(8, (0.25, 0.5, 0.25), image_size), seed)
+    kinds = [("control", 0, 0), ("typical", 1, 1), ("atypical", 1, 2), ("error", 1, 0)]
+    fig, axes = plt.subplots(1, 4, figsize=(10, 2.9))
+    for ax, (title, label, subtype) in zip(axes, kinds, strict=True):
+        k = cohort.indices(label=label, subtype=subtype)[0]
+        ax.imshow(cohort.images[k, 0], cmap="gray", vmin=0, vmax=1)
+        _boxes(ax, image_size)
+        ax.set_title(f"{title} (label {label}, subtype {subtype})", fontsize=8)
+        ax.axis("off")
+    axes[0].legend(loc="lower left", fontsize=6)
+    _save(fig, path)
+
+
+def group_map_figure(path: Path, rows: list[tuple[str, np.ndarray, np.ndarray]],
+                     image_size: int) -> None:
+    """One row per variant: typical map M and atypical map M†, each centred on 0."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(rows), 2, figsize=(5, 2.4 * len(rows)), squeeze=False)
+    for (name, typical, atypical), ax_row in zip(rows, axes, strict=True):
+        panels = ((ax_row[0], typical, "M (typical)"), (ax_row[1], atypical, "M† (atypical)"))
+        for ax, m, title in panels:
+            lim = float(np.abs(m).max()) or 1.0
+            im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            _boxes(ax, image_size)
+            ax.set_title(f"{name}: {title}", fontsize=8)
+            ax.axis("off")
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+    _save(fig, path)
