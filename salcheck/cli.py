@@ -105,6 +105,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checks import check_saliency_method, compare_baseline
+    from .experiment import resolve_method
+
+    method = resolve_method(args.method)
+    results = check_saliency_method(method, tier=args.tier, store=_store(args), on_fail=None)
+    if args.baseline:
+        results.append(compare_baseline(method, args.baseline, tolerance=args.tolerance,
+                                        tier=args.tier, store=_store(args)))
+    for r in results:
+        print(r.message())
+    failed = [r.check for r in results if not r.passed]
+    print(f"salcheck check: {len(results) - len(failed)} passed, {len(failed)} failed"
+          + (f" ({', '.join(failed)})" if failed else ""))
+    return 1 if failed else 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .checks import save_baseline
+    from .experiment import resolve_method
+
+    data = save_baseline(resolve_method(args.method), args.file, tier=args.tier,
+                         store=_store(args))
+    print(f"salcheck baseline: wrote {args.file} for {data['method']} (tier {data['tier']})")
+    return 0
+
+
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="result store directory (default: $SALCHECK_STORE or "
                                    "~/.cache/salcheck)")
@@ -154,6 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--dask-local", type=int, metavar="K", help="Dask LocalCluster (with --run)")
     _add_store(rep)
     rep.set_defaults(func=cmd_report)
+
+    c = sub.add_parser("check", help="run the check suite on a saliency method")
+    c.add_argument("method", help="MODULE:OBJECT (a salcheck method, or a captum class), or vanilla")
+    c.add_argument("--tier", default="ci", help="ci or paper (default ci)")
+    c.add_argument("--baseline", help="a file written by `salcheck baseline save`")
+    c.add_argument("--tolerance", type=float, default=2.0,
+                   help="allowed drop below the baseline, in baseline seed sd (default 2)")
+    _add_store(c)
+    c.set_defaults(func=cmd_check)
+
+    b = sub.add_parser("baseline", help="save a method's scores to compare later runs against")
+    b.add_argument("action", choices=["save"])
+    b.add_argument("method", help="MODULE:OBJECT or vanilla")
+    b.add_argument("file")
+    b.add_argument("--tier", default="ci", help="ci or paper (default ci)")
+    _add_store(b)
+    b.set_defaults(func=cmd_baseline)
 
     s = sub.add_parser("status", help="list the cells in a store with their state and numbers")
     _add_store(s)

@@ -134,12 +134,13 @@ class RunResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     randomisation: list[dict[str, Any]] = field(default_factory=list)  # cascading, per layer
+    weights_sha256: str | None = None  # checksum of the stored trained weights, if any
     maps: dict[str, np.ndarray] = field(default_factory=dict)  # "typical", "atypical" group maps
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("status", "criteria", "accuracy", "history",
                                            "best_epoch", "timings", "provenance", "error",
-                                           "randomisation")}
+                                           "randomisation", "weights_sha256")}
         d["spec"] = self.spec.to_dict()
         d["maps"] = {k: np.asarray(v, np.float32).tolist() for k, v in self.maps.items()}
         return d
@@ -150,6 +151,17 @@ class RunResult:
         d["spec"] = ExperimentSpec.from_dict(d["spec"])
         d["maps"] = {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()}
         return cls(**d)
+
+
+def load_model(spec: ExperimentSpec, state_dict: dict):
+    """The spec's network with the given trained weights, in eval mode."""
+    import torch
+
+    from .models import build_model
+
+    model = build_model(spec.model, spec.image_size, generator=torch.Generator())
+    model.load_state_dict(state_dict)
+    return model.eval()
 
 
 def resolve_method(name: str, seed: int = 0):

@@ -41,13 +41,15 @@ class CellOutcome:
                 f"b†={c.get('b_dagger', float('nan')):.2f} c†={c.get('c_dagger', float('nan')):.2f}")
 
 
-def _safe_run(spec: ExperimentSpec) -> RunResult:
+def safe_run(spec: ExperimentSpec) -> tuple[RunResult, dict | None]:
+    """Run a cell; any exception becomes a ``failed`` result. Returns (result, weights)."""
     try:
-        return run_experiment(spec)
+        result, model = run_experiment(spec, return_model=True)
+        return result, model.state_dict()
     except Exception as exc:  # a failing cell is recorded, and the grid goes on
         return RunResult(spec=spec, status="failed",
                          error=f"{type(exc).__name__}: {exc}",
-                         provenance={**provenance(spec), "traceback": traceback.format_exc()})
+                         provenance={**provenance(spec), "traceback": traceback.format_exc()}), None
 
 
 def run_cell(spec: ExperimentSpec | dict[str, Any], store_root: str | os.PathLike[str],
@@ -60,7 +62,7 @@ def run_cell(spec: ExperimentSpec | dict[str, Any], store_root: str | os.PathLik
 
         torch.set_num_threads(threads)
     t = time.perf_counter()
-    result, cached = Store(store_root).get_or_run(spec, _safe_run)
+    result, cached = Store(store_root).get_or_run(spec, safe_run)
     return CellOutcome(spec, result.status, cached, time.perf_counter() - t, result.error,
                        result.criteria or None)
 

@@ -85,6 +85,37 @@ class Store:
         atomic.write_text(path, text)
         return path
 
+    def weights_path(self, spec: ExperimentSpec) -> Path:
+        return self.dir / f"{spec.key()}.pt"
+
+    def put_weights(self, spec: ExperimentSpec, state_dict: dict) -> str:
+        """Write a trained model's tensors atomically; returns their sha256."""
+        import io
+
+        import torch
+
+        buf = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buf)
+        data = buf.getvalue()
+        atomic.write_bytes(self.weights_path(spec), data)
+        return hashlib.sha256(data).hexdigest()
+
+    def get_weights(self, spec: ExperimentSpec, sha256: str | None) -> dict | None:
+        """The stored tensors of a cell (``weights_only`` load: no arbitrary unpickling),
+        or None when missing or when they do not match ``sha256``."""
+        import io
+
+        import torch
+
+        path = self.weights_path(spec)
+        if sha256 is None or not path.exists():
+            return None
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            self.warn(f"corrupted weights {path.name} for {spec.label()}; they are recomputed")
+            return None
+        return torch.load(io.BytesIO(data), weights_only=True)
+
     @contextlib.contextmanager
     def lock(self, spec: ExperimentSpec) -> Iterator[None]:
         """Hold the cell's lock (blocks while another process holds it)."""
@@ -95,20 +126,31 @@ class Store:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def get_or_run(self, spec: ExperimentSpec,
-                   run: Callable[[ExperimentSpec], RunResult]) -> tuple[RunResult, bool]:
+    def get_or_run(self, spec: ExperimentSpec, run: Callable[[ExperimentSpec], RunResult], *,
+                   need_weights: bool = False) -> tuple[RunResult, bool]:
         """The stored result, or run and store it. Returns (result, came_from_store).
 
-        A stored failure is run again. Only one process runs a given cell at a time.
+        ``run`` may return (result, state_dict) to store the trained weights too. A stored
+        failure is run again; with ``need_weights``, so is a result whose weights are missing.
+        Only one process runs a given cell at a time.
         """
+
+        def usable(r: RunResult | None) -> bool:
+            return r is not None and r.status == "done" and (
+                not need_weights or self.get_weights(spec, r.weights_sha256) is not None)
+
         cached = self.get(spec)
-        if cached is not None and cached.status == "done":
+        if usable(cached):
             return cached, True
         with self.lock(spec):
             cached = self.get(spec)  # another process may have finished it meanwhile
-            if cached is not None and cached.status == "done":
+            if usable(cached):
                 return cached, True
             result = run(spec)
+            if isinstance(result, tuple):
+                result, state = result
+                if state is not None:
+                    result.weights_sha256 = self.put_weights(spec, state)
             self.put(result)
             return result, False
 

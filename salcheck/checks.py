@@ -1,0 +1,324 @@
+"""A check suite that runs against any saliency method (after scikit-learn's check_estimator).
+
+``check_saliency_method(method)`` runs every named check on reference models of a tier (the
+homogeneous default cells, trained once and kept in the store) and returns one
+:class:`CheckResult` each; ``parametrize_with_checks([...])`` turns the same checks into
+pytest parameters. Each check states its claim in one line and, on failure, names the method,
+the check and the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import atomic
+from .errors import InvalidArgument, SalcheckError
+from .saliency import ConstantMap, RandomMap, SobelEdgeMap, group_map, subtype_maps
+from .stats import paired_greater
+
+
+class SaliencyCheckFailed(SalcheckError, AssertionError):
+    """One or more checks failed (and were not expected to)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    method: str
+    check: str
+    claim: str
+    passed: bool
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def message(self) -> str:
+        nums = "; ".join(f"{k} = {_fmt(v)}" for k, v in self.numbers.items())
+        state = "PASS" if self.passed else "FAIL"
+        return f"[{state}] {self.method} / {self.check}: {self.claim} ({nums})"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def _name(method) -> str:
+    return method.get_name() if hasattr(method, "get_name") else type(method).__name__
+
+
+# --- evidence: reference models and the method's maps, computed once per method -------------
+
+_MODELS: dict[tuple[str, str], list] = {}
+
+
+def reference_models(tier, store) -> list:
+    """(spec, model) of the tier's homogeneous default cells, trained once per store."""
+    from .experiment import load_model
+    from .runner import safe_run
+
+    key = (tier.name, str(store.root))
+    if key not in _MODELS:
+        out = []
+        for seed in tier.seeds:
+            spec = tier.spec("homogeneous", "default", seed)
+            result, _ = store.get_or_run(spec, safe_run, need_weights=True)
+            if result.status != "done":
+                msg = f"reference cell {spec.label()} failed: {result.error}"
+                raise SalcheckError(msg)
+            out.append((spec, load_model(spec, store.get_weights(spec, result.weights_sha256))))
+        _MODELS[key] = out
+    return _MODELS[key]
+
+
+class Evidence:
+    """What the checks look at, computed lazily: per-seed criteria, nulls, randomisation."""
+
+    def __init__(self, method, tier, store) -> None:
+        from .experiment import test_cohort
+
+        self.method, self.tier = method, tier
+        self.models = reference_models(tier, store)
+        self.test = test_cohort(self.models[0][0])
+        self._cache: dict[str, Any] = {}
+
+    def _once(self, key: str, fn: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    def scores(self, method=None) -> dict[str, list[float]]:
+        """b, c, b†, c† and relevance mass accuracy per seed for ``method`` (default: ours)."""
+        method = method or self.method
+        return self._once(f"scores-{id(method)}", lambda: self._scores(method))
+
+    def _scores(self, method) -> dict[str, list[float]]:
+        from .criteria import localisation_scores, map_criteria
+
+        out: dict[str, list[float]] = {}
+        typ = self.test.subset(self.test.indices(label=1, subtype=1))
+        for _, model in self.models:
+            maps = subtype_maps(method, model, self.test)
+            scores = map_criteria(group_map(maps["typical"]), group_map(maps["atypical"]))
+            scores["rma_typical"] = localisation_scores(maps["typical"], typ.typical_masks)["rma"]
+            scores["finite"] = float(all(np.isfinite(m).all() for m in maps.values()))
+            for k, v in scores.items():
+                out.setdefault(k, []).append(float(v))
+        return out
+
+    def randomisation(self) -> list[float]:
+        from .criteria import cascading_randomisation
+
+        return self._once("randomisation", lambda: [
+            cascading_randomisation(self.method, model, self.test, seed=spec.seed,
+                                    max_images=16)[-1]["spearman"]
+            for spec, model in self.models])
+
+
+# --- the checks --------------------------------------------------------------------------------
+
+def _sample(ev: Evidence) -> torch.Tensor:
+    from .training import normalise
+
+    return normalise(ev.test.images[ev.test.indices(label=1)[:4]])
+
+
+def check_shape_and_dtype(ev: Evidence) -> CheckResult:
+    """Maps are floating-point and shaped like the images."""
+    x = _sample(ev)
+    maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
+    ok = tuple(maps.shape) == tuple(x.shape) and maps.dtype.is_floating_point
+    return CheckResult(_name(ev.method), "check_shape_and_dtype", check_shape_and_dtype.__doc__,
+                       ok, {"images": tuple(x.shape), "maps": tuple(maps.shape),
+                            "dtype": str(maps.dtype)})
+
+
+def check_deterministic(ev: Evidence) -> CheckResult:
+    """The same method, model and images give the same maps twice."""
+    x = _sample(ev)
+    a = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
+    b = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
+    diff = float((a - b).abs().max()) if a.shape == b.shape else math.inf
+    return CheckResult(_name(ev.method), "check_deterministic", check_deterministic.__doc__,
+                       diff == 0.0, {"max_abs_difference": diff})
+
+
+def check_finite(ev: Evidence) -> CheckResult:
+    """Maps of every test image are finite (no NaN or infinity)."""
+    finite = ev.scores()["finite"]
+    return CheckResult(_name(ev.method), "check_finite", check_finite.__doc__,
+                       all(f == 1.0 for f in finite), {"finite_per_seed": finite})
+
+
+def check_beats_chance(ev: Evidence) -> CheckResult:
+    """On trained models, b and c exceed chance (1) beyond the seed spread (one-sided t-test)."""
+    s = ev.scores()
+    ones = [1.0] * len(s["b"])
+    vb = paired_greater(s["b"], ones, claim="b > 1")
+    vc = paired_greater(s["c"], ones, claim="c > 1")
+    return CheckResult(_name(ev.method), "check_beats_chance", check_beats_chance.__doc__,
+                       vb.holds and vc.holds, {"b": s["b"], "c": s["c"], "p_b": vb.p_value,
+                                               "p_c": vc.p_value})
+
+
+NULL_METHODS = (RandomMap, ConstantMap, SobelEdgeMap)
+
+
+def check_localises(ev: Evidence) -> CheckResult:
+    """Relevance mass in the atrophied typical ROI beats every null map (random, constant, Sobel)."""
+    ours = float(np.mean(ev.scores()["rma_typical"]))
+    nulls = {cls.name: float(np.mean(ev.scores(_null(cls))["rma_typical"])) for cls in NULL_METHODS}
+    numbers = {"rma": ours, **{f"rma {k}": v for k, v in nulls.items()}}
+    return CheckResult(_name(ev.method), "check_localises", check_localises.__doc__,
+                       ours > max(nulls.values()), numbers)
+
+
+_NULLS: dict[type, Any] = {}
+
+
+def _null(cls):
+    return _NULLS.setdefault(cls, cls())
+
+
+def check_randomisation_sensitivity(ev: Evidence) -> CheckResult:
+    """Cascading model randomisation changes the maps: mean Spearman rho of |map| <= 0.5."""
+    rho = ev.randomisation()
+    ok = all(np.isfinite(rho)) and float(np.mean(rho)) <= 0.5
+    return CheckResult(_name(ev.method), "check_randomisation_sensitivity",
+                       check_randomisation_sensitivity.__doc__, ok, {"spearman_after": rho})
+
+
+def check_stable_across_seeds(ev: Evidence) -> CheckResult:
+    """Every training seed gives b > 1, and log b varies by less than log 3 (sd over seeds)."""
+    b = ev.scores()["b"]
+    logs = np.log(np.maximum(b, 1e-300))
+    sd = float(np.std(logs, ddof=1)) if len(b) > 1 else 0.0
+    return CheckResult(_name(ev.method), "check_stable_across_seeds",
+                       check_stable_across_seeds.__doc__, min(b) > 1 and sd <= math.log(3),
+                       {"b": b, "sd_log_b": sd})
+
+
+CHECKS: tuple[Callable[[Evidence], CheckResult], ...] = (
+    check_shape_and_dtype, check_deterministic, check_finite, check_beats_chance,
+    check_localises, check_randomisation_sensitivity, check_stable_across_seeds)
+
+
+# --- front ends ----------------------------------------------------------------------------------
+
+_EVIDENCE: dict[tuple[int, str, str], Evidence] = {}
+
+
+def _evidence(method, tier, store) -> Evidence:
+    key = (id(method), tier.name, str(store.root))
+    if key not in _EVIDENCE:
+        _EVIDENCE[key] = Evidence(method, tier, store)
+    return _EVIDENCE[key]
+
+
+def _resolve(tier, store):
+    from .store import Store
+    from .tiers import Tier, get_tier
+
+    tier = tier if isinstance(tier, Tier) else get_tier(tier)
+    store = store if isinstance(store, Store) else Store(store)
+    return tier, store
+
+
+def check_saliency_method(method, *, tier="ci", store=None,
+                          expected_failed_checks: dict[str, str] | None = None,
+                          on_fail: str | None = "raise") -> list[CheckResult]:
+    """Run every check on ``method``; ``on_fail`` "raise" raises SaliencyCheckFailed listing the
+    unexpected failures, "warn" prints them, None only returns the results."""
+    if on_fail not in ("raise", "warn", None):
+        msg = f"on_fail must be 'raise', 'warn' or None, got {on_fail!r}"
+        raise InvalidArgument(msg)
+    expected = expected_failed_checks or {}
+    unknown = set(expected) - {c.__name__ for c in CHECKS}
+    if unknown:
+        msg = f"unknown check(s) {sorted(unknown)}; accepted: {', '.join(c.__name__ for c in CHECKS)}"
+        raise InvalidArgument(msg)
+    tier, store = _resolve(tier, store)
+    ev = _evidence(method, tier, store)
+    results = [check(ev) for check in CHECKS]
+    bad = [r for r in results if not r.passed and r.check not in expected]
+    if bad and on_fail == "raise":
+        raise SaliencyCheckFailed("\n".join(r.message() for r in bad))
+    if bad and on_fail == "warn":
+        print("\n".join(r.message() for r in bad))
+    return results
+
+
+def parametrize_with_checks(methods: Iterable, *, tier="ci", store=None,
+                            expected_failed_checks: Callable[[Any], dict[str, str]] | None = None):
+    """A ``pytest.mark.parametrize("method, check", ...)`` over every (method, check) pair.
+
+    Call ``check(method)`` in the test (``check(method, tier=..., store=...)`` overrides the
+    tier and store given here); it raises SaliencyCheckFailed with the numbers on failure.
+    Pairs listed by ``expected_failed_checks(method)`` become strict xfails. Ids read
+    ``<method name>-<check name>``.
+    """
+    import pytest
+
+    params = []
+    for method in methods:
+        expected = expected_failed_checks(method) if expected_failed_checks else {}
+        for check in CHECKS:
+            def run(m, _check=check, *, tier=tier, store=store):
+                t, s = _resolve(tier, store)
+                result = _check(_evidence(m, t, s))
+                if not result.passed:
+                    raise SaliencyCheckFailed(result.message())
+                return result
+
+            run.__name__ = check.__name__
+            marks = ([pytest.mark.xfail(strict=True, reason=expected[check.__name__])]
+                     if check.__name__ in expected else [])
+            params.append(pytest.param(method, run, marks=marks,
+                                       id=f"{_name(method)}-{check.__name__}"))
+    return pytest.mark.parametrize(("method", "check"), params)
+
+
+# --- baselines ---------------------------------------------------------------------------------
+
+BASELINE_SCORES = ("b", "c", "b_dagger", "c_dagger", "rma_typical")
+
+
+def save_baseline(method, path: str | Path, *, tier="ci", store=None) -> dict:
+    """Store the method's per-seed scores as JSON (written atomically)."""
+    t, s = _resolve(tier, store)
+    scores = _evidence(method, t, s).scores()
+    data = {"method": _name(method), "tier": t.name, "seeds": list(t.seeds),
+            "scores": {k: scores[k] for k in BASELINE_SCORES}}
+    atomic.write_text(path, json.dumps(data, indent=2))
+    return data
+
+
+def compare_baseline(method, path: str | Path, *, tolerance: float = 2.0, tier="ci",
+                     store=None) -> CheckResult:
+    """Fail when a score's mean falls below the baseline mean by more than ``tolerance`` times
+    the baseline's seed sd (floored at 5% of the baseline mean, so a zero spread still allows
+    rounding)."""
+    try:
+        base = json.loads(Path(path).read_text())
+        base_scores = base["scores"]
+    except (OSError, ValueError, KeyError) as exc:
+        msg = f"cannot read baseline {path}: {exc}; write one with `salcheck baseline save`"
+        raise InvalidArgument(msg) from exc
+    t, s = _resolve(tier, store)
+    now = _evidence(method, t, s).scores()
+    numbers, ok = {}, True
+    for k in BASELINE_SCORES:
+        ref = np.asarray(base_scores[k], float)
+        slack = tolerance * max(float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0,
+                                0.05 * abs(float(ref.mean())))
+        cur = float(np.mean(now[k]))
+        numbers[k] = f"{cur:.3g} vs baseline {ref.mean():.3g} - {slack:.3g}"
+        ok &= cur >= ref.mean() - slack
+    return CheckResult(_name(method), "check_baseline",
+                       f"no score below its baseline by more than {tolerance} seed sd", ok, numbers)
