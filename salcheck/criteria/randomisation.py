@@ -9,6 +9,7 @@ towards 0, and b and c of the randomised typical group map fall towards 1.
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import torch
@@ -52,8 +53,9 @@ def cascading_randomisation(method: SaliencyMethod, model: nn.Module, cohort: Co
 
     def record(layer: str, maps: np.ndarray) -> None:
         gm = group_map(maps)
+        rho = spearman_rows(np.abs(before), np.abs(maps))  # NaN for a constant map
         rows.append({"layer": layer,
-                     "spearman": float(np.nanmean(spearman_rows(np.abs(before), np.abs(maps)))),
+                     "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else math.nan,
                      "b": separability(gm, "typical"), "c": specificity(gm, "typical")})
 
     record("none", before)
