@@ -137,6 +137,16 @@ def _add_store(p: argparse.ArgumentParser) -> None:
                                    "~/.cache/salcheck)")
 
 
+def _add_execution(p: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that may run cells (run, report --run)."""
+    p.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--scheduler", help="address of a Dask scheduler to run the cells on")
+    p.add_argument("--dask-local", type=int, metavar="K",
+                   help="start a Dask LocalCluster of K workers")
+    _add_store(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="salcheck", description="Property checks for saliency methods on simulated phantoms."
@@ -164,22 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default, CropPad, Erasing, Noise, Smoothing, L1, L1Norm, SmoothL1, "
                         "MSENorm, or combinations such as Noise+L1 (default: the poster's)")
     r.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
-    r.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
-    r.add_argument("--workers", type=int, default=1, help="local worker processes")
-    r.add_argument("--scheduler", help="address of a Dask scheduler to run the cells on")
-    r.add_argument("--dask-local", type=int, metavar="K", help="start a Dask LocalCluster of K workers")
-    _add_store(r)
+    _add_execution(r)
     r.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="render the poster's tables from the store as Markdown")
     rep.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     rep.add_argument("--out", default="reports", help="output directory (default reports)")
     rep.add_argument("--run", action="store_true", help="compute missing cells first")
-    rep.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
-    rep.add_argument("--workers", type=int, default=1, help="local worker processes (with --run)")
-    rep.add_argument("--scheduler", help="Dask scheduler address (with --run)")
-    rep.add_argument("--dask-local", type=int, metavar="K", help="Dask LocalCluster (with --run)")
-    _add_store(rep)
+    _add_execution(rep)
     rep.set_defaults(func=cmd_report)
 
     c = sub.add_parser("check", help="run the check suite on a saliency method")

@@ -13,7 +13,14 @@ from .localisation import (
     roc_auc,
 )
 from .randomisation import cascading_randomisation, spearman_rows
-from .regions import Separability, Specificity, map_criteria, separability, specificity
+from .regions import (
+    Separability,
+    Specificity,
+    map_criteria,
+    random_map_criteria,
+    separability,
+    specificity,
+)
 from .subtyping import FeatureSubtyping, feature_subtyping, last_block_features
 
 CRITERIA: list[type[Criterion]] = [FeatureSubtyping, Separability, Specificity,
@@ -24,6 +31,6 @@ __all__ = [
     "CRITERIA", "Criterion", "CriterionInfo", "FeatureSubtyping", "PointingGame",
     "RelevanceMassAccuracy", "RelevanceRankAccuracy", "RocAuc", "Separability", "Specificity",
     "cascading_randomisation", "feature_subtyping", "last_block_features", "localisation_scores",
-    "map_criteria", "pointing_game", "region_mean", "relevance_mass_accuracy",
+    "map_criteria", "pointing_game", "random_map_criteria", "region_mean", "relevance_mass_accuracy",
     "relevance_rank_accuracy", "roc_auc", "separability", "spearman_rows", "specificity",
 ]  # fmt: skip

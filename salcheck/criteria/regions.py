@@ -70,6 +70,21 @@ class Specificity(Criterion):
         return specificity(group_map, subtype)
 
 
+def random_map_criteria(cohort, draws: int, seed: int = 0) -> dict[str, float]:
+    """Mean b, c, b†, c† over ``draws`` iid random-map group maps of ``cohort`` (chance: 1)."""
+    import torch
+
+    from ..models import build_model
+    from ..saliency import RandomMap, group_map, subtype_maps
+
+    model = build_model("convnet", cohort.image_size, generator=torch.Generator())
+    values = []
+    for k in range(draws):
+        maps = subtype_maps(RandomMap(seed=seed + k), model, cohort)
+        values.append(map_criteria(group_map(maps["typical"]), group_map(maps["atypical"])))
+    return {key: float(np.mean([v[key] for v in values])) for key in values[0]}
+
+
 def map_criteria(typical_map: np.ndarray, atypical_map: np.ndarray) -> dict[str, float]:
     """b, c, b†, c† (keys b, c, b_dagger, c_dagger) of the two group maps."""
     return {
