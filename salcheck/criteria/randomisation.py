@@ -17,10 +17,12 @@ from scipy.stats import rankdata
 from torch import nn
 
 from ..cohort import Cohort
+from ..errors import InvalidArgument
 from ..models import reinitialise, trainable_layers
 from ..rng import derive_seed, torch_generator
-from ..saliency.base import SaliencyMethod
-from ..saliency.groups import group_map, subtype_maps
+from ..saliency.base import CONTROLS, SaliencyMethod
+from ..saliency.groups import group_map
+from ..training import normalise
 from .regions import separability, specificity
 
 
@@ -44,10 +46,16 @@ def cascading_randomisation(method: SaliencyMethod, model: nn.Module, cohort: Co
     Step 0 is the trained model itself (rho = 1). Works on a deep copy; ``model`` is untouched.
     """
     idx = cohort.indices(label=1, subtype=1)[:max_images]
-    idx = np.concatenate([idx, cohort.indices(label=1, subtype=2)[:max_images]])
-    sub = cohort.subset(idx)
+    if len(idx) == 0:
+        msg = "the cohort has no atrophied typical images to map"
+        raise InvalidArgument(msg)
+    x = normalise(cohort.images[idx])
     m = copy.deepcopy(model).eval()
-    before = subtype_maps(method, m, sub)["typical"]
+
+    def typical_maps() -> np.ndarray:
+        return method.attribute(m, x, CONTROLS)[:, 0].numpy()
+
+    before = typical_maps()
     gen = torch_generator(derive_seed(seed, "randomisation"))
     rows: list[dict[str, float | str]] = []
 
@@ -62,5 +70,5 @@ def cascading_randomisation(method: SaliencyMethod, model: nn.Module, cohort: Co
     for name, layer in reversed(trainable_layers(m)):
         with torch.no_grad():
             reinitialise(layer, gen)
-        record(name, subtype_maps(method, m, sub)["typical"])
+        record(name, typical_maps())
     return rows
