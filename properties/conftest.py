@@ -9,7 +9,7 @@ tests at the paper tier or for any other saliency method.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 #: key -> the measured numbers (ci tier, vanilla gradient, seeds 0, 1, 2).
 NOT_REPLICATED: dict[str, str] = {}
@@ -17,10 +17,12 @@ NOT_REPLICATED: dict[str, str] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     tier = config.getoption("--salcheck-tier", default="ci")
-    # Derandomized: reruns draw the same cohorts, so they hit the store.
+    # Derandomized: reruns draw the same cohorts, so they hit the store. No shrinking: each
+    # example trains a model per seed, and a failure is reported with its numbers as drawn.
     settings.register_profile(
         "salcheck-properties", derandomize=True, database=None, deadline=None,
         max_examples=2 if tier == "ci" else 5,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
