@@ -15,6 +15,7 @@ from salcheck.checks import (
     parametrize_with_checks,
     save_baseline,
 )
+from salcheck.cli import main
 from salcheck.saliency import ConstantMap, RandomMap, SobelEdgeMap, VanillaGradient
 
 VANILLA = VanillaGradient()
@@ -57,6 +58,14 @@ def test_baseline_round_trip(ci, tmp_path):
     save_baseline(VANILLA, path, **ci)
     assert compare_baseline(VANILLA, path, **ci).passed
     assert not compare_baseline(RandomMap(), path, **ci).passed
+
+
+def test_check_cli_exits_nonzero_for_a_null_map(salcheck_tier, salcheck_store, capsys):
+    args = ["--tier", salcheck_tier.name, "--store", str(salcheck_store.root)]
+    assert main(["check", "salcheck.saliency:ConstantMap", *args]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] Constant map / check_beats_chance" in out
+    assert "failed (check_beats_chance" in out
 
 
 @parametrize_with_checks([VANILLA])
