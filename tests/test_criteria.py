@@ -61,7 +61,7 @@ def test_every_criterion_declares_direction_and_chance():
 
 # --- calibration, over drawn cohort specs and image sizes -----------------------------------
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(spec=cohort_specs(n_per_class=st.integers(20, 60), image_size=st.sampled_from([32, 64, 128]),
                          mix=st.just((0.0, 0.5, 0.5))), seed=seeds())
 def test_random_maps_sit_at_chance(spec, seed):
