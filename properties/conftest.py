@@ -52,3 +52,16 @@ def expect_replication(request, salcheck_tier, salcheck_method):
             request.applymarker(pytest.mark.xfail(strict=True, reason=f"does not replicate: {reason}"))
 
     return mark
+
+
+@pytest.fixture
+def assert_comparison(expect_replication, salcheck_engine):
+    """Call with a key of salcheck.findings.COMPARISONS: decides it, failing with its numbers
+    (a strict xfail where NOT_REPLICATED lists the key)."""
+
+    def decide(key: str) -> None:
+        expect_replication(key)
+        verdict = salcheck_engine.verdict(key)
+        assert verdict.holds, verdict.message()
+
+    return decide

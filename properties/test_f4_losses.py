@@ -10,14 +10,10 @@ import pytest
 
 @pytest.mark.finding(4, "L1Norm raises specificity")
 @pytest.mark.parametrize("criterion", ["c", "c_dagger"])
-def test_l1norm_raises_specificity(salcheck_engine, expect_replication, criterion):
-    expect_replication(f"F4-{criterion}")
-    v = salcheck_engine.verdict(f"F4-{criterion}")
-    assert v.holds, v.message()
+def test_l1norm_raises_specificity(assert_comparison, criterion):
+    assert_comparison(f"F4-{criterion}")
 
 
 @pytest.mark.finding(4, "L1Norm collapses atypical separability (poster b† = 0.02)")
-def test_l1norm_lowers_atypical_separability(salcheck_engine, expect_replication):
-    expect_replication("F4-b_dagger")
-    v = salcheck_engine.verdict("F4-b_dagger")
-    assert v.holds, v.message()
+def test_l1norm_lowers_atypical_separability(assert_comparison):
+    assert_comparison("F4-b_dagger")
