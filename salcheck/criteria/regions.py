@@ -22,7 +22,11 @@ from .base import Criterion, ratio, region_mean
 _OTHER = {"typical": "atypical", "atypical": "typical"}
 
 
-def _regions(group_map: np.ndarray) -> dict[str, np.ndarray]:
+def _regions(group_map: np.ndarray, subtype: str) -> dict[str, np.ndarray]:
+    """The analytic regions for a square group map, after checking both arguments."""
+    if subtype not in _OTHER:
+        msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
+        raise InvalidArgument(msg)
     m = np.asarray(group_map)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         msg = f"a group map must be a square [N, N] array, got shape {m.shape}"
@@ -32,19 +36,13 @@ def _regions(group_map: np.ndarray) -> dict[str, np.ndarray]:
 
 def separability(group_map: np.ndarray, subtype: str = "typical") -> float:
     """b (subtype="typical") or b† (subtype="atypical") of a group map."""
-    if subtype not in _OTHER:
-        msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
-        raise InvalidArgument(msg)
-    r = _regions(group_map)
+    r = _regions(group_map, subtype)
     return ratio(region_mean(group_map, r[subtype]), region_mean(group_map, r[_OTHER[subtype]]))
 
 
 def specificity(group_map: np.ndarray, subtype: str = "typical") -> float:
     """c (subtype="typical") or c† (subtype="atypical") of a group map."""
-    if subtype not in _OTHER:
-        msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
-        raise InvalidArgument(msg)
-    r = _regions(group_map)
+    r = _regions(group_map, subtype)
     return ratio(region_mean(group_map, r[subtype]), region_mean(group_map, r["rest"]))
 
 
