@@ -15,6 +15,7 @@ from salcheck.cohort import (
     typical_box,
 )
 from salcheck.cohort.geometry import LARGE, SMALL, Geometry, inside_ellipse
+from salcheck.cohort.phantoms import ROI2_ELLIPSES
 from salcheck.errors import InvalidArgument
 from salcheck.strategies import cohort_specs, seeds
 
@@ -84,7 +85,7 @@ def test_exact_counts_per_label_and_subtype(spec, seed):
 def test_atrophy_shrinks_only_the_subtype_roi(spec, seed):
     c = make_cohort(spec, seed)
     p = c.params
-    for roi, atrophied in (("roi2", 1), ("roi1", 2)):
+    for roi, atrophied in (*((r, 1) for r in ROI2_ELLIPSES), ("roi1", 2)):
         small = c.subtypes == atrophied
         for s in ("s1", "s2"):
             assert np.all(p[f"{roi}_{s}"][small] <= SMALL[1])

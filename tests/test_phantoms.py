@@ -3,7 +3,12 @@ import pytest
 
 from salcheck.cohort import check_image_size, draw_params, render
 from salcheck.cohort.geometry import LARGE, SMALL, Geometry
-from salcheck.cohort.phantoms import ATYPICAL_ELLIPSES, TYPICAL_ELLIPSES, ellipse_table
+from salcheck.cohort.phantoms import (
+    ATYPICAL_ELLIPSES,
+    ROI2_ELLIPSES,
+    TYPICAL_ELLIPSES,
+    ellipse_table,
+)
 from salcheck.cohort.reference import reference_render
 from salcheck.errors import InvalidArgument
 
@@ -27,7 +32,8 @@ def test_subtype_scales_follow_atrophy():
     rng = np.random.default_rng(0)
     subtypes = np.repeat([0, 1, 2], 200)
     p = draw_params(rng, subtypes, 64)
-    for roi, atrophied in (("roi2", 1), ("roi1", 2)):
+    rois = [(r, 1) for r in ROI2_ELLIPSES] + [("roi1", 2)]
+    for roi, atrophied in rois:
         for s in ("s1", "s2"):
             v = p[f"{roi}_{s}"]
             small = subtypes == atrophied
@@ -56,3 +62,20 @@ def test_geometry_matches_methods_at_128():
     t = ellipse_table(draw_params(np.random.default_rng(0), np.array([0]), 128), 128)[0]
     assert tuple(t[0]) == (64.5, 64.5, 62.5, g.b, 0.0, 1.0)
     assert len(TYPICAL_ELLIPSES) == 3 and len(ATYPICAL_ELLIPSES) == 1
+
+
+def test_each_typical_ellipse_draws_its_own_parameters():
+    """methods.md section 1, item 7: five numbers per ROI-2 ellipse, as ClinicaDL draws them.
+
+    One shared draw would make the three rows of the ellipse table move as a rigid block:
+    equal offsets, equal semi-axes and equal rotations in every image.
+    """
+    rng = np.random.default_rng(7)
+    t = ellipse_table(draw_params(rng, np.zeros(1000, int), 64), 64)  # one subtype
+    left, middle, right = (t[:, k] for k in TYPICAL_ELLIPSES)
+    for col in range(5):  # row, column (minus the shared base), two semi-axes, rotation
+        for u, v in ((left, middle), (middle, right), (left, right)):
+            a, b = u[:, col], v[:, col]
+            assert np.all(a != b), f"column {col}: some images share a draw"
+            if col != 1:
+                assert abs(np.corrcoef(a, b)[0, 1]) < 0.15, f"column {col} is correlated"

@@ -27,7 +27,7 @@ from .phantoms import PARAM_NAMES
 NPZ_NAME = "cohort.npz"
 TSV_NAME = "data.tsv"
 SESSION = "ses-M00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each ROI-2 ellipse has its own parameters
 TENSOR_SUFFIX = "space-SheppLogan_axis-axi_channel-single_slice-0_phantom.pt"
 TSV_COLUMNS = ("participant_id", "session_id", "diagnosis", "subtype")
 Format = Literal["npz", "caps"]

@@ -12,7 +12,8 @@ this order (later shapes overwrite earlier ones):
 3. central ellipse, centre (c + u1, c + u2), semi-axes (b/6 s1, b/6 s2), value ``color``;
 4. ROI 1 (atypical region), centre (0.6c + u1, c + u2), semi-axes (b/3 s1, b/4 s2);
 5. ROI 2 (typical region), three ellipses at (1.5c + u1, {0.9, 1, 1.1}c + u2), semi-axes
-   (b/10 s1, b/10 s2), sharing one draw;
+   (b/10 s1, b/10 s2), each with its own u1, u2, s1, s2 and rotation (ClinicaDL draws five
+   numbers per ellipse; only the base positions are shared);
 6. two ventricles, value 0, a' = a U(0.8, 1.2), semi-axes (a'/3, a'/6), centres (c, 0.75c) and
    (c, 1.25c), rotations +pi/8 + U(-pi/16, pi/16) and -pi/8 + U(-pi/16, pi/16).
 
@@ -38,7 +39,8 @@ PARAM_NAMES: tuple[str, ...] = (
     "brain_offset", "color",
     "central_u1", "central_u2", "central_s1", "central_s2", "central_rotation",
     "roi1_u1", "roi1_u2", "roi1_s1", "roi1_s2", "roi1_rotation",
-    "roi2_u1", "roi2_u2", "roi2_s1", "roi2_s2", "roi2_rotation",
+    *(f"{e}_{k}" for e in ("roi2_left", "roi2_middle", "roi2_right")
+      for k in ("u1", "u2", "s1", "s2", "rotation")),
     "ventricle1_scale", "ventricle1_tilt", "ventricle2_scale", "ventricle2_tilt",
     "smoothing_sigma",
 )  # fmt: skip
@@ -49,6 +51,7 @@ ELLIPSES: tuple[str, ...] = (
     "ventricle_left", "ventricle_right",
 )  # fmt: skip
 TYPICAL_ELLIPSES = (4, 5, 6)
+ROI2_ELLIPSES = ("roi2_left", "roi2_middle", "roi2_right")  # each draws its own parameters
 ATYPICAL_ELLIPSES = (3,)
 
 
@@ -77,7 +80,7 @@ def draw_params(
     p["brain_offset"] = uniform(1, g.max_offset)
     p["color"] = uniform(0.4, 0.6)
     for roi, small in (("central", np.zeros(n, bool)), ("roi1", subtypes == 2),
-                       ("roi2", subtypes == 1)):
+                       *((r, subtypes == 1) for r in ROI2_ELLIPSES)):
         p[f"{roi}_u1"] = uniform(1, g.max_offset)
         p[f"{roi}_u2"] = uniform(1, g.max_offset)
         p[f"{roi}_s1"] = scales(small)
@@ -106,9 +109,9 @@ def ellipse_table(params: dict[str, np.ndarray], image_size: int) -> np.ndarray:
                         b / 6 * p["central_s2"], p["central_rotation"], col], 1)
     t[:, 3] = np.stack([0.6 * c + p["roi1_u1"], c + p["roi1_u2"], b / 3 * p["roi1_s1"],
                         b / 4 * p["roi1_s2"], p["roi1_rotation"], col], 1)
-    for k, f in zip(TYPICAL_ELLIPSES, (0.9, 1.0, 1.1), strict=True):
-        t[:, k] = np.stack([1.5 * c + p["roi2_u1"], f * c + p["roi2_u2"], b / 10 * p["roi2_s1"],
-                            b / 10 * p["roi2_s2"], p["roi2_rotation"], col], 1)
+    for k, f, e in zip(TYPICAL_ELLIPSES, (0.9, 1.0, 1.1), ROI2_ELLIPSES, strict=True):
+        t[:, k] = np.stack([1.5 * c + p[f"{e}_u1"], f * c + p[f"{e}_u2"], b / 10 * p[f"{e}_s1"],
+                            b / 10 * p[f"{e}_s2"], p[f"{e}_rotation"], col], 1)
     for k, (f, sign, v) in zip((7, 8), ((0.75, 1, "ventricle1"), (1.25, -1, "ventricle2")),
                                strict=True):
         ar = a * p[f"{v}_scale"]
