@@ -99,15 +99,20 @@ def gaussian_blur(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
 
 
 class Smoothing(Augmentation):
-    """Gaussian filter with sigma ~ U(0, 1) pixels per image; always applied."""
+    """Gaussian filter with sigma ~ U(0, max_sigma N/128) pixels per image; always applied.
+
+    ClinicaDL draws sigma ~ U(0, 1) pixels on 128 x 128 images; like CropPad's shifts, the
+    length scales with the image size N, so a 64 x 64 image is blurred by the same fraction.
+    """
 
     name = "Smoothing"
 
     def __init__(self, max_sigma: float = 1.0) -> None:
-        self.max_sigma = max_sigma
+        self.max_sigma = max_sigma  # at N = 128
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator) -> Params:
-        return {"sigma": _uniform(x.shape[0], 0.0, self.max_sigma, generator)}
+        top = self.max_sigma * x.shape[-1] / 128
+        return {"sigma": _uniform(x.shape[0], 0.0, top, generator)}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         return gaussian_blur(x, params["sigma"])

@@ -26,6 +26,14 @@ def test_smoothing_equals_scipy_gaussian_filter():
     assert ((params["sigma"] >= 0) & (params["sigma"] <= 1)).all()
 
 
+@pytest.mark.parametrize("size", [64, 128])
+def test_smoothing_sigma_scales_with_image_size(size):
+    sigma = Smoothing().make_params(batch(n=400, size=size), gen())["sigma"]
+    top = size / 128  # ClinicaDL's 1 pixel at 128 x 128
+    assert float(sigma.min()) >= 0 and float(sigma.max()) <= top
+    assert float(sigma.max()) > 0.95 * top
+
+
 def test_croppad_is_an_exact_integer_shift_with_zero_fill():
     x = batch(size=128)
     c = CropPad()
