@@ -51,44 +51,67 @@ def _store(args: argparse.Namespace):
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .runner import run_grid
+    from .methods import resolve_method
+    from .runner import check_workers, run_grid
     from .tiers import get_tier
 
     tier = get_tier(args.tier)
-    specs = tier.grid(args.datasets, args.variants, args.seeds, method=args.method)
+    check_workers(args.workers)
+    specs = tier.grid(args.datasets, args.variants, args.seeds)
+    methods = args.methods or [args.method]
+    for m in methods:
+        resolve_method(m)  # fail before any training on a method that cannot be imported
     store = _store(args)  # fails before any training when the store is not writable
-    print(f"salcheck run: {len(specs)} cells at tier {tier.name} into {store.root}")
+    print(f"salcheck run: {len(specs)} models x {len(methods)} method(s) at tier {tier.name} "
+          f"into {store.root}")
     failed = 0
-    with tqdm(total=len(specs), unit="cell", desc="grid", disable=None) as bar:
+    with tqdm(total=len(specs) * (1 + len(methods)), unit="step", desc="grid",
+              disable=None) as bar:
         def on_cell(outcome):
             nonlocal failed
             failed += outcome.status != "done"
             bar.update(1)
             bar.write(outcome.line())
 
-        run_grid(specs, store, workers=args.workers, scheduler=args.scheduler,
-                 dask_local=args.dask_local, on_cell=on_cell)
-    print(f"salcheck run: {len(specs) - failed} done, {failed} failed")
+        outcomes = run_grid(specs, store, test=tier.test(), methods=methods,
+                            workers=args.workers, scheduler=args.scheduler,
+                            dask_local=args.dask_local, on_cell=on_cell)
+    print(f"salcheck run: {len(outcomes) - failed} done, {failed} failed")
     return 1 if failed else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .results import ModelResult, Scores
+
     store = _store(args)
-    results = store.results()
-    if not results:
+    models, bad_models = store.scan("models")
+    evaluations, bad_evals = store.scan("evaluations")
+    for name in bad_models + bad_evals:
+        print(f"CORRUPTED {name}: its checksum does not match; it is recomputed when next needed")
+    if not models:
         other = store.other_versions()
-        hint = f" (results of other format versions: {', '.join(other)})" if other else ""
-        print(f"{store.root}: no results{hint}; run `salcheck run --tier ci` to compute some")
-        return 0
-    print(f"{'cell':42} {'state':7} {'a':>5} {'b':>7} {'c':>7} {'b†':>7} {'c†':>7}  N  epochs")
-    for r in sorted(results, key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant,
-                                            r.spec.seed)):
-        c = r.criteria
-        nums = " ".join(f"{c.get(k, float('nan')):>{w}.2f}" for k, w in
-                        (("a", 5), ("b", 7), ("c", 7), ("b_dagger", 7), ("c_dagger", 7)))
-        print(f"{r.spec.label():42} {r.status:7} {nums}  {r.spec.image_size} {r.spec.epochs}"
-              + (f"  {r.error}" if r.error else ""))
-    return 0
+        hint = f" (results of other store versions: {', '.join(other)})" if other else ""
+        print(f"{store.root}: no models{hint}; run `salcheck run --tier ci` to compute some")
+        return 1 if bad_models or bad_evals else 0
+    by_model: dict[str, list[Scores]] = {}
+    for e in evaluations:
+        s = Scores.from_dict(e)
+        by_model.setdefault(s.model.key(), []).append(s)
+    print(f"{'model':52} {'state':7} {'method':18} {'a':>5} {'b':>7} {'c':>7} {'b†':>7} {'c†':>7}")
+    records = sorted((ModelResult.from_dict(m) for m in models),
+                     key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant,
+                                    r.spec.epochs, r.spec.seed))
+    for r in records:
+        rows = by_model.get(r.spec.key(), [])
+        if not rows or r.status != "done":
+            print(f"{r.spec.label():52} {r.status:7} {'-':18}" + (f"  {r.error}" if r.error else ""))
+        for s in rows:
+            c = s.criteria
+            nums = " ".join(f"{c.get(k, float('nan')):>{w}.2f}" for k, w in
+                            (("a", 5), ("b", 7), ("c", 7), ("b_dagger", 7), ("c_dagger", 7)))
+            print(f"{r.spec.label():52} {s.status:7} {s.method[:18]:18} {nums}"
+                  + (f"  {s.error}" if s.error else ""))
+    return 1 if bad_models or bad_evals else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -132,6 +155,12 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_workers() -> int:
+    import os
+
+    return max(1, os.cpu_count() or 1)
+
+
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="result store directory (default: $SALCHECK_STORE or "
                                    "~/.cache/salcheck)")
@@ -140,7 +169,8 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 def _add_execution(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that may run cells (run, report --run)."""
     p.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--workers", type=int, default=_default_workers(),
+                   help="local worker processes, one torch thread each (default: the CPU count)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to run the cells on")
     p.add_argument("--dask-local", type=int, metavar="K",
                    help="start a Dask LocalCluster of K workers")
@@ -174,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default, CropPad, Erasing, Noise, Smoothing, L1, L1Norm, SmoothL1, "
                         "MSENorm, or combinations such as Noise+L1 (default: the poster's)")
     r.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
+    r.add_argument("--methods", nargs="+", metavar="METHOD",
+                   help="several saliency methods, each evaluated on the same trained models")
     _add_execution(r)
     r.set_defaults(func=cmd_run)
 

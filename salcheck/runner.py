@@ -1,8 +1,12 @@
-"""Run grids of cells through a store: in-process, in a local process pool, or on Dask.
+"""Run grids through a store: train each model once, evaluate each method on it.
 
-Every backend calls :func:`run_cell`, which goes through the store (finished cells cost
-nothing, per-cell locks stop two processes training the same cell) and turns any exception of
-a cell into a stored ``failed`` result, so the grid goes on.
+Every backend calls :func:`run_cell` (train, or find, the model; then evaluate each method
+given by name), so finished work costs nothing and per-entry locks stop two processes computing
+the same entry. Any exception becomes a stored ``failed`` record and the grid goes on; a failed
+record is computed again on the next run. Workers run torch with one thread each by default
+(``threads``), which both uses a small CPU best (two one-thread trainings on 2 cores do 1.7x
+the work of one two-thread training here) and keeps the float path the same whatever the
+machine's core count.
 """
 
 from __future__ import annotations
@@ -10,20 +14,33 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .experiment import ExperimentSpec, RunResult, provenance, run_experiment
+from .errors import InvalidArgument, SalcheckError
+from .experiment import (
+    evaluate,
+    evaluation_key,
+    load_model,
+    test_cohort,
+    train_model,
+    weights_bytes,
+)
+from .methods import method_fingerprint, method_name, resolve_method
+from .provenance import provenance
+from .results import ModelResult, Scores
+from .spec import ModelSpec, TestSpec
 from .store import Store
 
 
 @dataclass(frozen=True)
 class CellOutcome:
-    """What happened to one cell of a grid."""
+    """What happened to one (model, method) pair of a grid."""
 
-    spec: ExperimentSpec
+    spec: ModelSpec
+    method: str | None  # None: the model only
     status: str  # done or failed
     cached: bool
     seconds: float
@@ -31,90 +48,172 @@ class CellOutcome:
     criteria: dict[str, float] | None = None
 
     def line(self) -> str:
-        """A one-line status for progress output."""
+        """A one-line status for progress output, with the criteria of an evaluation."""
+        what = self.spec.label() + (f" [{self.method}]" if self.method else " [model]")
         if self.status != "done":
-            return f"FAILED {self.spec.label()}: {self.error}"
-        c = self.criteria or {}
+            return f"FAILED {what}: {self.error}"
         how = "cached" if self.cached else f"{self.seconds:.0f}s"
-        return (f"done   {self.spec.label()} ({how}): a={c.get('a', float('nan')):.2f} "
-                f"b={c.get('b', float('nan')):.2f} c={c.get('c', float('nan')):.2f} "
-                f"b†={c.get('b_dagger', float('nan')):.2f} c†={c.get('c_dagger', float('nan')):.2f}")
+        if self.criteria is None:
+            return f"done   {what} ({how})"
+        c = self.criteria
+        nums = " ".join(f"{k}={c.get(key, float('nan')):.2f}" for k, key in (
+            ("a", "a"), ("b", "b"), ("c", "c"), ("b†", "b_dagger"), ("c†", "c_dagger")))
+        return f"done   {what} ({how}): {nums}"
 
 
-def safe_run(spec: ExperimentSpec) -> tuple[RunResult, dict | None]:
-    """Run a cell; any exception becomes a ``failed`` result. Returns (result, weights)."""
-    try:
-        result, model = run_experiment(spec, return_model=True)
-        return result, model.state_dict()
-    except Exception as exc:  # a failing cell is recorded, and the grid goes on
-        return RunResult(spec=spec, status="failed",
-                         error=f"{type(exc).__name__}: {exc}",
-                         provenance={**provenance(spec), "traceback": traceback.format_exc()}), None
+def model_entry(store: Store, spec: ModelSpec) -> tuple[ModelResult, bytes | None, bool]:
+    """(record, weights, cached): the stored model, or train and store it."""
+    key = spec.key()
+    state: dict[str, bytes] = {}
+
+    def compute() -> dict[str, Any]:
+        try:
+            record, model = train_model(spec)
+            data = weights_bytes(model)
+            record.weights_sha256 = store.put_blob("models", key, data)
+            state["weights"] = data
+        except Exception as exc:  # a failing cell is recorded, and the grid goes on
+            record = ModelResult(spec=spec, status="failed", error=f"{type(exc).__name__}: {exc}",
+                                 provenance=provenance(traceback=traceback.format_exc()))
+        return record.to_dict()
+
+    def usable(entry: dict[str, Any]) -> bool:
+        if entry.get("status") != "done":
+            return False
+        state["weights"] = store.get_blob("models", key, entry.get("weights_sha256"))
+        return state["weights"] is not None
+
+    entry, cached = store.get_or_compute("models", key, compute, usable=usable)
+    return ModelResult.from_dict(entry), state.get("weights"), cached
 
 
-def run_cell(spec: ExperimentSpec | dict[str, Any], store_root: str | os.PathLike[str],
-             threads: int | None = None) -> CellOutcome:
-    """Run (or fetch) one cell through the store at ``store_root``."""
-    if isinstance(spec, dict):
-        spec = ExperimentSpec.from_dict(spec)
+def trained_model(store: Store, spec: ModelSpec):
+    """The trained network of ``spec`` (trained now if the store lacks it)."""
+    record, data, _ = model_entry(store, spec)
+    if record.status != "done" or data is None:
+        msg = f"model {spec.label()} failed: {record.error}"
+        raise SalcheckError(msg)
+    return load_model(spec, data)
+
+
+def evaluation_entry(store: Store, spec: ModelSpec, test: TestSpec, method: Any,
+                     model: Any = None) -> tuple[Scores, bool]:
+    """(scores, cached) of ``method`` on the model of ``spec``. A method without a
+    fingerprint (unreadable source) is evaluated afresh every time and never stored."""
+    fingerprint = method_fingerprint(method)
+
+    def compute() -> dict[str, Any]:
+        try:
+            net = model if model is not None else trained_model(store, spec)
+            scores = evaluate(method, net, test_cohort(test), spec=spec, test_spec=test)
+        except Exception as exc:
+            scores = Scores(model=spec, method=method_name(method), fingerprint=fingerprint,
+                            status="failed", error=f"{type(exc).__name__}: {exc}",
+                            provenance=provenance(traceback=traceback.format_exc()))
+        return scores.to_dict()
+
+    if fingerprint is None:
+        return Scores.from_dict(compute()), False
+    entry, cached = store.get_or_compute(
+        "evaluations", evaluation_key(spec, test, fingerprint), compute,
+        usable=lambda e: e.get("status") == "done")
+    return Scores.from_dict(entry), cached
+
+
+def run_cell(spec: ModelSpec | dict[str, Any], store_root: str | os.PathLike[str],
+             test: TestSpec | dict[str, Any], methods: Sequence[Any] = (),
+             threads: int | None = None) -> list[CellOutcome]:
+    """Train (or find) one model, then evaluate each method on it, through the store."""
+    spec = ModelSpec.from_dict(spec) if isinstance(spec, dict) else spec
+    test = TestSpec(**{k: v for k, v in test.items() if k != "cohort_format"}) \
+        if isinstance(test, dict) else test
     if threads:
         import torch
 
         torch.set_num_threads(threads)
+    store = Store(store_root)
     t = time.perf_counter()
-    result, cached = Store(store_root).get_or_run(spec, safe_run)
-    return CellOutcome(spec, result.status, cached, time.perf_counter() - t, result.error,
-                       result.criteria or None)
+    record, data, cached = model_entry(store, spec)
+    out = [CellOutcome(spec, None, record.status, cached, time.perf_counter() - t, record.error)]
+    if record.status != "done" or data is None:
+        return out
+    model = None if not methods else load_model(spec, data)
+    for m in methods:
+        t = time.perf_counter()
+        scores, hit = evaluation_entry(store, spec, test, resolve_method(m), model)
+        out.append(CellOutcome(spec, scores.method, scores.status, hit, time.perf_counter() - t,
+                               scores.error, scores.criteria or None))
+    return out
 
 
-def run_grid(specs: Iterable[ExperimentSpec], store: Store, *, workers: int = 1,
+def run_grid(specs: Iterable[ModelSpec], store: Store, *, test: TestSpec,
+             methods: Sequence[Any] = ("vanilla",), workers: int = 1,
              scheduler: str | None = None, dask_local: int | None = None,
              threads: int | None = None,
              on_cell: Callable[[CellOutcome], None] | None = None) -> list[CellOutcome]:
-    """Run every cell; ``on_cell`` sees each outcome as it finishes (in finishing order).
+    """Train every model once and evaluate every method on each; ``on_cell`` sees each outcome.
 
-    Backends: in-process (default); ``workers`` > 1: a local process pool; ``scheduler``: an
-    existing Dask scheduler's address; ``dask_local``: a Dask LocalCluster of that many
-    workers. ``threads``: torch threads per local worker (default: cores // workers; torch
-    results are bit-identical only between runs with the same number of threads). Returns the
-    outcomes in the order of ``specs``.
+    Backends: in-process (``workers`` 1); a local process pool (``workers`` > 1); an existing
+    Dask scheduler (``scheduler``); a Dask LocalCluster (``dask_local`` workers). Methods
+    given by name are evaluated in the workers; method objects in this process. ``threads``:
+    torch threads per worker (default 1 with several workers).
     """
-    specs = list(specs)
+    specs = list(dict.fromkeys(specs))
+    check_workers(workers)
     on_cell = on_cell or (lambda outcome: None)
+    named = [m for m in methods if isinstance(m, str)]
+    objects = [m for m in methods if not isinstance(m, str)]
     root = str(store.root)
     if scheduler or dask_local:
-        outcomes = _run_dask(specs, root, scheduler, dask_local, threads, on_cell)
+        outcomes = _run_dask(specs, root, test, named, scheduler, dask_local, threads, on_cell)
     elif workers > 1:
-        outcomes = _run_pool(specs, root, workers, threads or _threads_per_worker(workers),
-                             on_cell)
+        outcomes = _run_pool(specs, root, test, named, workers, threads or 1, on_cell)
     else:
-        outcomes = {}
+        outcomes = []
         for spec in specs:
-            outcomes[spec] = run_cell(spec, root)
-            on_cell(outcomes[spec])
-    return [outcomes[s] for s in specs]
-
-
-def _threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
-def _run_pool(specs, root, workers, threads, on_cell):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    outcomes = {}
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(run_cell, s.to_dict(), root, threads): s
-                   for s in specs}
-        for fut in as_completed(futures):
-            outcomes[futures[fut]] = fut.result()
-            on_cell(outcomes[futures[fut]])
+            for o in run_cell(spec, root, test, named, threads):
+                on_cell(o)
+                outcomes.append(o)
+    for spec in specs:
+        for m in objects:
+            t = time.perf_counter()
+            scores, hit = evaluation_entry(store, spec, test, m)
+            o = CellOutcome(spec, scores.method, scores.status, hit, time.perf_counter() - t,
+                            scores.error, scores.criteria or None)
+            on_cell(o)
+            outcomes.append(o)
     return outcomes
 
 
-def _run_dask(specs, root, scheduler, dask_local, threads, on_cell):
+def check_workers(workers: int) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        msg = f"workers must be an integer >= 1, got workers={workers!r}"
+        raise InvalidArgument(msg)
+
+
+def _run_pool(specs, root, test, methods, workers, threads, on_cell):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    outcomes = []
+    ctx = mp.get_context("spawn")
+    # Longest first (large sets, long training), so no long model starts last.
+    order = sorted(specs, key=_cost, reverse=True)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_cell, s.to_dict(), root, test.to_dict(), methods, threads)
+                   for s in order]
+        for fut in as_completed(futures):
+            for o in fut.result():
+                on_cell(o)
+                outcomes.append(o)
+    return outcomes
+
+
+def _cost(spec: ModelSpec) -> float:
+    return spec.train_spec().n_per_class * spec.epochs
+
+
+def _run_dask(specs, root, test, methods, scheduler, dask_local, threads, on_cell):
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -124,14 +223,15 @@ def _run_dask(specs, root, scheduler, dask_local, threads, on_cell):
         cluster = LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
-        threads = threads or _threads_per_worker(dask_local)
     try:
-        futures = {client.submit(run_cell, s.to_dict(), root, threads, key=f"cell-{s.key()}",
-                                 pure=False): s for s in specs}
-        outcomes = {}
+        futures = [client.submit(run_cell, s.to_dict(), root, test.to_dict(), methods,
+                                 threads or 1, key=f"cell-{s.key()}", pure=False)
+                   for s in specs]
+        outcomes = []
         for fut in as_completed(futures):
-            outcomes[futures[fut]] = fut.result()
-            on_cell(outcomes[futures[fut]])
+            for o in fut.result():
+                on_cell(o)
+                outcomes.append(o)
         return outcomes
     finally:
         client.close()

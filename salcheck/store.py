@@ -1,13 +1,13 @@
-"""A crash-safe, content-addressed store of cell results.
+"""A crash-safe, content-addressed store with one kind of entry per expensive stage.
 
-Layout: ``<root>/v<RESULT_FORMAT_VERSION>/<key>.json``, one file per cell, named by the hash of
-its :class:`ExperimentSpec`. Each file holds ``{"sha256": ..., "result": ...}``, the checksum
-taken over the canonical JSON of the result and verified on every read; loading is plain JSON
-(nothing is ever unpickled). Files are written atomically (temporary file, fsync, rename), so a
-crash or ``kill -9`` leaves either the old state or the whole new file. A per-cell lock
-(``fcntl.flock`` on ``<key>.lock``) makes two processes sharing a store wait for each other
-instead of training the same cell twice. A corrupted file is reported, set aside as
-``<key>.corrupt`` and recomputed.
+Layout: ``<root>/v<STORE_FORMAT_VERSION>/<kind>/<key>.json`` (kinds: ``models``,
+``evaluations``), each file ``{"sha256": ..., "entry": ...}`` with the checksum of the
+canonical JSON verified on every read; a model's weights lie beside it as ``<key>.pt`` with
+their sha256 in the entry. Loading is plain JSON and ``torch.load(weights_only=True)``.
+Files are written atomically (temporary file, fsync, rename), so a crash or ``kill -9`` leaves
+the old state or the whole new file. A per-entry lock (``fcntl.flock``) makes two processes
+sharing a store wait for each other instead of computing the same entry twice. A corrupted
+entry is reported, set aside as ``<key>.corrupt`` and recomputed; ``scan`` lists it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from . import atomic
 from .errors import StoreError
-from .experiment import RESULT_FORMAT_VERSION, ExperimentSpec, RunResult
+
+#: Bump when the store's layout changes.
+STORE_FORMAT_VERSION = 3
+KINDS = ("models", "evaluations")
+
+Payload = dict[str, Any]
 
 
 def default_store() -> Path:
@@ -34,20 +40,22 @@ def default_store() -> Path:
     return Path(cache) / "salcheck"
 
 
-def _checksum(result: dict) -> str:
-    return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
+def checksum(payload: Payload) -> str:
+    """sha256 of the canonical JSON of ``payload``."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 class Store:
-    """Results of cells, keyed by spec hash. ``Store(root)`` checks the root is writable."""
+    """Entries by (kind, key). ``Store(root)`` checks that the root is writable."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None, *,
                  warn: Callable[[str], None] | None = None) -> None:
         self.root = Path(root) if root is not None else default_store()
-        self.dir = self.root / f"v{RESULT_FORMAT_VERSION}"
+        self.dir = self.root / f"v{STORE_FORMAT_VERSION}"
         self.warn = warn or (lambda msg: print(f"salcheck store: {msg}", file=sys.stderr))
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            for kind in KINDS:
+                (self.dir / kind).mkdir(parents=True, exist_ok=True)
             probe = self.dir / f".probe-{os.getpid()}"
             probe.write_text("ok")
             probe.unlink()
@@ -56,117 +64,96 @@ class Store:
                   "with --store DIR or SALCHECK_STORE"
             raise StoreError(msg) from exc
 
-    def path(self, spec: ExperimentSpec) -> Path:
-        return self.dir / f"{spec.key()}.json"
+    def path(self, kind: str, key: str, suffix: str = ".json") -> Path:
+        if kind not in KINDS:
+            msg = f"unknown store kind {kind!r}; accepted: {', '.join(KINDS)}"
+            raise StoreError(msg)
+        return self.dir / kind / f"{key}{suffix}"
 
-    def get(self, spec: ExperimentSpec) -> RunResult | None:
-        """The stored result of ``spec``, or None (missing, or corrupted and set aside)."""
-        path = self.path(spec)
+    def get(self, kind: str, key: str) -> Payload | None:
+        """The stored entry, or None (missing, or corrupted: reported and set aside)."""
+        path = self.path(kind, key)
         try:
-            data = json.loads(path.read_text())
-            result = data["result"]
-            if data["sha256"] != _checksum(result):
-                raise ValueError("checksum mismatch")
-            return RunResult.from_dict(result)
+            return _read(path)
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError) as exc:
-            self.warn(f"corrupted entry {path.name} for {spec.label()} ({exc}); it is set aside "
-                      f"as {path.stem}.corrupt and recomputed")
+            self.warn(f"corrupted entry {kind}/{path.name} ({exc}); it is set aside as "
+                      f"{path.stem}.corrupt and recomputed")
             with contextlib.suppress(FileNotFoundError):
                 os.replace(path, path.with_suffix(".corrupt"))
             return None
 
-    def put(self, result: RunResult) -> Path:
-        """Write ``result`` atomically; returns its path."""
-        payload = result.to_dict()
-        text = json.dumps({"sha256": _checksum(payload), "result": payload}, sort_keys=True)
-        path = self.path(result.spec)
-        atomic.write_text(path, text)
+    def put(self, kind: str, key: str, entry: Payload) -> Path:
+        """Write ``entry`` atomically with its checksum; returns its path."""
+        path = self.path(kind, key)
+        atomic.write_text(path, json.dumps({"sha256": checksum(entry), "entry": entry},
+                                           sort_keys=True))
         return path
 
-    def weights_path(self, spec: ExperimentSpec) -> Path:
-        return self.dir / f"{spec.key()}.pt"
-
-    def put_weights(self, spec: ExperimentSpec, state_dict: dict) -> str:
-        """Write a trained model's tensors atomically; returns their sha256."""
-        import io
-
-        import torch
-
-        buf = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buf)
-        data = buf.getvalue()
-        atomic.write_bytes(self.weights_path(spec), data)
+    def put_blob(self, kind: str, key: str, data: bytes) -> str:
+        """Write a binary companion (a model's weights) atomically; returns its sha256."""
+        atomic.write_bytes(self.path(kind, key, ".pt"), data)
         return hashlib.sha256(data).hexdigest()
 
-    def get_weights(self, spec: ExperimentSpec, sha256: str | None) -> dict | None:
-        """The stored tensors of a cell (``weights_only`` load: no arbitrary unpickling),
-        or None when missing or when they do not match ``sha256``."""
-        import io
-
-        import torch
-
-        path = self.weights_path(spec)
+    def get_blob(self, kind: str, key: str, sha256: str | None) -> bytes | None:
+        """The companion's bytes, or None when missing or not matching ``sha256``."""
+        path = self.path(kind, key, ".pt")
         if sha256 is None or not path.exists():
             return None
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
-            self.warn(f"corrupted weights {path.name} for {spec.label()}; they are recomputed")
+            self.warn(f"corrupted blob {kind}/{path.name}; it is recomputed")
             return None
-        return torch.load(io.BytesIO(data), weights_only=True)
+        return data
 
     @contextlib.contextmanager
-    def lock(self, spec: ExperimentSpec) -> Iterator[None]:
-        """Hold the cell's lock (blocks while another process holds it)."""
-        with open(self.dir / f"{spec.key()}.lock", "a") as f:
+    def lock(self, kind: str, key: str) -> Iterator[None]:
+        """Hold the entry's lock (blocks while another process holds it)."""
+        with open(self.path(kind, key, ".lock"), "a") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def get_or_run(self, spec: ExperimentSpec, run: Callable[[ExperimentSpec], RunResult], *,
-                   need_weights: bool = False) -> tuple[RunResult, bool]:
-        """The stored result, or run and store it. Returns (result, came_from_store).
+    def get_or_compute(self, kind: str, key: str, compute: Callable[[], Payload], *,
+                       usable: Callable[[Payload], bool]) -> tuple[Payload, bool]:
+        """The stored entry when ``usable``, else ``compute()`` stored. Returns (entry, cached).
 
-        ``run`` may return (result, state_dict) to store the trained weights too. A stored
-        failure is run again; with ``need_weights``, so is a result whose weights are missing.
-        Only one process runs a given cell at a time.
+        Only one process computes a given entry at a time; the second finds it stored.
         """
-
-        def usable(r: RunResult | None) -> bool:
-            return r is not None and r.status == "done" and (
-                not need_weights or self.get_weights(spec, r.weights_sha256) is not None)
-
-        cached = self.get(spec)
-        if usable(cached):
+        cached = self.get(kind, key)
+        if cached is not None and usable(cached):
             return cached, True
-        with self.lock(spec):
-            cached = self.get(spec)  # another process may have finished it meanwhile
-            if usable(cached):
+        with self.lock(kind, key):
+            cached = self.get(kind, key)  # another process may have finished it meanwhile
+            if cached is not None and usable(cached):
                 return cached, True
-            result = run(spec)
-            if isinstance(result, tuple):
-                result, state = result
-                if state is not None:
-                    result.weights_sha256 = self.put_weights(spec, state)
-            self.put(result)
-            return result, False
+            entry = compute()
+            self.put(kind, key, entry)
+            return entry, False
 
-    def results(self) -> list[RunResult]:
-        """Every readable result of this format version."""
-        out = []
-        for path in sorted(self.dir.glob("*.json")):
+    def scan(self, kind: str) -> tuple[list[Payload], list[str]]:
+        """Every readable entry of ``kind``, and the names of corrupted ones (left in place)."""
+        good, bad = [], []
+        for path in sorted(self.path(kind, "x").parent.glob("*.json")):
             try:
-                data = json.loads(path.read_text())
-                if data["sha256"] == _checksum(data["result"]):
-                    out.append(RunResult.from_dict(data["result"]))
+                good.append(_read(path))
             except (ValueError, KeyError, TypeError):
-                self.warn(f"corrupted entry {path.name} skipped")
-        return out
+                bad.append(f"{kind}/{path.name}")
+        bad += [f"{kind}/{p.name}" for p in sorted(self.path(kind, "x").parent.glob("*.corrupt"))]
+        return good, bad
 
     def other_versions(self) -> list[str]:
-        """Result-format versions present in the root other than this one."""
+        """Store-format versions present in the root other than this one."""
         return sorted(p.name for p in self.root.glob("v*")
-                      if p.is_dir() and p != self.dir and any(p.glob("*.json")))
+                      if p.is_dir() and p != self.dir and any(p.rglob("*.json")))
+
+
+def _read(path: Path) -> Payload:
+    data = json.loads(path.read_text())
+    entry = data["entry"]
+    if data["sha256"] != checksum(entry):
+        raise ValueError("checksum mismatch")
+    return entry

@@ -1,18 +1,33 @@
 """Named scales of the study: ``paper`` (the poster's) and ``ci`` (small enough for CI).
 
-A tier fixes the image size, the cohort sizes, the training length and the default seeds; a
-grid of (dataset x variant x seed) at a tier expands into :class:`ExperimentSpec` cells.
-The ci tier's numbers were chosen by measurement (README, "The ci tier"): at 64 x 64 with 10
-epochs the poster's typical-over-atypical gap, the gain from Noise and the features' subtyping
-already show, at about 25 s per homogeneous model on a 2-core CPU.
+A tier fixes the image size, the cohort sizes, the training length, the test set and the
+default seeds; its cells (dataset x variant) expand into :class:`ModelSpec` models, one per
+seed. Besides the poster's 21 cells a tier has one control the poster lacks:
+``homogeneous-steps`` is the homogeneous set trained for as many optimiser steps as the large
+set (epochs x n_large / n_homogeneous), so F2 can be split into "more data" and "longer
+training". The ci tier's numbers were chosen by measurement (README, "The ci tier").
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from .errors import check_choice
-from .experiment import BASE_VARIANTS, DATASETS, ExperimentSpec, parse_variant
+from .errors import InvalidArgument, check_choice
+from .spec import BASE_VARIANTS, DATASETS, ModelSpec, TestSpec, parse_variant
+
+#: Training datasets a cell may name: the presets and the step-matched control.
+STEPS_CONTROL = "homogeneous-steps"
+CELL_DATASETS = (*DATASETS, STEPS_CONTROL)
+
+#: The poster's tables: which variants were trained on which dataset (21 cells), and the control.
+POSTER_CELLS: dict[str, tuple[str, ...]] = {
+    "homogeneous": (*BASE_VARIANTS, "Noise+L1"),
+    "heterogeneous": (*BASE_VARIANTS, "Noise+L1"),
+    "large": ("default",),
+    STEPS_CONTROL: ("default",),
+}
 
 
 @dataclass(frozen=True)
@@ -24,43 +39,62 @@ class Tier:
     epochs: int
     batch_size: int
     seeds: tuple[int, ...]
+    test_seed: int = 12345
 
-    def spec(self, dataset: str, variant: str = "default", seed: int = 0, *,
-             method: str = "vanilla", **overrides) -> ExperimentSpec:
-        """The cell (dataset, variant, seed) at this tier's scale."""
+    def spec(self, dataset: str, variant: str = "default", seed: int = 0,
+             **overrides: Any) -> ModelSpec:
+        """The model of cell (dataset, variant) for one seed at this tier's scale."""
+        check_choice("dataset", dataset, CELL_DATASETS)
+        epochs = self.epochs
+        if dataset == STEPS_CONTROL:
+            dataset = "homogeneous"
+            epochs = self.epochs * self.n_per_class["large"] // self.n_per_class["homogeneous"]
         fields = {"n_per_class": self.n_per_class[dataset], "image_size": self.image_size,
-                  "test_n_per_class": self.test_n_per_class, "epochs": self.epochs,
-                  "batch_size": self.batch_size, "method": method, **overrides}
-        return ExperimentSpec(dataset=dataset, variant=variant, seed=seed, **fields)
+                  "epochs": epochs, "batch_size": self.batch_size, **overrides}
+        return ModelSpec(dataset=dataset, variant=variant, seed=seed, **fields)
 
-    def grid(self, datasets=None, variants=None, seeds=None, *,
-             method: str = "vanilla") -> list[ExperimentSpec]:
-        """Every cell of datasets x variants x seeds (defaults: the poster's 21 cells)."""
-        datasets = list(datasets or DATASETS)
+    def test(self) -> TestSpec:
+        """The test set every model of the tier is scored on."""
+        return TestSpec(self.image_size, self.test_n_per_class, self.test_seed)
+
+    def cells(self, datasets: Iterable[str] | None = None,
+              variants: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(dataset, variant) pairs: by default the poster's 21 cells and the control."""
+        datasets = list(datasets or POSTER_CELLS)
         for d in datasets:
-            check_choice("dataset", d, DATASETS)
-        seeds = list(self.seeds if seeds is None else seeds)
+            check_choice("dataset", d, CELL_DATASETS)
         if variants is None:
-            cells = [(d, v) for d in datasets for v in POSTER_CELLS.get(d, ("default",))]
-        else:
-            for v in variants:
-                parse_variant(v)
-            cells = [(d, v) for d in datasets for v in variants]
-        return [self.spec(d, v, s, method=method) for d, v in cells for s in seeds]
+            return [(d, v) for d in datasets for v in POSTER_CELLS[d]]
+        variants = list(variants)
+        for v in variants:
+            parse_variant(v)
+        return [(d, v) for d in datasets for v in variants]
+
+    def grid(self, datasets: Iterable[str] | None = None, variants: Iterable[str] | None = None,
+             seeds: Iterable[int] | None = None) -> list[ModelSpec]:
+        """Every model of cells x seeds (defaults: the tier's cells and seeds)."""
+        seeds = check_seeds(self.seeds if seeds is None else seeds)
+        return [self.spec(d, v, s) for d, v in self.cells(datasets, variants) for s in seeds]
 
 
-#: The poster's tables: which variants were trained on which dataset (21 cells).
-POSTER_CELLS: dict[str, tuple[str, ...]] = {
-    "homogeneous": (*BASE_VARIANTS, "Noise+L1"),
-    "heterogeneous": (*BASE_VARIANTS, "Noise+L1"),
-    "large": ("default",),
-}
+def check_seeds(seeds: Iterable[int]) -> tuple[int, ...]:
+    """Seeds as a tuple of distinct integers >= 0, at least two (a paired test needs two)."""
+    out = tuple(seeds)
+    bad = [s for s in out if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if bad:
+        msg = f"seeds must be integers >= 0, got {bad}"
+        raise InvalidArgument(msg)
+    if len(set(out)) != len(out) or len(out) < 2:
+        msg = f"give at least two distinct seeds (a paired test needs two), got {list(out)}"
+        raise InvalidArgument(msg)
+    return out
+
 
 TIERS: dict[str, Tier] = {
     "paper": Tier("paper", 128, {"homogeneous": 500, "heterogeneous": 500, "large": 10_000},
                   1000, 20, 8, (0, 1, 2, 3, 4)),
     "ci": Tier("ci", 64, {"homogeneous": 500, "heterogeneous": 500, "large": 2_000},
-               250, 10, 8, (0, 1, 2)),
+               500, 20, 8, (0, 1, 2, 3, 4)),
 }
 
 

@@ -206,7 +206,7 @@ def train(cohort: Cohort, config: TrainConfig, seed: int, *,
     return result
 
 
-def evaluate(model: nn.Module, cohort: Cohort) -> dict[str, float]:
+def accuracy(model: nn.Module, cohort: Cohort) -> dict[str, float]:
     """Accuracy on ``cohort`` overall (balanced), per label and per (label, subtype)."""
     pred = predict(model, normalise(cohort.images)).argmax(1).numpy()
     out = {"balanced_accuracy": balanced_accuracy(pred, cohort.labels)}

@@ -40,7 +40,10 @@ class SaliencyMethod:
 
     def attribute(self, model: nn.Module, images: torch.Tensor | np.ndarray,
                   target: int = CONTROLS) -> torch.Tensor:
-        """Maps of ``images`` ([B, 1, N, N]) for output ``target``, shaped like the images."""
+        """Maps of ``images`` ([B, 1, N, N]) for output ``target``, shaped like the images.
+
+        The model is evaluated in eval mode and handed back in the mode it was found in.
+        """
         x = torch.as_tensor(images, dtype=torch.float32)
         if x.ndim != 4:
             msg = f"images must be shaped [B, C, H, W], got {tuple(x.shape)}"
@@ -51,13 +54,17 @@ class SaliencyMethod:
         ):
             msg = f"target must be an output index in [0, {n_out - 1}], got target={target!r}"
             raise InvalidArgument(msg)
+        was_training = model.training
         model.eval()
         device = next(model.parameters()).device
         parts = []
-        for i in range(0, len(x), self.batch_size):
-            batch = x[i : i + self.batch_size].to(device)
-            maps = self.attribute_batch(model, batch, int(target), offset=i)
-            parts.append(torch.as_tensor(maps).detach().to("cpu", torch.float32))
+        try:
+            for i in range(0, len(x), self.batch_size):
+                batch = x[i : i + self.batch_size].to(device)
+                maps = self.attribute_batch(model, batch, int(target), offset=i)
+                parts.append(torch.as_tensor(maps).detach().to("cpu", torch.float32))
+        finally:
+            model.train(was_training)  # the caller's model is left in the mode it was in
         maps = torch.cat(parts) if parts else torch.zeros_like(x)
         if maps.shape != x.shape:
             msg = (f"{self.name} returned maps of shape {tuple(maps.shape)} for images of shape "

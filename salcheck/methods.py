@@ -1,0 +1,117 @@
+"""Saliency methods by name, and the fingerprint that names a method's results in the store.
+
+A method's fingerprint covers its class, its parameters and the source of the code that
+defines it: the file of every class in its MRO outside salcheck's evaluation core (the user's
+module, salcheck's own method modules), and captum's version for captum classes. Editing a
+method therefore changes its fingerprint, and its results are computed afresh; a method whose
+source cannot be read (defined in ``__main__``, a notebook, a C extension) or whose parameters
+have no stable text (an object shown with its memory address) has no fingerprint and is never
+answered from the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+from typing import Any
+
+from .errors import InvalidArgument
+
+DEFAULT_METHOD = "vanilla"
+
+
+def resolve_method(name: str, seed: int = 0):
+    """A saliency method from a name: ``vanilla`` or ``module:object`` (a method instance,
+    a method class, or a captum attribution class)."""
+    from .saliency import SaliencyMethod, VanillaGradient
+
+    if not isinstance(name, str):
+        return name  # already a method object
+    if name == "vanilla":
+        return VanillaGradient(seed=seed)
+    if ":" not in name:
+        msg = f"unknown saliency method {name!r}; accepted: vanilla, or MODULE:OBJECT"
+        raise InvalidArgument(msg)
+    module, _, attr = name.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        msg = f"cannot import saliency method {name!r}: {exc}"
+        raise InvalidArgument(msg) from exc
+    if isinstance(obj, SaliencyMethod):
+        return obj
+    if isinstance(obj, type) and issubclass(obj, SaliencyMethod):
+        return obj(seed=seed)
+    if isinstance(obj, type) and hasattr(obj, "attribute"):
+        from .saliency.captum_adapter import CaptumMethod
+
+        return CaptumMethod(obj, seed=seed)
+    if hasattr(obj, "attribute"):
+        return obj
+    msg = f"{name!r} is a {type(obj).__name__}, not a saliency method (needs .attribute)"
+    raise InvalidArgument(msg)
+
+
+def method_name(method: Any) -> str:
+    """A readable label: ``get_name()``, else ``name``, else the class name."""
+    if hasattr(method, "get_name"):
+        return str(method.get_name())
+    return str(getattr(method, "name", type(method).__name__))
+
+
+def method_fingerprint(method: Any) -> str | None:
+    """sha256 over class, parameters and defining source; None when any part is unreadable."""
+    parts: dict[str, Any] = {"class": _qualname(type(method))}
+    try:
+        parts["params"] = _stable(vars(method) if hasattr(method, "__dict__") else {})
+        parts["code"] = [_code_id(c) for c in type(method).__mro__ if c is not object]
+    except _Unstable:
+        return None
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+class _Unstable(Exception):
+    """A part of a method has no text that names it across processes."""
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _code_id(cls: type) -> str:
+    """captum's version for captum classes, else the sha256 of the defining module's source."""
+    module = inspect.getmodule(cls)
+    if module is None:
+        raise _Unstable(cls)
+    top = module.__name__.partition(".")[0]
+    if top in ("captum", "torch", "builtins"):
+        return f"{top} {getattr(importlib.import_module(top), '__version__', '?')}"
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError) as exc:
+        raise _Unstable(cls) from exc
+    return f"{module.__name__} {hashlib.sha256(source.encode()).hexdigest()}"
+
+
+def _stable(value: Any) -> Any:
+    """A JSON-able, process-independent form of a parameter value."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, type) or inspect.isfunction(value):
+        return {"code": _qualname(value), "source": _code_id(value if isinstance(value, type)
+                                                             else _owner(value))}
+    text = repr(value)
+    if " at 0x" in text:
+        raise _Unstable(value)
+    return text
+
+
+def _owner(fn: Any) -> type:
+    """A stand-in class for a function, so its module's source is hashed."""
+    return type(fn.__name__, (), {"__module__": fn.__module__})

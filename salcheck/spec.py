@@ -1,0 +1,134 @@
+"""What determines each expensive stage: a model (:class:`ModelSpec`) and a test set (:class:`TestSpec`).
+
+A model is determined by its training data (dataset preset, size, mix, image size, the seed
+that draws the cohort), its variant (augmentations and loss) and its training settings. Nothing
+about saliency methods or test sets enters a model's key, so a model is trained once and every
+method is evaluated on it. Seeds: the training cohort, initialisation, split, shuffling and
+augmentations all derive from ``seed``, so two variants with the same seed see the same cohort
+and start from the same weights: comparisons between variants are paired.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .augment import AUGMENTATIONS
+from .cohort import CohortSpec, preset
+from .cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
+from .errors import InvalidArgument, check_choice
+from .losses import LOSSES
+
+#: Bump when what a stored model means changes (training code, defaults); names every model.
+MODEL_FORMAT_VERSION = 3
+DATASETS = ("homogeneous", "heterogeneous", "large")
+BASE_VARIANTS = ("default", *AUGMENTATIONS, *(k for k in LOSSES if k != "CE"))
+
+
+def parse_variant(variant: str) -> tuple[tuple[str, ...], str]:
+    """``"Noise+L1"`` -> (("Noise",), "L1"); ``"default"`` -> ((), "CE").
+
+    A variant is ``default`` or a ``+``-joined list of augmentations (applied in the given
+    order) and at most one loss.
+    """
+    if variant == "default":
+        return (), "CE"
+    augs, losses = [], []
+    for part in variant.split("+"):
+        check_choice("variant part", part, tuple(x for x in BASE_VARIANTS if x != "default"))
+        (augs if part in AUGMENTATIONS else losses).append(part)
+    if len(losses) > 1 or len(set(augs)) != len(augs):
+        msg = f"variant {variant!r} names a loss or an augmentation twice; at most one loss"
+        raise InvalidArgument(msg)
+    return tuple(augs), losses[0] if losses else "CE"
+
+
+def content_key(payload: dict[str, Any]) -> str:
+    """A stable 24-hex-digit hash of a JSON-able dict (sorted keys)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One trained model: everything that determines its weights, and nothing else."""
+
+    dataset: str  # training preset: homogeneous, heterogeneous or large
+    variant: str = "default"  # default, CropPad, ..., L1Norm, or combinations like Noise+L1
+    seed: int = 0  # training seed: cohort, initialisation, split, shuffling, augmentation
+    image_size: int = 128
+    n_per_class: int | None = None  # None: the preset's size
+    mix: tuple[float, float, float] | None = None  # None: the preset's mix
+    model: str = "convnet"
+    epochs: int = 20
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+
+    def __post_init__(self) -> None:
+        check_choice("dataset", self.dataset, DATASETS)
+        parse_variant(self.variant)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            msg = f"seed must be an integer >= 0, got seed={self.seed!r}"
+            raise InvalidArgument(msg)
+        if self.mix is not None:
+            object.__setattr__(self, "mix", tuple(float(m) for m in self.mix))
+        self.train_spec()  # validates sizes and mix
+        self.train_config()
+
+    def train_spec(self) -> CohortSpec:
+        over: dict[str, Any] = {"image_size": self.image_size}
+        if self.n_per_class is not None:
+            over["n_per_class"] = self.n_per_class
+        if self.mix is not None:
+            over["mix"] = self.mix
+        return preset(self.dataset, **over)
+
+    def train_config(self):
+        from .training import TrainConfig
+
+        augs, loss = parse_variant(self.variant)
+        return TrainConfig(model=self.model, loss=loss, augmentations=augs, epochs=self.epochs,
+                           batch_size=self.batch_size, learning_rate=self.learning_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d["mix"] is not None:
+            d["mix"] = list(d["mix"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
+        d = dict(d)
+        if d.get("mix") is not None:
+            d["mix"] = tuple(d["mix"])
+        return cls(**d)
+
+    def key(self) -> str:
+        """Content hash of the spec, the model format and the cohort format."""
+        return content_key({"model_format": MODEL_FORMAT_VERSION,
+                            "cohort_format": COHORT_FORMAT_VERSION, **self.to_dict()})
+
+    def label(self) -> str:
+        """``homogeneous/Noise/seed3`` plus the size and epochs, and the mix when not the preset's."""
+        n = self.n_per_class if self.n_per_class is not None else self.train_spec().n_per_class
+        mix = f" mix {'/'.join(f'{m:g}' for m in self.mix)}" if self.mix is not None else ""
+        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {self.epochs} ep{mix})"
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """The held-out test cohort every model of a tier is scored on (mix 0 / 0.5 / 0.5)."""
+
+    __test__ = False  # not a pytest test class
+
+    image_size: int = 128
+    n_per_class: int = 1000
+    seed: int = 12345
+
+    def cohort_spec(self) -> CohortSpec:
+        return preset("test", image_size=self.image_size, n_per_class=self.n_per_class)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "cohort_format": COHORT_FORMAT_VERSION}
