@@ -1,14 +1,15 @@
 """Grid speed: the ci tier's grid for one seed into a fresh store, cold, then again warm.
 
 Prints as its last line one JSON object: cold_s, warm_s, warm_over_cold (target <= 0.02) and
-the number of cells. ``--datasets`` / ``--variants`` run a slice of the grid (the full ci grid,
-21 cells, takes about 12 minutes cold on a 2-core CPU).
+the number of models. ``--datasets`` / ``--variants`` run a slice of the grid; ``--workers``
+processes (default: the CPU count) train with one torch thread each.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 
@@ -22,18 +23,21 @@ def main() -> None:
     p.add_argument("--datasets", nargs="+")
     p.add_argument("--variants", nargs="+")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = p.parse_args()
-    specs = get_tier("ci").grid(args.datasets, args.variants, [args.seed])
+    tier = get_tier("ci")
+    specs = tier.grid(args.datasets, args.variants, [args.seed])
     with tempfile.TemporaryDirectory() as root:
         store = Store(root)
         t = time.perf_counter()
-        run_grid(specs, store, on_cell=lambda o: print(o.line(), flush=True))
+        run_grid(specs, store, test=tier.test(), workers=args.workers,
+                 on_cell=lambda o: print(o.line(), flush=True))
         cold = time.perf_counter() - t
         t = time.perf_counter()
-        outcomes = run_grid(specs, store)
+        outcomes = run_grid(specs, store, test=tier.test(), workers=args.workers)
         warm = time.perf_counter() - t
     assert all(o.cached for o in outcomes)
-    print(json.dumps({"cells": len(specs), "cold_s": round(cold, 1), "warm_s": round(warm, 3),
+    print(json.dumps({"models": len(specs), "cold_s": round(cold, 1), "warm_s": round(warm, 3),
                       "warm_over_cold": round(warm / cold, 5)}))
 
 

@@ -1,15 +1,23 @@
-"""F7. The network knows more than its maps show.
+"""F7. The network knows more than its maps show; its features separate the subtypes.
 
-Poster (homogeneous, default): a = 0.95 (features separate the subtypes) while b† = 1.6 is far
-below b = 12.3. Decision rule: a >= 0.8 on every seed, and the one-sided paired t-test over
-seeds of log b - log b† - log 2 > 0 at alpha = 0.05 (b at least twice b†).
+Poster (homogeneous, default): a = 0.95 while b† = 1.6 is far below b = 12.3; a is 0.80-1.00 on
+every row of its tables. Decision rules: one-sided paired t-test over seeds of
+log b - log b† - log 2 > 0 (b at least twice b†), and of mean(a) - 0.8 > 0 for every cell
+("a close to 1"), each at alpha = 0.05.
 """
 
 import pytest
 
+from salcheck.findings import A_CLOSE_TO_ONE
+
 
 @pytest.mark.finding(7, "features separate subtypes on models whose atypical maps fail")
-def test_features_separate_subtypes_that_maps_do_not(salcheck_engine, assert_comparison):
-    a = salcheck_engine.criterion("a", "homogeneous")
-    assert min(a) >= 0.8, f"a = {a} (needs >= 0.8 on every seed)"
-    assert_comparison("F7")
+def test_features_separate_subtypes_that_maps_do_not(assert_comparison):
+    assert_comparison("A-homogeneous-default")
+    assert_comparison("F7-b-twice-b_dagger")
+
+
+@pytest.mark.finding(7, "a is close to 1 for every variant")
+@pytest.mark.parametrize("key", sorted(A_CLOSE_TO_ONE))
+def test_features_subtype_for_every_variant(assert_comparison, key):
+    assert_comparison(key)

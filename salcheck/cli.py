@@ -114,23 +114,44 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if bad_models or bad_evals else 0
 
 
+def _view(args: argparse.Namespace, *, compute: bool):
+    from .tiers import get_tier
+    from .view import ResultsView
+
+    return ResultsView(_store(args), get_tier(args.tier), args.method, seeds=args.seeds,
+                       compute=compute, workers=args.workers)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import render_report
-    from .tiers import get_tier
 
-    tier = get_tier(args.tier)
     if args.run:
         run_args = argparse.Namespace(**{**vars(args), "datasets": None, "variants": None,
-                                         "seeds": None})
-        cmd_run(run_args)
-    path = render_report(_store(args), tier, args.out, method=args.method)
+                                         "methods": None})
+        if cmd_run(run_args):
+            print("salcheck report: some cells failed; they are marked missing")
+    path = render_report(_view(args, compute=False), args.out)
     print(f"salcheck report: wrote {path}")
+    return 0
+
+
+def cmd_verdicts(args: argparse.Namespace) -> int:
+    from .verdicts import build_record, write_record
+
+    view = _view(args, compute=args.run)
+    if args.write:
+        path = write_record(view, args.write)
+        print(f"salcheck verdicts: wrote {path}")
+        return 0
+    record = build_record(view)
+    for key, v in record["verdicts"].items():
+        print(f"{v['outcome']:13} {key:42} p = {v['p_forward']:.3g}  {v['claim']}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .checks import check_saliency_method, compare_baseline
-    from .experiment import resolve_method
+    from .methods import resolve_method
 
     method = resolve_method(args.method)
     results = check_saliency_method(method, tier=args.tier, store=_store(args), on_fail=None)
@@ -147,7 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from .checks import save_baseline
-    from .experiment import resolve_method
+    from .methods import resolve_method
 
     data = save_baseline(resolve_method(args.method), args.file, tier=args.tier,
                          store=_store(args))
@@ -213,8 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     rep.add_argument("--out", default="reports", help="output directory (default reports)")
     rep.add_argument("--run", action="store_true", help="compute missing cells first")
+    rep.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
     _add_execution(rep)
     rep.set_defaults(func=cmd_report)
+
+    v = sub.add_parser("verdicts", help="decide every comparison from the store; --write "
+                                        "records them for the property suite")
+    v.add_argument("--tier", default="ci", help="ci or paper (default ci)")
+    v.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
+    v.add_argument("--write", metavar="DIR",
+                   help="write <tier>-<method>.json under DIR (e.g. properties/verdicts)")
+    v.add_argument("--run", action="store_true", help="compute missing cells first")
+    _add_execution(v)
+    v.set_defaults(func=cmd_verdicts)
 
     c = sub.add_parser("check", help="run the check suite on a saliency method")
     c.add_argument("method", help="MODULE:OBJECT (a salcheck method, or a captum class), or vanilla")

@@ -1,7 +1,18 @@
-"""The reference study's numbers and its findings as data, shared by properties and reports.
+"""The reference study's numbers and every finding as data, decided in one place.
 
-Each comparative finding is a :class:`Comparison` of one criterion in one cell against another,
-paired by training seed and decided by :func:`salcheck.stats.paired_greater`.
+A :class:`Comparison` says "x exceeds y" for two operands, each a criterion of a cell
+(dataset, variant, criterion) paired by training seed, or a constant; :func:`decide` applies
+:func:`salcheck.stats.paired_test` to the values a results view gives. The properties, the
+report and ``salcheck verdicts`` all call :func:`decide`, so they agree by construction.
+
+- ``NAMED``: the poster's findings F1-F5, the claims its tables state (Noise raises c and c†,
+  Smoothing raises c†, the heterogeneous benchmark, F2 for c and c†, Noise + L1 on
+  heterogeneous), F7 and F8; each is a property in ``properties/``.
+- ``A_CLOSE_TO_ONE``: "a is close to 1 for every variant": mean a above :data:`A_FLOOR`.
+- ``SIGNS``: the poster's whole tables as signs: every variant against its dataset's default on
+  each criterion, large against homogeneous, the coupling against both of its parts, on both
+  datasets, each in the poster's direction (cells where the poster shows a tie have no sign).
+- ``F2_CONTROL``: the large set against homogeneous trained for as many optimiser steps.
 """
 
 from __future__ import annotations
@@ -9,87 +20,199 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .stats import Verdict, paired_greater
+from .stats import Verdict, paired_test
 
 CRITERIA_KEYS = ("a", "b", "c", "b_dagger", "c_dagger")
+SYMBOLS = {"a": "a", "b": "b", "c": "c", "b_dagger": "b†", "c_dagger": "c†"}
 
-#: The poster's four tables: (dataset, variant) -> a, b, c, b†, c†.
-POSTER: dict[tuple[str, str], tuple[float, float, float, float, float]] = {
-    ("homogeneous", "default"): (0.95, 12.3, 5.3, 1.6, 4.2),
-    ("heterogeneous", "default"): (1.00, 8.6, 5.1, 0.9, 4.6),
-    ("large", "default"): (0.99, 102.5, 12.3, 12.9, 13.7),
-    ("homogeneous", "CropPad"): (1.00, 20.60, 4.70, 2.00, 5.09),
-    ("homogeneous", "Erasing"): (1.00, 19.55, 5.57, 1.79, 3.96),
-    ("homogeneous", "Noise"): (1.00, 18.37, 9.08, 2.32, 5.48),
-    ("homogeneous", "Smoothing"): (1.00, 10.36, 2.94, 1.13, 7.88),
-    ("homogeneous", "L1"): (1.00, 11.00, 5.81, 3.09, 5.71),
-    ("homogeneous", "L1Norm"): (1.00, 16.28, 10.03, 0.02, 13.16),
-    ("homogeneous", "SmoothL1"): (0.80, 7.27, 3.00, 2.01, 6.13),
-    ("homogeneous", "MSENorm"): (0.95, 12.25, 5.32, 1.59, 5.62),
-    ("heterogeneous", "CropPad"): (1.00, 20.60, 5.75, 2.56, 7.29),
-    ("heterogeneous", "Erasing"): (1.00, 13.72, 6.28, 1.99, 5.22),
-    ("heterogeneous", "Noise"): (1.00, 17.28, 8.11, 2.34, 5.39),
-    ("heterogeneous", "Smoothing"): (1.00, 12.11, 5.12, 1.87, 3.93),
-    ("heterogeneous", "L1"): (1.00, 11.38, 4.44, 2.58, 5.89),
-    ("heterogeneous", "L1Norm"): (1.00, 20.02, 9.82, 2.04, 11.93),
-    ("heterogeneous", "SmoothL1"): (1.00, 8.23, 4.30, 1.51, 5.15),
-    ("heterogeneous", "MSENorm"): (1.00, 10.23, 6.03, 2.20, 6.25),
-    ("homogeneous", "Noise+L1"): (1.00, 6.91, 2.94, 4.05, 7.88),
-    ("heterogeneous", "Noise+L1"): (1.00, 6.22, 2.95, 1.88, 4.23),
+#: The poster's four tables: (dataset, variant) -> a, b, c, b†, c†, as printed.
+POSTER_TEXT: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
+    ("homogeneous", "default"): ("0.95", "12.3", "5.3", "1.6", "4.2"),
+    ("heterogeneous", "default"): ("1.00", "8.6", "5.1", "0.9", "4.6"),
+    ("large", "default"): ("0.99", "102.5", "12.3", "12.9", "13.7"),
+    ("homogeneous", "CropPad"): ("1.00", "20.60", "4.70", "2.00", "5.09"),
+    ("homogeneous", "Erasing"): ("1.00", "19.55", "5.57", "1.79", "3.96"),
+    ("homogeneous", "Noise"): ("1.00", "18.37", "9.08", "2.32", "5.48"),
+    ("homogeneous", "Smoothing"): ("1.00", "10.36", "2.94", "1.13", "7.88"),
+    ("homogeneous", "L1"): ("1.00", "11.00", "5.81", "3.09", "5.71"),
+    ("homogeneous", "L1Norm"): ("1.00", "16.28", "10.03", "0.02", "13.16"),
+    ("homogeneous", "SmoothL1"): ("0.80", "7.27", "3.00", "2.01", "6.13"),
+    ("homogeneous", "MSENorm"): ("0.95", "12.25", "5.32", "1.59", "5.62"),
+    ("heterogeneous", "CropPad"): ("1.00", "20.60", "5.75", "2.56", "7.29"),
+    ("heterogeneous", "Erasing"): ("1.00", "13.72", "6.28", "1.99", "5.22"),
+    ("heterogeneous", "Noise"): ("1.00", "17.28", "8.11", "2.34", "5.39"),
+    ("heterogeneous", "Smoothing"): ("1.00", "12.11", "5.12", "1.87", "3.93"),
+    ("heterogeneous", "L1"): ("1.00", "11.38", "4.44", "2.58", "5.89"),
+    ("heterogeneous", "L1Norm"): ("1.00", "20.02", "9.82", "2.04", "11.93"),
+    ("heterogeneous", "SmoothL1"): ("1.00", "8.23", "4.30", "1.51", "5.15"),
+    ("heterogeneous", "MSENorm"): ("1.00", "10.23", "6.03", "2.20", "6.25"),
+    ("homogeneous", "Noise+L1"): ("1.00", "6.91", "2.94", "4.05", "7.88"),
+    ("heterogeneous", "Noise+L1"): ("1.00", "6.22", "2.95", "1.88", "4.23"),
 }
+POSTER: dict[tuple[str, str], tuple[float, ...]] = {
+    cell: tuple(float(v) for v in values) for cell, values in POSTER_TEXT.items()}
 
+VARIANTS = ("CropPad", "Erasing", "Noise", "Smoothing", "L1", "L1Norm", "SmoothL1", "MSENorm")
 #: The poster's tables as (title, cells) in its order.
 POSTER_TABLES: list[tuple[str, list[tuple[str, str]]]] = [
     ("Default training (no augmentation, CE)",
      [("homogeneous", "default"), ("heterogeneous", "default"), ("large", "default")]),
-    ("Benchmark on homogeneous", [("homogeneous", v) for v in (
-        "CropPad", "Erasing", "Noise", "Smoothing", "L1", "L1Norm", "SmoothL1", "MSENorm")]),
-    ("Benchmark on heterogeneous", [("heterogeneous", v) for v in (
-        "CropPad", "Erasing", "Noise", "Smoothing", "L1", "L1Norm", "SmoothL1", "MSENorm")]),
+    ("Benchmark on homogeneous", [("homogeneous", v) for v in VARIANTS]),
+    ("Benchmark on heterogeneous", [("heterogeneous", v) for v in VARIANTS]),
     ("Coupling Noise + L1", [("homogeneous", "Noise+L1"), ("heterogeneous", "Noise+L1")]),
 ]
 
+#: "a close to 1": the floor the mean of a must exceed (the poster's lowest a is 0.80).
+A_FLOOR = 0.8
+#: F6: random maps' mean b, c, b†, c† lie in this band; random features' |a| below the bound.
+CALIBRATION_BAND = (0.9, 1.1)
+CALIBRATION_A_BOUND = 0.05
+#: F8 and the randomisation check: mean Spearman rho of |map| after full randomisation.
+SPEARMAN_CEILING = 0.3
+
 Cell = tuple[str, str, str]  # dataset, variant, criterion
+Operand = Cell | float
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Finding ``number``: criterion x (in its cell) exceeds ``margin`` times y, per seed."""
+    """Finding ``number``: operand x exceeds operand y per seed (log or difference scale)."""
 
     key: str
-    number: int
+    number: int  # the finding (0: a sign of the poster's tables only)
     claim: str
-    x: Cell
-    y: Cell
-    margin: float = 1.0
+    x: Operand
+    y: Operand
+    margin: float = 1.0  # x > margin * y on the log scale; x > y + margin on differences
+    scale: str = "log"
 
-    def decide(self, values: Callable[[str, str, str], list[float]]) -> Verdict:
-        """Apply the decision rule to the values ``values(dataset, variant, criterion)``."""
-        return paired_greater(values(*self.x), values(*self.y), claim=self.claim,
-                              margin=self.margin)
+    def cells(self) -> list[tuple[str, str]]:
+        return [op[:2] for op in (self.x, self.y) if isinstance(op, tuple)]
 
 
-def _cmp(key, number, claim, x, y, margin=1.0) -> Comparison:
-    return Comparison(key, number, claim, x, y, margin)
+Values = Callable[[str, str, str], list[float]]
+
+
+def decide(c: Comparison, values: Values) -> Verdict:
+    """Apply the decision rule to ``values(dataset, variant, criterion)`` (one per seed)."""
+    xs = values(*c.x) if isinstance(c.x, tuple) else None
+    ys = values(*c.y) if isinstance(c.y, tuple) else None
+    n = len(xs if xs is not None else ys or [])
+    xs = xs if xs is not None else [float(c.x)] * n  # type: ignore[arg-type]
+    ys = ys if ys is not None else [float(c.y)] * n  # type: ignore[arg-type]
+    return paired_test(xs, ys, claim=c.claim, margin=c.margin, scale=c.scale)
+
+
+def _scale(criterion: str) -> str:
+    return "difference" if criterion == "a" else "log"
+
+
+def _unit(criterion: str) -> float:
+    return 0.0 if _scale(criterion) == "difference" else 1.0
+
+
+def _directed(key: str, number: int, dataset: str, variant: str, crit: str,
+              base: tuple[str, str] | None, higher: bool) -> Comparison:
+    """``variant`` gives a higher (or lower) ``crit`` on ``dataset`` than ``base``
+    (default: the dataset's default training)."""
+    cell, ref = (dataset, variant, crit), (*(base or (dataset, "default")), crit)
+    if base is None:
+        claim = f"{variant} {'raises' if higher else 'lowers'} {SYMBOLS[crit]} on {dataset}"
+    else:
+        than = ref[1] if ref[0] == dataset else ref[0] if ref[1] == "default" else \
+            f"{ref[1]} on {ref[0]}"
+        who = f"{variant} on {dataset}" if variant != "default" else dataset
+        claim = f"{who} gives {'higher' if higher else 'lower'} {SYMBOLS[crit]} than {than}"
+    x, y = (cell, ref) if higher else (ref, cell)
+    return Comparison(key, number, claim, x, y, _unit(crit), _scale(crit))
+
+
+def _raises(key: str, number: int, dataset: str, variant: str, crit: str,
+            base: tuple[str, str] | None = None) -> Comparison:
+    return _directed(key, number, dataset, variant, crit, base, True)
+
+
+def _lowers(key: str, number: int, dataset: str, variant: str, crit: str,
+            base: tuple[str, str] | None = None) -> Comparison:
+    return _directed(key, number, dataset, variant, crit, base, False)
 
 
 H, HET, L = "homogeneous", "heterogeneous", "large"
-COMPARISONS: dict[str, Comparison] = {c.key: c for c in [
-    _cmp("F1-homogeneous", 1, "b > b† on homogeneous", (H, "default", "b"), (H, "default", "b_dagger")),
-    _cmp("F1-heterogeneous", 1, "b > b† on heterogeneous", (HET, "default", "b"),
-         (HET, "default", "b_dagger")),
-    _cmp("F2-b_dagger", 2, "b† on large > b† on homogeneous", (L, "default", "b_dagger"),
-         (H, "default", "b_dagger")),
-    _cmp("F2-b", 2, "b on large > b on homogeneous", (L, "default", "b"), (H, "default", "b")),
-    *[_cmp(f"F3-{v}-{k}", 3, f"{v} raises {k.replace('_dagger', '†')} on homogeneous", (H, v, k),
-           (H, "default", k)) for v in ("Noise", "CropPad", "Erasing") for k in ("b", "b_dagger")],
-    _cmp("F4-c", 4, "L1Norm raises c on homogeneous", (H, "L1Norm", "c"), (H, "default", "c")),
-    _cmp("F4-c_dagger", 4, "L1Norm raises c† on homogeneous", (H, "L1Norm", "c_dagger"),
-         (H, "default", "c_dagger")),
-    _cmp("F4-b_dagger", 4, "L1Norm lowers b† on homogeneous (poster 0.02)",
-         (H, "default", "b_dagger"), (H, "L1Norm", "b_dagger")),
-    _cmp("F5-Noise", 5, "Noise+L1 gives lower b than Noise", (H, "Noise", "b"), (H, "Noise+L1", "b")),
-    _cmp("F5-L1", 5, "Noise+L1 gives lower b than L1", (H, "L1", "b"), (H, "Noise+L1", "b")),
-    _cmp("F7", 7, "b > 2 b† on homogeneous while a >= 0.8", (H, "default", "b"),
-         (H, "default", "b_dagger"), margin=2.0),
-]}
+
+
+def _named() -> list[Comparison]:
+    out = [Comparison(f"F1-{d}", 1, f"b > b† on {d}", (d, "default", "b"),
+                      (d, "default", "b_dagger")) for d in (H, HET)]
+    out += [Comparison(f"F2-{k}", 2, f"{SYMBOLS[k]} on large > {SYMBOLS[k]} on homogeneous",
+                       (L, "default", k), (H, "default", k)) for k in ("b", "b_dagger", "c",
+                                                                       "c_dagger")]
+    for d in (H, HET):
+        out += [_raises(f"F3-{d}-{v}-{k}", 3, d, v, k)
+                for v in ("Noise", "CropPad", "Erasing") for k in ("b", "b_dagger")]
+    out += [_raises(f"F3-{H}-Noise-{k}", 3, H, "Noise", k) for k in ("c", "c_dagger")]
+    out.append(_raises(f"F3-{H}-Smoothing-c_dagger", 3, H, "Smoothing", "c_dagger"))
+    for d in (H, HET):
+        out += [_raises(f"F4-{d}-{k}", 4, d, "L1Norm", k) for k in ("c", "c_dagger")]
+    out.append(Comparison("F4-homogeneous-b_dagger", 4,
+                          "L1Norm collapses b† on homogeneous (poster 0.02)",
+                          (H, "default", "b_dagger"), (H, "L1Norm", "b_dagger")))
+    for d in (H, HET):
+        out += [_lowers(f"F5-{d}-{s}", 5, d, "Noise+L1", "b", (d, s)) for s in ("Noise", "L1")]
+    out.append(Comparison("F7-b-twice-b_dagger", 7, "b > 2 b† on homogeneous",
+                          (H, "default", "b"), (H, "default", "b_dagger"), margin=2.0))
+    out += [Comparison(f"F8-{k}", 8, f"|log {k}| falls when the model is randomised",
+                       (H, "default", f"abs_log_{k}"), (H, "default", f"abs_log_{k}_randomised"))
+            for k in ("b", "c")]
+    out.append(Comparison("F8-spearman", 8, f"Spearman rho of |map| after full randomisation "
+                          f"< {SPEARMAN_CEILING}", SPEARMAN_CEILING,
+                          (H, "default", "spearman_randomised"), 0.0, "difference"))
+    return out
+
+
+NAMED: dict[str, Comparison] = {c.key: c for c in _named()}
+
+A_CLOSE_TO_ONE: dict[str, Comparison] = {
+    f"A-{d}-{v}": Comparison(f"A-{d}-{v}", 7, f"a > {A_FLOOR} for {v} on {d}", (d, v, "a"),
+                             A_FLOOR, 0.0, "difference")
+    for d, v in POSTER}
+
+
+def _signs() -> list[Comparison]:
+    out = []
+
+    def sign(key: str, cell: tuple[str, str], base: tuple[str, str], crit: str,
+             named: bool) -> None:
+        i = CRITERIA_KEYS.index(crit)
+        px, py = POSTER[cell][i], POSTER[base][i]
+        if px == py:
+            return  # a tie in the poster has no sign
+        make = _raises if px > py else _lowers
+        out.append(make(key, 0, cell[0], cell[1], crit, None if not named else base))
+
+    for d in (H, HET):
+        for v in (*VARIANTS, "Noise+L1"):
+            for k in CRITERIA_KEYS:
+                sign(f"S-{d}-{v}-{k}", (d, v), (d, "default"), k, False)
+        for part in ("Noise", "L1"):
+            for k in CRITERIA_KEYS:
+                sign(f"S-{d}-Noise+L1-vs-{part}-{k}", (d, "Noise+L1"), (d, part), k, True)
+    for k in CRITERIA_KEYS:
+        sign(f"S-large-{k}", (L, "default"), (H, "default"), k, True)
+    return out
+
+
+SIGNS: dict[str, Comparison] = {c.key: c for c in _signs()}
+
+F2_CONTROL: dict[str, Comparison] = {
+    f"F2-control-{k}": Comparison(
+        f"F2-control-{k}", 2, f"{SYMBOLS[k]} on large > on homogeneous trained as many steps",
+        (L, "default", k), ("homogeneous-steps", "default", k), _unit(k), _scale(k))
+    for k in CRITERIA_KEYS}
+F2_STEPS: dict[str, Comparison] = {
+    f"F2-steps-{k}": Comparison(
+        f"F2-steps-{k}", 2, f"{SYMBOLS[k]}: homogeneous trained 4x longer > homogeneous",
+        ("homogeneous-steps", "default", k), (H, "default", k), _unit(k), _scale(k))
+    for k in CRITERIA_KEYS}
+
+#: Every comparison by key: what ``salcheck verdicts`` records and the report prints.
+ALL: dict[str, Comparison] = {**NAMED, **A_CLOSE_TO_ONE, **SIGNS, **F2_CONTROL, **F2_STEPS}

@@ -80,7 +80,7 @@ def _qualname(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
-def _code_id(cls: type) -> str:
+def _code_id(cls: Any) -> str:
     """captum's version for captum classes, else the sha256 of the defining module's source."""
     module = inspect.getmodule(cls)
     if module is None:
@@ -89,6 +89,7 @@ def _code_id(cls: type) -> str:
     if top in ("captum", "torch", "builtins"):
         return f"{top} {getattr(importlib.import_module(top), '__version__', '?')}"
     try:
+        inspect.getsource(cls)  # the class itself must be found in its module's file
         source = inspect.getsource(module)
     except (OSError, TypeError) as exc:
         raise _Unstable(cls) from exc
@@ -104,14 +105,9 @@ def _stable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, type) or inspect.isfunction(value):
-        return {"code": _qualname(value), "source": _code_id(value if isinstance(value, type)
-                                                             else _owner(value))}
+        return {"code": _qualname(value), "source": _code_id(value)}
     text = repr(value)
     if " at 0x" in text:
         raise _Unstable(value)
     return text
 
-
-def _owner(fn: Any) -> type:
-    """A stand-in class for a function, so its module's source is hashed."""
-    return type(fn.__name__, (), {"__module__": fn.__module__})

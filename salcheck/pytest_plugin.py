@@ -1,15 +1,21 @@
 """pytest plugin (entry point ``salcheck``): options, fixtures and the ``finding`` marker.
 
-Options: ``--salcheck-tier ci|paper`` (default ci), ``--salcheck-store DIR`` (default
-``$SALCHECK_STORE`` or ``~/.cache/salcheck``), ``--salcheck-method MODULE:OBJECT`` (the saliency
-method the properties judge; default the study's vanilla gradient). Fixtures:
-``salcheck_tier``, ``salcheck_store``, ``salcheck_engine``. This module imports nothing heavy
+Options: ``--salcheck-tier ci|paper`` (default ci); ``--salcheck-store DIR`` (default
+``$SALCHECK_STORE`` or ``~/.cache/salcheck``); ``--salcheck-method NAME`` (the saliency method
+the properties judge: ``vanilla``, the study's gradient, or ``MODULE:OBJECT``);
+``--salcheck-seeds S S ...`` (training seeds; default the tier's); ``--salcheck-workers K``
+(processes that train missing models; default the CPU count); ``--salcheck-verdicts DIR``
+(recorded verdicts; default ``properties/verdicts`` under the rootdir).
+Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_view`` (the one results view),
+``salcheck_expected`` (recorded outcomes) and ``assert_comparison``. Nothing heavy is imported
 until a fixture is used.
 """
 
 from __future__ import annotations
 
-import sys
+import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +28,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="result store directory (default $SALCHECK_STORE or ~/.cache/salcheck)")
     group.addoption("--salcheck-method", default="vanilla",
                     help="saliency method under test: vanilla or MODULE:OBJECT")
+    group.addoption("--salcheck-seeds", type=int, nargs="+", default=None, metavar="SEED",
+                    help="training seeds (default: the tier's)")
+    group.addoption("--salcheck-workers", type=int, default=max(1, os.cpu_count() or 1),
+                    help="processes that train missing models, one torch thread each "
+                         "(default: the CPU count)")
+    group.addoption("--salcheck-verdicts", default=None, metavar="DIR",
+                    help="recorded verdicts (default: properties/verdicts under the rootdir)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,41 +53,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             raise pytest.UsageError(msg)
 
 
-class Engine:
-    """Cells of the tier, through the store: computed on first use, free afterwards."""
-
-    def __init__(self, tier, store, method: str) -> None:
-        self.tier, self.store, self.method = tier, store, method
-
-    @property
-    def seeds(self) -> tuple[int, ...]:
-        return self.tier.seeds
-
-    def runs(self, dataset: str, variant: str = "default", **overrides):
-        """One RunResult per seed of the tier for (dataset, variant); raises if a cell failed."""
-        from .runner import run_grid
-
-        specs = [self.tier.spec(dataset, variant, s, method=self.method, **overrides)
-                 for s in self.seeds]
-        outcomes = run_grid(specs, self.store, on_cell=lambda o: print(
-            f"[salcheck] {o.line()}", file=sys.__stderr__, flush=True))
-        failed = [o for o in outcomes if o.status != "done"]
-        if failed:
-            msg = "; ".join(f"{o.spec.label()}: {o.error}" for o in failed)
-            raise RuntimeError(f"cells failed: {msg}")
-        return [self.store.get(s) for s in specs]
-
-    def criterion(self, name: str, dataset: str, variant: str = "default", **overrides):
-        """The values of one criterion over the tier's seeds."""
-        return [r.criteria[name] for r in self.runs(dataset, variant, **overrides)]
-
-    def verdict(self, key: str):
-        """Decide the comparison ``key`` of :data:`salcheck.findings.COMPARISONS`."""
-        from .findings import COMPARISONS
-
-        return COMPARISONS[key].decide(lambda d, v, k: self.criterion(k, d, v))
-
-
 @pytest.fixture(scope="session")
 def salcheck_tier(request: pytest.FixtureRequest):
     from .tiers import get_tier
@@ -91,14 +69,46 @@ def salcheck_store(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(scope="session")
-def salcheck_method(request: pytest.FixtureRequest) -> str:
-    from .experiment import resolve_method
+def salcheck_view(request: pytest.FixtureRequest, salcheck_tier, salcheck_store):
+    """The results view of the method under test: every property reads it."""
+    from .view import ResultsView
 
-    name = request.config.getoption("--salcheck-method")
-    resolve_method(name)  # fail early on a method that cannot be imported
-    return name
+    opt = request.config.getoption
+    return ResultsView(salcheck_store, salcheck_tier, opt("--salcheck-method"),
+                       seeds=opt("--salcheck-seeds"), workers=opt("--salcheck-workers"))
 
 
 @pytest.fixture(scope="session")
-def salcheck_engine(salcheck_tier, salcheck_store, salcheck_method) -> Engine:
-    return Engine(salcheck_tier, salcheck_store, salcheck_method)
+def salcheck_expected(request: pytest.FixtureRequest, salcheck_view) -> dict[str, str]:
+    """Recorded outcome per comparison key for this tier and method (empty without a record)."""
+    from .verdicts import expected_outcomes
+
+    directory = request.config.getoption("--salcheck-verdicts")
+    if directory is None:
+        directory = Path(str(request.config.rootpath)) / "properties" / "verdicts"
+    return expected_outcomes(directory, salcheck_view.tier.name, salcheck_view.method_name)
+
+
+@pytest.fixture
+def assert_comparison(request: pytest.FixtureRequest, salcheck_view, salcheck_expected):
+    """Call with a key of ``salcheck.findings.ALL``: decides it on the view and applies the
+    gate for its recorded outcome (a contradicted record is a strict xfail, an inconclusive
+    one a non-strict xfail; each says so with its numbers)."""
+    from .findings import ALL
+    from .verdicts import gate
+
+    def decide(key: str) -> Any:
+        if key not in ALL:
+            msg = f"unknown comparison {key!r}; see salcheck.findings.ALL"
+            raise pytest.UsageError(msg)
+        expected = salcheck_expected.get(key)
+        verdict = salcheck_view.decide(ALL[key])
+        if expected in ("contradicted", "inconclusive"):
+            request.applymarker(pytest.mark.xfail(
+                strict=expected == "contradicted",
+                reason=f"recorded {expected}: {verdict.message()}"))
+        ok, message = gate(expected, verdict)
+        assert ok, message
+        return verdict
+
+    return decide

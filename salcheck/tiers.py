@@ -77,15 +77,18 @@ class Tier:
         return [self.spec(d, v, s) for d, v in self.cells(datasets, variants) for s in seeds]
 
 
-def check_seeds(seeds: Iterable[int]) -> tuple[int, ...]:
-    """Seeds as a tuple of distinct integers >= 0, at least two (a paired test needs two)."""
+def check_seeds(seeds: Iterable[int], *, at_least: int = 1) -> tuple[int, ...]:
+    """Seeds as a tuple of distinct integers >= 0, at least ``at_least`` of them (the paired
+    tests of the findings need two)."""
     out = tuple(seeds)
     bad = [s for s in out if isinstance(s, bool) or not isinstance(s, int) or s < 0]
     if bad:
         msg = f"seeds must be integers >= 0, got {bad}"
         raise InvalidArgument(msg)
-    if len(set(out)) != len(out) or len(out) < 2:
-        msg = f"give at least two distinct seeds (a paired test needs two), got {list(out)}"
+    if len(set(out)) != len(out) or len(out) < at_least:
+        need = "two distinct seeds (a paired test needs two)" if at_least == 2 else \
+            f"{at_least} distinct seed(s)"
+        msg = f"give at least {need}, got {list(out)}"
         raise InvalidArgument(msg)
     return out
 

@@ -3,63 +3,62 @@ import json
 import numpy as np
 import pytest
 
-from salcheck.errors import InvalidArgument
-from salcheck.experiment import ExperimentSpec, RunResult, parse_variant, run_experiment
-from salcheck.tiers import POSTER_CELLS, get_tier
-
-TINY = {"n_per_class": 12, "image_size": 32, "test_n_per_class": 6, "epochs": 1}
-
-
-@pytest.mark.parametrize(
-    ("variant", "expected"),
-    [("default", ((), "CE")), ("Noise", (("Noise",), "CE")), ("L1Norm", ((), "L1Norm")),
-     ("Noise+L1", (("Noise",), "L1")), ("CropPad+Erasing+MSENorm", (("CropPad", "Erasing"), "MSENorm"))],
-)
-def test_parse_variant(variant, expected):
-    assert parse_variant(variant) == expected
+from salcheck.experiment import evaluate, evaluation_key, load_model, train_model, weights_bytes
+from salcheck.experiment import test_cohort as make_test_cohort
+from salcheck.results import ModelResult, Scores
+from salcheck.saliency import ConstantMap, VanillaGradient
 
 
-@pytest.mark.parametrize(("variant", "match"), [
-    ("Flip", "unknown variant part 'Flip'; accepted: CropPad, Erasing, Noise, Smoothing, L1"),
-    ("L1+L1Norm", "at most one loss"), ("Noise+Noise", "twice")])
-def test_bad_variants(variant, match):
-    with pytest.raises(InvalidArgument, match=match):
-        parse_variant(variant)
+@pytest.fixture(scope="module")
+def trained():
+    from conftest import TINY
+
+    spec = TINY.spec("homogeneous", "Noise+L1", 3)
+    record, model = train_model(spec)
+    return TINY, spec, record, model
 
 
-def test_spec_key_is_stable_and_content_addressed():
-    a = ExperimentSpec("homogeneous", "Noise", 0, **TINY)
-    assert a.key() == ExperimentSpec("homogeneous", "Noise", 0, **TINY).key()
-    assert a.key() != ExperimentSpec("homogeneous", "Noise", 1, **TINY).key()
-    assert ExperimentSpec.from_dict(json.loads(json.dumps(a.to_dict()))) == a
+def test_training_is_deterministic_and_serialisable(trained):
+    _, spec, record, model = trained
+    again, model2 = train_model(spec)
+    assert weights_bytes(model) == weights_bytes(model2)
+    assert record.status == "done" and record.history == [
+        {**h, "seconds": r["seconds"]} for h, r in zip(again.history, record.history, strict=True)]
+    assert record.provenance["spec"] == spec.to_dict()
+    assert {"torch", "numpy", "salcheck"} <= set(record.provenance["versions"])
+    back = ModelResult.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert back.spec == spec and back.history == record.history
+    reloaded = load_model(spec, weights_bytes(model))
+    assert weights_bytes(reloaded) == weights_bytes(model)
 
 
-def test_bad_dataset_and_tier():
-    with pytest.raises(InvalidArgument, match="unknown dataset 'tiny'; accepted: homogeneous"):
-        ExperimentSpec("tiny")
-    with pytest.raises(InvalidArgument, match="unknown tier 'fast'; accepted: paper, ci"):
-        get_tier("fast")
+def test_evaluate_scores_every_criterion_and_leaves_the_mode(trained):
+    tier, spec, _, model = trained
+    test = make_test_cohort(tier.test())
+    model.train()
+    s = evaluate(VanillaGradient(), model, test, spec=spec, test_spec=tier.test())
+    assert model.training
+    assert set(s.criteria) >= {"a", "b", "c", "b_dagger", "c_dagger", "rma_typical",
+                               "auc_atypical"}
+    assert s.maps["typical"].shape == (32, 32) and s.randomisation[0]["layer"] == "none"
+    assert s.timings["s_per_1000_maps"] > 0
+    back = Scores.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert back.criteria == s.criteria and back.model == spec
+    assert np.array_equal(back.maps["atypical"], s.maps["atypical"].astype(np.float32))
+    again = evaluate(VanillaGradient(), model.eval(), test, spec=spec, test_spec=tier.test())
+    assert again.criteria == s.criteria
 
 
-def test_paper_tier_is_the_poster():
-    paper = get_tier("paper")
-    cells = paper.grid(seeds=[0])
-    assert len(cells) == 21 == sum(len(v) for v in POSTER_CELLS.values())
-    large = next(c for c in cells if c.dataset == "large")
-    assert (large.n_per_class, large.image_size, large.epochs, large.batch_size) == (10_000, 128,
-                                                                                     20, 8)
-    assert large.test_n_per_class == 1000
+def test_constant_map_scores_chance(trained):
+    tier, spec, _, model = trained
+    s = evaluate(ConstantMap(), model, make_test_cohort(tier.test()), spec=spec,
+                 test_spec=tier.test())
+    assert s.criteria["b"] == pytest.approx(1) and s.criteria["c_dagger"] == pytest.approx(1)
 
 
-def test_run_experiment_is_deterministic_and_serialisable():
-    spec = ExperimentSpec("homogeneous", "Noise+L1", 3, **TINY)
-    a, b = run_experiment(spec), run_experiment(spec)
-    assert a.status == "done"
-    assert a.criteria == b.criteria
-    assert set(a.criteria) >= {"a", "b", "c", "b_dagger", "c_dagger", "rma_typical", "auc_atypical"}
-    assert a.maps["typical"].shape == (32, 32)
-    assert a.provenance["spec"] == spec.to_dict()
-    assert {"torch", "numpy", "salcheck"} <= set(a.provenance["versions"])
-    back = RunResult.from_dict(json.loads(json.dumps(a.to_dict())))
-    assert back.criteria == a.criteria and back.spec == spec
-    assert np.array_equal(back.maps["atypical"], a.maps["atypical"].astype(np.float32))
+def test_evaluation_key_names_model_test_and_method(trained):
+    tier, spec, _, _ = trained
+    k = evaluation_key(spec, tier.test(), "f1")
+    assert k == evaluation_key(spec, tier.test(), "f1")
+    assert k != evaluation_key(spec, tier.test(), "f2")
+    assert k != evaluation_key(tier.spec("homogeneous", "Noise+L1", 4), tier.test(), "f1")

@@ -3,48 +3,63 @@ import json
 import pytest
 
 from salcheck.cli import main
+from salcheck.findings import NAMED, SIGNS
 from salcheck.report import ReportError, render_report
 from salcheck.runner import run_grid
 from salcheck.store import Store
-from salcheck.tiers import Tier
-
-TINY = Tier("tiny", 32, {"homogeneous": 12, "heterogeneous": 12, "large": 24}, 6, 1, 8, (0, 1))
+from salcheck.view import ResultsView
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def view(tmp_path_factory):
+    from conftest import TINY
+
     s = Store(tmp_path_factory.mktemp("store"))
-    run_grid(TINY.grid(["homogeneous"], ["default", "L1Norm"]), s)
-    return s
+    run_grid(TINY.grid(["homogeneous"], ["default", "L1Norm", "Noise"]), s, test=TINY.test())
+    return ResultsView(s, TINY, compute=False)
 
 
-def test_report_tables_verdicts_and_figures(store, tmp_path):
-    path = render_report(store, TINY, tmp_path)
+def test_report_tables_verdicts_and_figures(view, tmp_path):
+    path = render_report(view, tmp_path)
     text = path.read_text()
     assert path == tmp_path / "tiny.md"
     assert "## Default training (no augmentation, CE)" in text
-    assert "| homogeneous | default | 2/2 |" in text
-    assert "(12.3)" in text  # the poster's value beside ours
-    assert "| large | default | 0/2 (missing) | missing (0.99)" in text
-    assert "| F4 | L1Norm raises c on homogeneous |" in text
-    assert "| F3 | Noise raises b on homogeneous | cells missing |" in text
-    assert "## Test accuracy per label and subtype" in text
-    assert "## Provenance" in text and "torch" in text
+    assert "(12.3)" in text and "(20.60)" in text  # the poster's values, as printed
+    assert "| large | default | missing (0.99)" in text
+    assert "| F3 | Noise raises b on heterogeneous | cells missing |" in text
+    assert "**Signs: " in text and "of the poster's signs replicate (" in text
+    assert "## Convergence" in text and "## Provenance" in text and "torch" in text
+    assert "AD errors" not in text, "a column empty by construction is left out"
     for fig in ("phantoms.png", "maps_homogeneous.png"):
         assert (tmp_path / "tiny" / fig).read_bytes()[:4] == b"\x89PNG"
         assert f"tiny/{fig}" in text
 
 
-def test_empty_store_says_what_to_run(tmp_path):
-    with pytest.raises(ReportError, match=r"no results for tier tiny; run `salcheck run"):
-        render_report(Store(tmp_path), TINY, tmp_path / "out")
+def test_report_and_properties_agree(view, tmp_path):
+    """Every verdict the report prints is the one decide() gives the properties."""
+    text = render_report(view, tmp_path).read_text()
+    checked = 0
+    for c in [*NAMED.values(), *SIGNS.values()]:
+        if not all(view.available(*cell) for cell in c.cells()):
+            continue
+        outcome = view.decide(c).outcome
+        word = {"replicated": "replicated", "contradicted": "**contradicted**",
+                "inconclusive": "*inconclusive*"}[outcome]
+        assert f"| {c.claim} | {word} |" in text, c.key
+        checked += 1
+    assert checked >= 10
 
 
-def test_other_format_version_is_named(tmp_path):
+def test_empty_store_says_what_to_run(tmp_path, tiny):
+    with pytest.raises(ReportError, match=r"no evaluations of Vanilla gradient for tier tiny"):
+        render_report(ResultsView(Store(tmp_path), tiny, compute=False), tmp_path / "out")
+
+
+def test_other_store_version_is_named(tmp_path, tiny):
     (tmp_path / "v1").mkdir()
     (tmp_path / "v1" / "old.json").write_text(json.dumps({}))
-    with pytest.raises(ReportError, match=r"result-format version\(s\) v1"):
-        render_report(Store(tmp_path), TINY, tmp_path / "out")
+    with pytest.raises(ReportError, match=r"store version\(s\) v1"):
+        render_report(ResultsView(Store(tmp_path), tiny, compute=False), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

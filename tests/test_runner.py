@@ -1,14 +1,16 @@
+import importlib
+import json
+import subprocess
+import sys
+import textwrap
+
 import pytest
 import torch
 
+import salcheck.runner as runner_module
 from salcheck.cli import main
-from salcheck.experiment import ExperimentSpec
 from salcheck.runner import run_grid
 from salcheck.store import Store
-
-TINY = {"n_per_class": 12, "image_size": 32, "test_n_per_class": 6, "epochs": 1}
-GRID = [ExperimentSpec("homogeneous", v, 0, **TINY) for v in ("default", "Noise")]
-
 
 # Float sums split over a different number of threads round differently, so the workers get
 # as many torch threads as this process has.
@@ -16,47 +18,118 @@ THREADS = torch.get_num_threads()
 
 
 @pytest.fixture(scope="module")
-def in_process(tmp_path_factory):
-    return run_grid(GRID, Store(tmp_path_factory.mktemp("inproc")))
+def grid():
+    from conftest import TINY
+
+    return TINY, TINY.grid(["homogeneous"], ["default", "Noise"], seeds=[0])
+
+
+@pytest.fixture(scope="module")
+def in_process(grid, tmp_path_factory):
+    tier, specs = grid
+    return run_grid(specs, Store(tmp_path_factory.mktemp("inproc")), test=tier.test())
+
+
+def evaluations(outcomes):
+    return {o.spec: o.criteria for o in outcomes if o.method}
 
 
 def assert_same(outcomes, reference):
-    assert [o.status for o in outcomes] == ["done", "done"]
-    for o, ref in zip(outcomes, reference, strict=True):
-        assert o.spec == ref.spec
-        assert o.criteria == pytest.approx(ref.criteria, rel=1e-12, nan_ok=True)
+    assert all(o.status == "done" for o in outcomes)
+    ours, ref = evaluations(outcomes), evaluations(reference)
+    assert ours.keys() == ref.keys()
+    for spec in ref:
+        assert ours[spec] == pytest.approx(ref[spec], rel=1e-12, nan_ok=True)
 
 
-def test_dask_local_cluster_matches_in_process(tmp_path, in_process):
+def test_dask_local_cluster_matches_in_process(grid, tmp_path, in_process):
     pytest.importorskip("distributed")
+    tier, specs = grid
     store = Store(tmp_path)
-    assert_same(run_grid(GRID, store, dask_local=2, threads=THREADS), in_process)
-    again = run_grid(GRID, store, dask_local=2, threads=THREADS)
+    assert_same(run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS),
+                in_process)
+    again = run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS)
     assert all(o.cached for o in again)
 
 
-def test_process_pool_matches_in_process(tmp_path, in_process):
-    assert_same(run_grid(GRID, Store(tmp_path), workers=2, threads=THREADS), in_process)
+def test_process_pool_matches_in_process(grid, tmp_path, in_process):
+    tier, specs = grid
+    assert_same(run_grid(specs, Store(tmp_path), test=tier.test(), workers=2, threads=THREADS),
+                in_process)
 
 
-def test_cli_run_then_status(tmp_path, capsys):
+def test_n_methods_train_each_model_once(grid, tmp_path, monkeypatch):
+    tier, specs = grid
+    trained = []
+    real = runner_module.train_model
+    monkeypatch.setattr(runner_module, "train_model", lambda s: trained.append(s) or real(s))
+    methods = ["vanilla", "salcheck.saliency:ConstantMap", "captum.attr:InputXGradient"]
+    out = run_grid(specs, Store(tmp_path), test=tier.test(), methods=methods)
+    assert sorted(trained, key=str) == sorted(specs, key=str)
+    assert len([o for o in out if o.method]) == len(specs) * len(methods)
+    run_grid(specs, Store(tmp_path), test=tier.test(), methods=["captum.attr:Saliency"])
+    assert len(trained) == len(specs), "a new method retrained a model"
+
+
+EDITABLE = textwrap.dedent("""
+    from salcheck.saliency import VanillaGradient
+
+    class Edited(VanillaGradient):
+        name = "edited"
+
+        def attribute_batch(self, model, x, target, *, offset):
+            {body}
+""")
+
+
+def test_an_edited_method_is_never_answered_from_the_store(grid, tmp_path, monkeypatch):
+    """Run a method, rewrite it to return a constant map (b = 1 by definition), run again
+    with the store kept: the new code's numbers come back, not the cached ones."""
+    tier, specs = grid
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "user_method_edit.py"
+    store = Store(tmp_path / "store")
+
+    def run(body):
+        module.write_text(EDITABLE.format(body=body))
+        sys.modules.pop("user_method_edit", None)
+        importlib.invalidate_caches()
+        out = run_grid(specs[:1], store, test=tier.test(), methods=["user_method_edit:Edited"])
+        return out[-1]
+
+    first = run("return super().attribute_batch(model, x, target, offset=offset)")
+    assert not first.cached and first.criteria["b"] != pytest.approx(1)
+    assert run("return super().attribute_batch(model, x, target, offset=offset)").cached
+    edited = run("import torch; return torch.ones_like(x)")
+    assert not edited.cached and edited.criteria["b"] == pytest.approx(1)
+    sys.modules.pop("user_method_edit", None)
+
+
+def test_cli_run_then_status_and_corrupted_entries(grid, tmp_path, capsys):
+    tier, specs = grid
     store = str(tmp_path / "s")
-    # The ci tier is too slow for a unit test: run its grid machinery on a 1-cell slice that
-    # fails fast (unknown variant), then check status on an empty and a filled store.
-    assert main(["run", "--tier", "ci", "--variants", "Flip", "--store", store]) == 2
-    assert "unknown variant part 'Flip'; accepted: CropPad" in capsys.readouterr().err
     assert main(["status", "--store", store]) == 0
-    assert "no results" in capsys.readouterr().out
-    run_grid(GRID[:1], Store(store))
+    assert "no models" in capsys.readouterr().out
+    run_grid(specs[:1], Store(store), test=tier.test())
     assert main(["status", "--store", store]) == 0
     assert "homogeneous/default/seed0" in capsys.readouterr().out
+    entry = next((Store(store).dir / "evaluations").glob("*.json"))
+    data = json.loads(entry.read_text())
+    data["entry"]["criteria"]["b"] = 99.0  # a flipped number
+    entry.write_text(json.dumps(data))
+    assert main(["status", "--store", store]) == 1
+    assert f"CORRUPTED evaluations/{entry.name}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["run", "--tier", "huge"], "unknown tier 'huge'; accepted: paper, ci"),
     (["run", "--datasets", "small"], "unknown dataset 'small'; accepted: homogeneous"),
+    (["run", "--variants", "Flip"], "unknown variant part 'Flip'; accepted: CropPad"),
+    (["run", "--seeds", "-1", "2"], r"seeds must be integers >= 0, got [-1]"),
+    (["run", "--workers", "0"], "workers must be an integer >= 1, got workers=0"),
+    (["run", "--method", "nope:X"], "cannot import saliency method 'nope:X'"),
 ])
-def test_cli_run_bad_names(args, message, capsys, tmp_path):
+def test_cli_run_bad_input(args, message, capsys, tmp_path):
     assert main([*args, "--store", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
 
@@ -65,5 +138,12 @@ def test_cli_run_unwritable_store_fails_before_training(tmp_path, capsys):
     blocker = tmp_path / "f"
     blocker.write_text("x")
     assert main(["run", "--datasets", "homogeneous", "--variants", "default", "--seeds", "0",
-                 "--store", str(blocker / "store")]) == 2
+                 "1", "--store", str(blocker / "store")]) == 2
     assert "is not writable" in capsys.readouterr().err
+
+
+def test_cli_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "salcheck.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("generate", "run", "report", "verdicts", "check", "baseline", "status"):
+        assert command in out

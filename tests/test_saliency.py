@@ -55,9 +55,13 @@ def test_vanilla_gradient_is_the_controls_logit_gradient(model, images):
     assert torch.allclose(CaptumMethod(Saliency, abs=False).attribute(model, images), x.grad)
 
 
-def test_model_is_put_in_eval_mode(model, images):
+def test_maps_use_eval_mode_and_leave_the_callers_mode(model, images):
     model.train()
-    VanillaGradient().attribute(model, images)
+    in_train_mode = VanillaGradient().attribute(model, images)
+    assert model.training, "attribute switched the caller's model out of train mode"
+    model.eval()
+    # BatchNorm in train mode would give other gradients: equal maps mean eval mode was used.
+    assert torch.equal(in_train_mode, VanillaGradient().attribute(model, images))
     assert not model.training
 
 

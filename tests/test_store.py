@@ -7,55 +7,70 @@ import textwrap
 import pytest
 
 from salcheck.errors import StoreError
-from salcheck.experiment import ExperimentSpec, RunResult
-from salcheck.runner import run_grid
+from salcheck.results import ModelResult
+from salcheck.runner import model_entry, run_grid
+from salcheck.spec import ModelSpec
 from salcheck.store import Store
 
-TINY = {"n_per_class": 12, "image_size": 32, "test_n_per_class": 6, "epochs": 1}
-
-
-def fake_result(spec, value=1.0):
-    return RunResult(spec=spec, status="done", criteria={"b": value})
+TINY = {"n_per_class": 12, "image_size": 32, "epochs": 1}
 
 
 def test_put_get_round_trip_and_cache(tmp_path):
     store = Store(tmp_path)
-    spec = ExperimentSpec("homogeneous", seed=1, **TINY)
-    assert store.get(spec) is None
+    assert store.get("models", "k1") is None
     calls = []
-    result, cached = store.get_or_run(spec, lambda s: calls.append(s) or fake_result(s, 2.0))
-    assert not cached and calls == [spec]
-    result, cached = store.get_or_run(spec, lambda s: calls.append(s) or fake_result(s, 3.0))
-    assert cached and result.criteria == {"b": 2.0} and len(calls) == 1
-    assert not list(store.dir.glob("*.tmp"))
+    compute = lambda v: lambda: calls.append(v) or {"b": v}
+    entry, cached = store.get_or_compute("models", "k1", compute(2.0), usable=lambda e: True)
+    assert not cached and calls == [2.0]
+    entry, cached = store.get_or_compute("models", "k1", compute(3.0), usable=lambda e: True)
+    assert cached and entry == {"b": 2.0} and len(calls) == 1
+    entry, cached = store.get_or_compute("models", "k1", compute(4.0), usable=lambda e: False)
+    assert not cached and entry == {"b": 4.0}, "an unusable entry is recomputed"
+    assert not list(store.dir.rglob("*.tmp"))
+    with pytest.raises(StoreError, match="unknown store kind 'cells'; accepted: models"):
+        store.get("cells", "k1")
 
 
-def test_corrupted_entry_is_reported_and_recomputed(tmp_path):
+def test_corrupted_entry_is_reported_set_aside_and_recomputed(tmp_path):
     warnings = []
     store = Store(tmp_path, warn=warnings.append)
-    spec = ExperimentSpec("homogeneous", **TINY)
-    path = store.put(fake_result(spec, 2.0))
+    path = store.put("evaluations", "k", {"b": 2.0})
     data = json.loads(path.read_text())
-    data["result"]["criteria"]["b"] = 99.0  # a flipped number: the checksum no longer matches
+    data["entry"]["b"] = 99.0  # a flipped number: the checksum no longer matches
     path.write_text(json.dumps(data))
-    result, cached = store.get_or_run(spec, lambda s: fake_result(s, 2.0))
-    assert not cached and result.criteria == {"b": 2.0}
+    assert store.scan("evaluations") == ([], [f"evaluations/{path.name}"])
+    entry, cached = store.get_or_compute("evaluations", "k", lambda: {"b": 2.0},
+                                         usable=lambda e: True)
+    assert not cached and entry == {"b": 2.0}
     assert "corrupted entry" in warnings[0] and "checksum mismatch" in warnings[0]
     assert path.with_suffix(".corrupt").exists()
-    path.write_text(path.read_text()[:50])  # truncated JSON
-    assert store.get(spec) is None
+    assert store.scan("evaluations")[1] == ["evaluations/k.corrupt"]
+    path.write_text(path.read_text()[:20])  # truncated JSON
+    assert store.get("evaluations", "k") is None
     assert "corrupted" in warnings[-1]
 
 
-def test_failed_cell_is_recorded_and_the_grid_goes_on(tmp_path):
+def test_corrupted_weights_are_retrained(tmp_path):
     store = Store(tmp_path)
-    bad = ExperimentSpec("homogeneous", "L1", learning_rate=1e30, **TINY)
-    good = ExperimentSpec("homogeneous", seed=5, **TINY)
-    outcomes = run_grid([bad, good], store)
-    assert [o.status for o in outcomes] == ["failed", "done"]
+    spec = ModelSpec("homogeneous", seed=2, **TINY)
+    _, weights, cached = model_entry(store, spec)
+    assert not cached and weights is not None
+    blob = store.path("models", spec.key(), ".pt")
+    blob.write_bytes(blob.read_bytes()[:-10])
+    _, weights2, cached = model_entry(store, spec)
+    assert not cached and weights2 == weights, "same seed, same weights, after retraining"
+
+
+def test_failed_model_is_recorded_and_the_grid_goes_on(tmp_path, tiny):
+    store = Store(tmp_path)
+    bad = ModelSpec("homogeneous", "L1", learning_rate=1e30, **TINY)
+    good = ModelSpec("homogeneous", seed=5, **TINY)
+    outcomes = run_grid([bad, good], store, test=tiny.test())
+    assert [(o.status, o.method is None) for o in outcomes] == [
+        ("failed", True), ("done", True), ("done", False)]
     assert "TrainingDiverged" in outcomes[0].error and "epoch 1" in outcomes[0].error
-    assert store.get(bad).status == "failed"
-    assert "traceback" in store.get(bad).provenance
+    record = ModelResult.from_dict(store.get("models", bad.key()))
+    assert record.status == "failed" and "traceback" in record.provenance
 
 
 def test_unwritable_store_fails_early(tmp_path):
@@ -67,12 +82,12 @@ def test_unwritable_store_fails_early(tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import json, sys
-    from salcheck.experiment import ExperimentSpec
+    from salcheck.spec import ModelSpec, TestSpec
     from salcheck.runner import run_grid
     from salcheck.store import Store
-    TINY = {"n_per_class": 12, "image_size": 32, "test_n_per_class": 6, "epochs": int(sys.argv[3])}
-    specs = [ExperimentSpec("homogeneous", seed=s, **TINY) for s in range(int(sys.argv[2]))]
-    out = run_grid(specs, Store(sys.argv[1]),
+    TINY = {"n_per_class": 12, "image_size": 32, "epochs": int(sys.argv[3])}
+    specs = [ModelSpec("homogeneous", seed=s, **TINY) for s in range(int(sys.argv[2]))]
+    out = run_grid(specs, Store(sys.argv[1]), test=TestSpec(32, 6), methods=(),
                    on_cell=lambda o: print(json.dumps([o.spec.seed, o.cached]), flush=True))
 """)
 
@@ -90,15 +105,15 @@ def test_kill_9_mid_grid_keeps_finished_cells_and_resumes(tmp_path):
     proc.wait()
     proc.stdout.close()
     store = Store(tmp_path)
-    done_before = {r.spec.seed for r in store.results()}
+    done_before = {e["spec"]["seed"] for e in store.scan("models")[0]}
     assert 0 in done_before and len(done_before) < 4
     rerun = spawn(tmp_path, 4, 3)
     with rerun.stdout:
         lines = [json.loads(x) for x in rerun.stdout]
     assert rerun.wait() == 0
     assert [seed for seed, cached in lines if cached] == sorted(done_before)
-    assert {r.spec.seed for r in store.results()} == {0, 1, 2, 3}
-    assert all(not p.name.endswith(".tmp") for p in store.dir.iterdir())
+    assert {e["spec"]["seed"] for e in store.scan("models")[0]} == {0, 1, 2, 3}
+    assert all(not p.name.endswith(".tmp") for p in store.dir.rglob("*"))
 
 
 def test_two_processes_never_both_train_a_cell(tmp_path):
@@ -111,7 +126,7 @@ def test_two_processes_never_both_train_a_cell(tmp_path):
     for seed in (0, 1):
         cached = [c for out in lines for s, c in out if s == seed]
         assert sorted(cached) == [False, True]
-    assert len(Store(tmp_path).results()) == 2
+    assert len(Store(tmp_path).scan("models")[0]) == 2
 
 
 def test_other_versions_are_listed(tmp_path):

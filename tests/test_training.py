@@ -8,8 +8,8 @@ from salcheck.losses import get_loss
 from salcheck.rng import derive_seed
 from salcheck.training import (
     TrainConfig,
+    accuracy,
     balanced_accuracy,
-    evaluate,
     normalise,
     predict,
     stratified_split,
@@ -71,10 +71,10 @@ def test_normalise_is_per_image_min_max():
     assert y[1].min() == 0 and y[1].max() == 1
 
 
-def test_evaluate_reports_per_label_and_subtype(tiny):
+def test_accuracy_reports_per_label_and_subtype(tiny):
     r = train(tiny, TrainConfig(epochs=1), 0)
     test = make_cohort(preset("test", n_per_class=10, image_size=32), 1)
-    acc = evaluate(r.model, test)
+    acc = accuracy(r.model, test)
     assert set(acc) == {"balanced_accuracy", "accuracy_CN", "accuracy_CN_none", "accuracy_AD",
                         "accuracy_AD_typical", "accuracy_AD_atypical"}
     assert all(0 <= v <= 1 for v in acc.values())
