@@ -5,6 +5,8 @@ iid random maps and the constant map know nothing of the model or the atrophy, a
 edge map follows the image, not the model.
 """
 
+import json
+
 import pytest
 
 from salcheck.checks import (
@@ -53,11 +55,18 @@ def test_null_maps_fail_what_they_should(ci, method):
     check_saliency_method(method, expected_failed_checks=dict.fromkeys(failed, "null map"), **ci)
 
 
-def test_baseline_round_trip(ci, tmp_path):
+def test_baseline_gate_fails_on_a_worse_method_and_a_raised_bar(ci, tmp_path):
+    """A baseline is a regression gate: it fails for a method that scores worse, and for the
+    same method once the recorded scores are raised beyond the tolerance."""
     path = tmp_path / "baseline.json"
-    save_baseline(VANILLA, path, **ci)
+    data = save_baseline(VANILLA, path, **ci)
     assert compare_baseline(VANILLA, path, **ci).passed
     assert not compare_baseline(RandomMap(), path, **ci).passed
+    raised = tmp_path / "raised.json"
+    raised.write_text(json.dumps({**data, "scores": {
+        k: [3 * v for v in vals] for k, vals in data["scores"].items()}}))
+    result = compare_baseline(VANILLA, raised, **ci)
+    assert not result.passed, result.message()
 
 
 def test_check_cli_exits_nonzero_for_a_null_map(salcheck_tier, salcheck_store, capsys):

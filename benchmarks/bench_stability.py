@@ -1,0 +1,82 @@
+"""Verdict stability: do the verdicts survive other seeds and another float path?
+
+Decides every comparison of ``salcheck.findings.ALL`` whose cells are computed three times:
+the reference (the tier's seeds, one torch thread per worker, in ``--store``), on disjoint
+seeds (``--other-seeds``, same store), and on the tier's seeds with a perturbed float path
+(``--threads`` torch threads in one worker, in a separate store, since thread counts do not
+enter a model's key). Counts the comparisons that move between replicated and contradicted
+(must be 0) and those that move to or from inconclusive.
+
+``--cells`` restricts the grid (default: every cell of the tier), e.g. ``homogeneous:default``.
+Prints progress lines, then one JSON object as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from salcheck.findings import ALL
+from salcheck.runner import run_grid
+from salcheck.store import Store
+from salcheck.tiers import get_tier
+from salcheck.view import ResultsView
+
+
+def verdicts(view: ResultsView) -> dict[str, str]:
+    out = {}
+    for key, c in ALL.items():
+        if all(view.available(*cell) for cell in c.cells()):
+            out[key] = view.decide(c).outcome
+    return out
+
+
+def compare(ref: dict[str, str], other: dict[str, str]) -> dict[str, int]:
+    keys = ref.keys() & other.keys()
+    flips = sum({ref[k], other[k]} == {"replicated", "contradicted"} for k in keys)
+    to_inc = sum(ref[k] != "inconclusive" and other[k] == "inconclusive" for k in keys)
+    from_inc = sum(ref[k] == "inconclusive" and other[k] != "inconclusive" for k in keys)
+    return {"compared": len(keys), "same": sum(ref[k] == other[k] for k in keys),
+            "replicated_contradicted_flips": flips, "to_inconclusive": to_inc,
+            "from_inconclusive": from_inc}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--tier", default="ci")
+    p.add_argument("--store", required=True, help="the reference store (the tier's seeds)")
+    p.add_argument("--perturbed-store", required=True)
+    p.add_argument("--other-seeds", type=int, nargs="+", default=[5, 6, 7, 8, 9])
+    p.add_argument("--threads", type=int, default=2, help="torch threads of the perturbed run")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--cells", nargs="+", help="dataset:variant pairs (default: all)")
+    args = p.parse_args()
+    tier = get_tier(args.tier)
+    cells = [tuple(c.split(":")) for c in args.cells] if args.cells else tier.cells()
+    grid = lambda seeds: [tier.spec(d, v, s) for d, v in cells for s in seeds]
+    store, perturbed = Store(args.store), Store(args.perturbed_store)
+    log = lambda o: print(o.line(), flush=True)
+    t = time.perf_counter()
+    run_grid(grid(tier.seeds), store, test=tier.test(), workers=args.workers, on_cell=log)
+    run_grid(grid(args.other_seeds), store, test=tier.test(), workers=args.workers, on_cell=log)
+    t_seeds = time.perf_counter() - t
+    run_grid(grid(tier.seeds), perturbed, test=tier.test(), workers=1, threads=args.threads,
+             on_cell=log)
+    t_threads = time.perf_counter() - t - t_seeds
+    view = lambda s, seeds: ResultsView(s, tier, seeds=seeds, compute=False)
+    ref = verdicts(view(store, tier.seeds))
+    result = {
+        "tier": tier.name, "cells": len(cells), "reference_seeds": list(tier.seeds),
+        "other_seeds": args.other_seeds, "perturbed_threads": args.threads,
+        "disjoint_seeds": compare(ref, verdicts(view(store, args.other_seeds))),
+        "float_path": compare(ref, verdicts(view(perturbed, tier.seeds))),
+        "minutes": {"disjoint_seeds": round(t_seeds / 60, 1),
+                    "float_path": round(t_threads / 60, 1)},
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
