@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -35,8 +37,8 @@ def test_data_tsv_in_every_format(tmp_path):
         save(c, tmp_path / fmt, format=fmt)
         lines = (tmp_path / fmt / "data.tsv").read_text().splitlines()
         assert lines[0] == "participant_id\tsession_id\tdiagnosis\tsubtype"
-        assert lines[1] == "sub-CLNC00000\tses-M00\tCN\t0"
-        assert lines[-1] == "sub-CLNC10001\tses-M00\tAD\t2"
+        assert lines[1] == "sub-CLNC00000\tses-M000\tCN\t0"
+        assert lines[-1] == "sub-CLNC10001\tses-M000\tAD\t2"
 
 
 def test_caps_tensors_are_clinicadl_shaped(tmp_path):
@@ -44,6 +46,37 @@ def test_caps_tensors_are_clinicadl_shaped(tmp_path):
     save(c, tmp_path / "caps", format="caps")
     t = torch.load(tmp_path / "caps" / io.tensor_relpath("sub-CLNC10000"), weights_only=True)
     assert t.shape == (1, 32, 32) and t.dtype == torch.float32
+
+
+def test_caps_layout_is_what_clinicadl_1_6_1_reads(tmp_path):
+    """Session ses-M000; per image the NIfTI ClinicaDL globs for first, equal to the tensor;
+    the extraction JSON with custom_suffix; missing_mods (tests/interop/ runs ClinicaDL)."""
+    nib = pytest.importorskip("nibabel")
+    c = make_cohort(preset("test", n_per_class=2, image_size=32), 0)
+    root = save(c, tmp_path / "caps", format="caps")
+    for k, pid in enumerate(c.participant_ids):
+        tensor = root / "subjects" / pid / "ses-M000" / "deeplearning_prepare_data" / \
+            "slice_based" / "custom" / \
+            f"{pid}_ses-M000_space-SheppLogan_axis-axi_channel-single_slice-0_phantom.pt"
+        nifti = root / "subjects" / pid / "ses-M000" / "shepplogan" / \
+            f"{pid}_ses-M000_space-SheppLogan_phantom.nii.gz"
+        image = nib.load(nifti).get_fdata(dtype=np.float32)
+        assert np.array_equal(image, torch.load(tensor, weights_only=True)[0].numpy())
+        assert np.array_equal(image, c.images[k, 0])
+    meta = json.loads((root / "tensor_extraction" / "extract_SheppLogan_slice.json").read_text())
+    assert meta["custom_suffix"] == "_space-SheppLogan_phantom.nii.gz"
+    assert meta["file_type"]["pattern"] == "*" + meta["custom_suffix"]
+    assert {"preprocessing": "custom", "mode": "slice", "extract_json":
+            "extract_SheppLogan_slice.json", "slice_mode": "single"}.items() <= meta.items()
+    assert (root / "missing_mods" / "missing_mods_ses-M000.tsv").read_text().count("\t1\n") == 4
+
+
+def test_reading_accepts_the_old_session_spelling(tmp_path):
+    c = make_cohort(preset("test", n_per_class=2, image_size=32), 0)
+    root = save(c, tmp_path / "caps", format="caps")
+    tsv = root / "data.tsv"
+    tsv.write_text(tsv.read_text().replace("ses-M000", "ses-M00"))
+    assert np.array_equal(read_caps(root).images, c.images)
 
 
 def test_duplicated_tsv_rows_are_dropped(tmp_path):

@@ -1,10 +1,17 @@
 """Save and load cohorts: salcheck's lossless ``.npz``, and ClinicaDL's CAPS layout.
 
 Both formats put a ``data.tsv`` in the output directory (participant_id, session_id,
-diagnosis AD|CN, subtype). A CAPS folder holds one ``[1, N, N]`` float32 tensor per image under
-``subjects/<participant>/<session>/deeplearning_prepare_data/slice_based/custom/`` (the layout
-ClinicaDL's ``generate shepplogan`` writes and its training reads); it keeps no drawn
-parameters, so a cohort read from CAPS has no per-image masks (the analytic boxes still apply).
+diagnosis AD|CN, subtype). A CAPS folder is what ClinicaDL 1.6.1's ``generate shepplogan``
+writes and its ``train`` reads (checked with ClinicaDL itself: ``tests/interop/``): session
+``ses-M000``; per image a ``[1, N, N]`` float32 tensor under
+``subjects/<participant>/<session>/deeplearning_prepare_data/slice_based/custom/`` and the
+NIfTI image ``subjects/<participant>/<session>/shepplogan/<participant>_<session>_space-
+SheppLogan_phantom.nii.gz`` that ClinicaDL looks for first (ClinicaDL writes a placeholder
+there; salcheck writes the image itself, with nibabel, the ``caps`` extra);
+``tensor_extraction/extract_SheppLogan_slice.json`` with the ``custom_suffix`` ClinicaDL's reader
+requires; ``missing_mods/``. Reading accepts ``ses-M000`` and ClinicaDL 0.x's ``ses-M00``. A
+CAPS folder keeps no drawn parameters, so a cohort read from it has no per-image masks (the
+analytic boxes still apply).
 Every write builds the directory under a temporary name and renames it into place.
 """
 
@@ -26,7 +33,10 @@ from .phantoms import PARAM_NAMES
 
 NPZ_NAME = "cohort.npz"
 TSV_NAME = "data.tsv"
-SESSION = "ses-M00"
+SESSION = "ses-M000"  # ClinicaDL 1.x; 0.x wrote "ses-M00", which reading also accepts
+OTHER_SESSION = {"ses-M000": "ses-M00", "ses-M00": "ses-M000"}
+NIFTI_SUFFIX = "_space-SheppLogan_phantom.nii.gz"
+EXTRACT_JSON = "extract_SheppLogan_slice.json"
 FORMAT_VERSION = 2  # 2: each ROI-2 ellipse has its own parameters
 TENSOR_SUFFIX = "space-SheppLogan_axis-axi_channel-single_slice-0_phantom.pt"
 TSV_COLUMNS = ("participant_id", "session_id", "diagnosis", "subtype")
@@ -38,6 +48,12 @@ def tensor_relpath(participant_id: str, session_id: str = SESSION) -> Path:
     return (Path("subjects") / participant_id / session_id / "deeplearning_prepare_data"
             / "slice_based" / "custom"
             / f"{participant_id}_{session_id}_{TENSOR_SUFFIX}")
+
+
+def nifti_relpath(participant_id: str, session_id: str = SESSION) -> Path:
+    """Where ClinicaDL looks for one phantom's NIfTI image, relative to the CAPS root."""
+    return (Path("subjects") / participant_id / session_id / "shepplogan"
+            / f"{participant_id}_{session_id}{NIFTI_SUFFIX}")
 
 
 def check_outdir(outdir: str | Path, overwrite: bool) -> Path:
@@ -118,21 +134,41 @@ def load(path: str | Path) -> Cohort:
 def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | None) -> None:
     import torch
 
+    try:
+        import nibabel as nib
+    except ImportError as exc:
+        msg = ("writing a CAPS folder needs nibabel (ClinicaDL looks for each image's NIfTI "
+               "file): pip install 'salcheck[caps]'")
+        raise InvalidArgument(msg) from exc
     for k, pid in enumerate(cohort.participant_ids):
+        image = np.ascontiguousarray(cohort.images[k], dtype=np.float32)
         rel = tensor_relpath(pid)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(torch.from_numpy(np.ascontiguousarray(cohort.images[k])), root / rel)
+        torch.save(torch.from_numpy(image), root / rel)
+        nifti = root / nifti_relpath(pid)
+        nifti.parent.mkdir(parents=True, exist_ok=True)
+        nib.save(nib.Nifti1Image(image[0], affine=np.eye(4)), nifti)
         if progress is not None:
             progress(1)
     extraction = root / "tensor_extraction"
     extraction.mkdir()
-    (extraction / "extract_SheppLogan_slice.json").write_text(json.dumps({
+    (extraction / EXTRACT_JSON).write_text(json.dumps(extraction_json(), indent=2))
+    missing = root / "missing_mods"
+    missing.mkdir()
+    (missing / f"missing_mods_{SESSION}.tsv").write_text(
+        "participant_id\tsynthetic\n" + "".join(f"{p}\t1\n" for p in cohort.participant_ids))
+
+
+def extraction_json() -> dict[str, object]:
+    """ClinicaDL 1.6.1's extraction JSON for phantom slices, with the ``custom_suffix`` its
+    reader requires (its own ``generate shepplogan`` leaves the key out)."""
+    return {
         "preprocessing": "custom", "mode": "slice", "use_uncropped_image": False,
-        "prepare_dl": True, "slice_direction": 2, "slice_mode": "single",
-        "discarded_slices": 0, "num_slices": 1,
-        "file_type": {"pattern": "*_space-SheppLogan_phantom.nii.gz",
-                      "description": "Custom suffix", "needed_pipeline": "shepplogan"},
-    }, indent=2))
+        "prepare_dl": True, "extract_json": EXTRACT_JSON, "custom_suffix": NIFTI_SUFFIX,
+        "slice_direction": 2, "slice_mode": "single", "discarded_slices": 0, "num_slices": 1,
+        "file_type": {"pattern": f"*{NIFTI_SUFFIX}", "description": "Custom suffix",
+                      "needed_pipeline": "shepplogan"},
+    }
 
 
 def read_tsv(path: Path) -> list[tuple[str, str, int, int]]:
@@ -173,8 +209,10 @@ def read_caps(root: str | Path) -> Cohort:
     images, size = [], None
     for pid, ses, _, _ in rows:
         path = root / tensor_relpath(pid, ses)
+        if not path.exists() and ses in OTHER_SESSION:  # ClinicaDL 0.x and 1.x spellings
+            path = root / tensor_relpath(pid, OTHER_SESSION[ses])
         if not path.exists():
-            msg = f"missing tensor for {pid} {ses}: {path}"
+            msg = f"missing tensor for {pid} {ses}: {root / tensor_relpath(pid, ses)}"
             raise InvalidArgument(msg)
         try:
             t = torch.load(path, weights_only=True, map_location="cpu")
