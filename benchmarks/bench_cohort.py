@@ -40,11 +40,17 @@ def main() -> None:
     render_rate = len(cohort) / (time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"large preset: {len(cohort)} images in {elapsed:.2f} s; reference on {sample} images")
-    print(json.dumps({
-        "images_per_s": round(rate), "reference_images_per_s": round(ref_rate),
-        "speedup": round(rate / ref_rate, 1), "peak_rss_mb": round(peak),
-        "render_only_images_per_s": round(render_rate),
-    }))
+    print(
+        json.dumps(
+            {
+                "images_per_s": round(rate),
+                "reference_images_per_s": round(ref_rate),
+                "speedup": round(rate / ref_rate, 1),
+                "peak_rss_mb": round(peak),
+                "render_only_images_per_s": round(render_rate),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

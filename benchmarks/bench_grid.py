@@ -30,15 +30,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         store = Store(root)
         t = time.perf_counter()
-        run_grid(specs, store, test=tier.test(), workers=args.workers,
-                 on_cell=lambda o: print(o.line(), flush=True))
+        run_grid(
+            specs,
+            store,
+            test=tier.test(),
+            workers=args.workers,
+            on_cell=lambda o: print(o.line(), flush=True),
+        )
         cold = time.perf_counter() - t
         t = time.perf_counter()
         outcomes = run_grid(specs, store, test=tier.test(), workers=args.workers)
         warm = time.perf_counter() - t
     assert all(o.cached for o in outcomes)
-    print(json.dumps({"models": len(specs), "cold_s": round(cold, 1), "warm_s": round(warm, 3),
-                      "warm_over_cold": round(warm / cold, 5)}))
+    print(
+        json.dumps(
+            {
+                "models": len(specs),
+                "cold_s": round(cold, 1),
+                "warm_s": round(warm, 3),
+                "warm_over_cold": round(warm / cold, 5),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,13 @@ def compare(ref: dict[str, str], other: dict[str, str]) -> dict[str, int]:
     flips = sum({ref[k], other[k]} == {"replicated", "contradicted"} for k in keys)
     to_inc = sum(ref[k] != "inconclusive" and other[k] == "inconclusive" for k in keys)
     from_inc = sum(ref[k] == "inconclusive" and other[k] != "inconclusive" for k in keys)
-    return {"compared": len(keys), "same": sum(ref[k] == other[k] for k in keys),
-            "replicated_contradicted_flips": flips, "to_inconclusive": to_inc,
-            "from_inconclusive": from_inc}
+    return {
+        "compared": len(keys),
+        "same": sum(ref[k] == other[k] for k in keys),
+        "replicated_contradicted_flips": flips,
+        "to_inconclusive": to_inc,
+        "from_inconclusive": from_inc,
+    }
 
 
 def main() -> None:
@@ -62,18 +66,19 @@ def main() -> None:
     run_grid(grid(tier.seeds), store, test=tier.test(), workers=args.workers, on_cell=log)
     run_grid(grid(args.other_seeds), store, test=tier.test(), workers=args.workers, on_cell=log)
     t_seeds = time.perf_counter() - t
-    run_grid(grid(tier.seeds), perturbed, test=tier.test(), workers=1, threads=args.threads,
-             on_cell=log)
+    run_grid(grid(tier.seeds), perturbed, test=tier.test(), workers=1, threads=args.threads, on_cell=log)
     t_threads = time.perf_counter() - t - t_seeds
     view = lambda s, seeds: ResultsView(s, tier, seeds=seeds, compute=False)
     ref = verdicts(view(store, tier.seeds))
     result = {
-        "tier": tier.name, "cells": len(cells), "reference_seeds": list(tier.seeds),
-        "other_seeds": args.other_seeds, "perturbed_threads": args.threads,
+        "tier": tier.name,
+        "cells": len(cells),
+        "reference_seeds": list(tier.seeds),
+        "other_seeds": args.other_seeds,
+        "perturbed_threads": args.threads,
         "disjoint_seeds": compare(ref, verdicts(view(store, args.other_seeds))),
         "float_path": compare(ref, verdicts(view(perturbed, tier.seeds))),
-        "minutes": {"disjoint_seeds": round(t_seeds / 60, 1),
-                    "float_path": round(t_threads / 60, 1)},
+        "minutes": {"disjoint_seeds": round(t_seeds / 60, 1), "float_path": round(t_threads / 60, 1)},
     }
     print(json.dumps(result))
 

@@ -48,19 +48,22 @@ def convnet_rate(batch: int = 32, steps: int = 15) -> float:
 def main() -> None:
     peak = matmul_gflops()
     rate = convnet_rate()
-    flops = training_flops_per_image(build_model("convnet", 128,
-                                                 generator=torch.Generator()), 128)
+    flops = training_flops_per_image(build_model("convnet", 128, generator=torch.Generator()), 128)
     cohort = make_cohort(preset("homogeneous"), 0)  # 1,000 images: 800 train + 200 validation
     result = train(cohort, TrainConfig(model="conv5_fc3", epochs=2), 0)
     s_per_epoch = result.history[-1]["seconds"]
     print(f"threads={torch.get_num_threads()} epochs={[round(h['seconds'], 2) for h in result.history]}")
-    print(json.dumps({
-        "conv5_fc3_s_per_epoch": round(s_per_epoch, 2),
-        "convnet_images_per_s": round(rate, 1),
-        "convnet_train_flops_per_image": flops,
-        "machine_matmul_gflops": round(peak, 1),
-        "fraction_of_peak": round(rate * flops / 1e9 / peak, 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "conv5_fc3_s_per_epoch": round(s_per_epoch, 2),
+                "convnet_images_per_s": round(rate, 1),
+                "convnet_train_flops_per_image": flops,
+                "machine_matmul_gflops": round(peak, 1),
+                "fraction_of_peak": round(rate * flops / 1e9 / peak, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

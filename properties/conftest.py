@@ -16,7 +16,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Derandomized: reruns draw the same cohorts, so they hit the store. No shrinking: each
     # example trains a model per seed, and a failure is reported with its numbers as drawn.
     settings.register_profile(
-        "salcheck-properties", derandomize=True, database=None, deadline=None,
+        "salcheck-properties",
+        derandomize=True,
+        database=None,
+        deadline=None,
         max_examples=2 if tier == "ci" else 5,
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )

@@ -24,10 +24,18 @@ VANILLA = VanillaGradient()
 
 #: Checks each null method must fail (and why); every other check may pass or fail.
 MUST_FAIL = {
-    "Random map": {"check_beats_chance", "check_localises", "check_randomisation_sensitivity",
-                   "check_stable_across_seeds"},
-    "Constant map": {"check_beats_chance", "check_localises", "check_randomisation_sensitivity",
-                     "check_stable_across_seeds"},
+    "Random map": {
+        "check_beats_chance",
+        "check_localises",
+        "check_randomisation_sensitivity",
+        "check_stable_across_seeds",
+    },
+    "Constant map": {
+        "check_beats_chance",
+        "check_localises",
+        "check_randomisation_sensitivity",
+        "check_stable_across_seeds",
+    },
     "Sobel edge map": {"check_localises", "check_randomisation_sensitivity"},
 }
 
@@ -43,8 +51,7 @@ def test_vanilla_gradient_passes_every_check(ci):
     assert all(r.passed for r in results), "\n".join(r.message() for r in results)
 
 
-@pytest.mark.parametrize("method", [RandomMap(), ConstantMap(), SobelEdgeMap()],
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize("method", [RandomMap(), ConstantMap(), SobelEdgeMap()], ids=lambda m: m.name)
 def test_null_maps_fail_what_they_should(ci, method):
     results = check_saliency_method(method, on_fail=None, **ci)
     failed = {r.check for r in results if not r.passed}
@@ -63,8 +70,9 @@ def test_baseline_gate_fails_on_a_worse_method_and_a_raised_bar(ci, tmp_path):
     assert compare_baseline(VANILLA, path, **ci).passed
     assert not compare_baseline(RandomMap(), path, **ci).passed
     raised = tmp_path / "raised.json"
-    raised.write_text(json.dumps({**data, "scores": {
-        k: [3 * v for v in vals] for k, vals in data["scores"].items()}}))
+    raised.write_text(
+        json.dumps({**data, "scores": {k: [3 * v for v in vals] for k, vals in data["scores"].items()}})
+    )
     result = compare_baseline(VANILLA, raised, **ci)
     assert not result.passed, result.message()
 

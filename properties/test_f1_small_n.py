@@ -26,8 +26,10 @@ def test_typical_maps_beat_atypical_ones(assert_comparison, dataset):
 def test_typical_beats_atypical_over_drawn_cohorts(salcheck_view, atypical_pct, n_per_class):
     """Atypical share 0.05-0.15 (errors 0.05, typical the rest), 300-700 images per class."""
     share = atypical_pct / 100
-    runs = salcheck_view.scores("homogeneous", n_per_class=n_per_class,
-                                mix=(0.05, 0.95 - share, share))
-    v = paired_test([r.criteria["b"] for r in runs], [r.criteria["b_dagger"] for r in runs],
-                    claim=f"b > b† (atypical share {share}, {n_per_class} per class)")
+    runs = salcheck_view.scores("homogeneous", n_per_class=n_per_class, mix=(0.05, 0.95 - share, share))
+    v = paired_test(
+        [r.criteria["b"] for r in runs],
+        [r.criteria["b_dagger"] for r in runs],
+        claim=f"b > b† (atypical share {share}, {n_per_class} per class)",
+    )
     assert v.holds, v.message()

@@ -19,8 +19,14 @@ from salcheck.strategies import cohort_specs, seeds
 
 @pytest.mark.finding(6, "random maps score b = c = 1")
 @settings(max_examples=4, deadline=None, derandomize=True, database=None)
-@given(spec=cohort_specs(n_per_class=st.integers(20, 60), image_size=st.sampled_from([64, 128]),
-                         mix=st.just((0.0, 0.5, 0.5))), seed=seeds())
+@given(
+    spec=cohort_specs(
+        n_per_class=st.integers(20, 60),
+        image_size=st.sampled_from([64, 128]),
+        mix=st.just((0.0, 0.5, 0.5)),
+    ),
+    seed=seeds(),
+)
 def test_random_maps_score_chance(spec, seed):
     means = random_map_criteria(make_cohort(spec, seed), draws=40, seed=seed)
     lo, hi = CALIBRATION_BAND

@@ -140,8 +140,9 @@ class CropPad(Augmentation):
         return {"shifts": torch.randint(-m, m, (x.shape[0], 2), generator=generator)}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return torch.stack([shift(x[i], int(dr), int(dc))
-                            for i, (dr, dc) in enumerate(params["shifts"].tolist())])
+        return torch.stack(
+            [shift(x[i], int(dr), int(dc)) for i, (dr, dc) in enumerate(params["shifts"].tolist())]
+        )
 
 
 class Erasing(Augmentation):
@@ -153,8 +154,12 @@ class Erasing(Augmentation):
 
     name = "Erasing"
 
-    def __init__(self, p: float = 0.5, scale: tuple[float, float] = (0.02, 0.33),
-                 ratio: tuple[float, float] = (0.3, 3.3)) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        scale: tuple[float, float] = (0.02, 0.33),
+        ratio: tuple[float, float] = (0.3, 3.3),
+    ) -> None:
         self.p, self.scale, self.ratio = p, scale, ratio
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator) -> Params:
@@ -185,7 +190,10 @@ class Erasing(Augmentation):
 
 
 AUGMENTATIONS: dict[str, type[Augmentation]] = {
-    "CropPad": CropPad, "Erasing": Erasing, "Noise": Noise, "Smoothing": Smoothing,
+    "CropPad": CropPad,
+    "Erasing": Erasing,
+    "Noise": Noise,
+    "Smoothing": Smoothing,
 }
 
 
@@ -209,8 +217,9 @@ class Compose:
     def __bool__(self) -> bool:
         return bool(self.steps)
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator, *,
-                 record: bool = False) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, generator: torch.Generator, *, record: bool = False
+    ) -> torch.Tensor:
         for step in self.steps:
             params = step.make_params(x, generator)
             if record:

@@ -57,6 +57,7 @@ def _name(method) -> str:
 
 # --- evidence: the tier's reference models and the method's scores, read through one view ----
 
+
 class Evidence:
     """What the checks look at: the homogeneous default models of a tier and the method's
     evaluations on them (the shared :func:`salcheck.experiment.evaluate`, through the store)."""
@@ -73,11 +74,17 @@ class Evidence:
         """b, c, b†, c†, relevance mass accuracy and finiteness per seed for ``method``."""
         view = self.view if method is None else _view(method, self.tier, self.store)
         runs = view.scores("homogeneous")
-        out: dict[str, list[float]] = {k: [float(r.criteria[k]) for r in runs]
-                                       for k in ("b", "c", "b_dagger", "c_dagger", "rma_typical")}
-        out["finite"] = [float(all(np.isfinite(m).all() for m in r.maps.values())
-                               and all(np.isfinite(r.criteria[k]) for k in ("b", "c")))
-                         for r in runs]
+        out: dict[str, list[float]] = {
+            k: [float(r.criteria[k]) for r in runs]
+            for k in ("b", "c", "b_dagger", "c_dagger", "rma_typical")
+        }
+        out["finite"] = [
+            float(
+                all(np.isfinite(m).all() for m in r.maps.values())
+                and all(np.isfinite(r.criteria[k]) for k in ("b", "c"))
+            )
+            for r in runs
+        ]
         return out
 
     def randomisation(self) -> list[float]:
@@ -99,6 +106,7 @@ def _view(method, tier, store):
 
 # --- the checks --------------------------------------------------------------------------------
 
+
 def _sample(ev: Evidence) -> torch.Tensor:
     from .training import normalise
 
@@ -110,9 +118,13 @@ def check_shape_and_dtype(ev: Evidence) -> CheckResult:
     x = _sample(ev)
     maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
     ok = tuple(maps.shape) == tuple(x.shape) and maps.dtype.is_floating_point
-    return CheckResult(_name(ev.method), "check_shape_and_dtype", check_shape_and_dtype.__doc__,
-                       ok, {"images": tuple(x.shape), "maps": tuple(maps.shape),
-                            "dtype": str(maps.dtype)})
+    return CheckResult(
+        _name(ev.method),
+        "check_shape_and_dtype",
+        check_shape_and_dtype.__doc__,
+        ok,
+        {"images": tuple(x.shape), "maps": tuple(maps.shape), "dtype": str(maps.dtype)},
+    )
 
 
 def check_deterministic(ev: Evidence) -> CheckResult:
@@ -121,15 +133,25 @@ def check_deterministic(ev: Evidence) -> CheckResult:
     a = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
     b = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
     diff = float((a - b).abs().max()) if a.shape == b.shape else math.inf
-    return CheckResult(_name(ev.method), "check_deterministic", check_deterministic.__doc__,
-                       diff == 0.0, {"max_abs_difference": diff})
+    return CheckResult(
+        _name(ev.method),
+        "check_deterministic",
+        check_deterministic.__doc__,
+        diff == 0.0,
+        {"max_abs_difference": diff},
+    )
 
 
 def check_finite(ev: Evidence) -> CheckResult:
     """Maps of every test image are finite (no NaN or infinity)."""
     finite = ev.scores()["finite"]
-    return CheckResult(_name(ev.method), "check_finite", check_finite.__doc__,
-                       all(f == 1.0 for f in finite), {"finite_per_seed": finite})
+    return CheckResult(
+        _name(ev.method),
+        "check_finite",
+        check_finite.__doc__,
+        all(f == 1.0 for f in finite),
+        {"finite_per_seed": finite},
+    )
 
 
 def check_beats_chance(ev: Evidence) -> CheckResult:
@@ -138,9 +160,13 @@ def check_beats_chance(ev: Evidence) -> CheckResult:
     ones = [1.0] * len(s["b"])
     vb = paired_test(s["b"], ones, claim="b > 1")
     vc = paired_test(s["c"], ones, claim="c > 1")
-    return CheckResult(_name(ev.method), "check_beats_chance", check_beats_chance.__doc__,
-                       vb.holds and vc.holds, {"b": s["b"], "c": s["c"], "p_b": vb.p_value,
-                                               "p_c": vc.p_value})
+    return CheckResult(
+        _name(ev.method),
+        "check_beats_chance",
+        check_beats_chance.__doc__,
+        vb.holds and vc.holds,
+        {"b": s["b"], "c": s["c"], "p_b": vb.p_value, "p_c": vc.p_value},
+    )
 
 
 NULL_METHODS = (RandomMap, ConstantMap, SobelEdgeMap)
@@ -151,8 +177,9 @@ def check_localises(ev: Evidence) -> CheckResult:
     ours = float(np.mean(ev.scores()["rma_typical"]))
     nulls = {cls.name: float(np.mean(ev.scores(_null(cls))["rma_typical"])) for cls in NULL_METHODS}
     numbers = {"rma": ours, **{f"rma {k}": v for k, v in nulls.items()}}
-    return CheckResult(_name(ev.method), "check_localises", check_localises.__doc__,
-                       ours > max(nulls.values()), numbers)
+    return CheckResult(
+        _name(ev.method), "check_localises", check_localises.__doc__, ours > max(nulls.values()), numbers
+    )
 
 
 _NULLS: dict[type, Any] = {}
@@ -166,8 +193,13 @@ def check_randomisation_sensitivity(ev: Evidence) -> CheckResult:
     """Cascading model randomisation changes the maps: mean Spearman rho of |map| <= 0.3."""
     rho = ev.randomisation()
     ok = all(np.isfinite(rho)) and float(np.mean(rho)) <= SPEARMAN_CEILING
-    return CheckResult(_name(ev.method), "check_randomisation_sensitivity",
-                       check_randomisation_sensitivity.__doc__, ok, {"spearman_after": rho})
+    return CheckResult(
+        _name(ev.method),
+        "check_randomisation_sensitivity",
+        check_randomisation_sensitivity.__doc__,
+        ok,
+        {"spearman_after": rho},
+    )
 
 
 def check_stable_across_seeds(ev: Evidence) -> CheckResult:
@@ -175,14 +207,24 @@ def check_stable_across_seeds(ev: Evidence) -> CheckResult:
     b = ev.scores()["b"]
     logs = np.log(np.maximum(b, 1e-300))
     sd = float(np.std(logs, ddof=1)) if len(b) > 1 else 0.0
-    return CheckResult(_name(ev.method), "check_stable_across_seeds",
-                       check_stable_across_seeds.__doc__, min(b) > 1 and sd <= math.log(3),
-                       {"b": b, "sd_log_b": sd})
+    return CheckResult(
+        _name(ev.method),
+        "check_stable_across_seeds",
+        check_stable_across_seeds.__doc__,
+        min(b) > 1 and sd <= math.log(3),
+        {"b": b, "sd_log_b": sd},
+    )
 
 
 CHECKS: tuple[Callable[[Evidence], CheckResult], ...] = (
-    check_shape_and_dtype, check_deterministic, check_finite, check_beats_chance,
-    check_localises, check_randomisation_sensitivity, check_stable_across_seeds)
+    check_shape_and_dtype,
+    check_deterministic,
+    check_finite,
+    check_beats_chance,
+    check_localises,
+    check_randomisation_sensitivity,
+    check_stable_across_seeds,
+)
 
 
 # --- front ends ----------------------------------------------------------------------------------
@@ -206,9 +248,14 @@ def _resolve(tier, store):
     return tier, store
 
 
-def check_saliency_method(method, *, tier="ci", store=None,
-                          expected_failed_checks: dict[str, str] | None = None,
-                          on_fail: str | None = "raise") -> list[CheckResult]:
+def check_saliency_method(
+    method,
+    *,
+    tier="ci",
+    store=None,
+    expected_failed_checks: dict[str, str] | None = None,
+    on_fail: str | None = "raise",
+) -> list[CheckResult]:
     """Run every check on ``method``; ``on_fail`` "raise" raises SaliencyCheckFailed listing the
     unexpected failures, "warn" prints them, None only returns the results."""
     if on_fail not in ("raise", "warn", None):
@@ -230,8 +277,13 @@ def check_saliency_method(method, *, tier="ci", store=None,
     return results
 
 
-def parametrize_with_checks(methods: Iterable, *, tier="ci", store=None,
-                            expected_failed_checks: Callable[[Any], dict[str, str]] | None = None):
+def parametrize_with_checks(
+    methods: Iterable,
+    *,
+    tier="ci",
+    store=None,
+    expected_failed_checks: Callable[[Any], dict[str, str]] | None = None,
+):
     """A ``pytest.mark.parametrize("method, check", ...)`` over every (method, check) pair.
 
     Call ``check(method)`` in the test (``check(method, tier=..., store=...)`` overrides the
@@ -245,6 +297,7 @@ def parametrize_with_checks(methods: Iterable, *, tier="ci", store=None,
     for method in methods:
         expected = expected_failed_checks(method) if expected_failed_checks else {}
         for check in CHECKS:
+
             def run(m, _check=check, *, tier=tier, store=store):
                 t, s = _resolve(tier, store)
                 result = _check(_evidence(m, t, s))
@@ -253,10 +306,12 @@ def parametrize_with_checks(methods: Iterable, *, tier="ci", store=None,
                 return result
 
             run.__name__ = check.__name__
-            marks = ([pytest.mark.xfail(strict=True, reason=expected[check.__name__])]
-                     if check.__name__ in expected else [])
-            params.append(pytest.param(method, run, marks=marks,
-                                       id=f"{_name(method)}-{check.__name__}"))
+            marks = (
+                [pytest.mark.xfail(strict=True, reason=expected[check.__name__])]
+                if check.__name__ in expected
+                else []
+            )
+            params.append(pytest.param(method, run, marks=marks, id=f"{_name(method)}-{check.__name__}"))
     return pytest.mark.parametrize(("method", "check"), params)
 
 
@@ -269,14 +324,19 @@ def save_baseline(method, path: str | Path, *, tier="ci", store=None) -> dict:
     """Store the method's per-seed scores as JSON (written atomically)."""
     t, s = _resolve(tier, store)
     scores = _evidence(method, t, s).scores()
-    data = {"method": _name(method), "tier": t.name, "seeds": list(t.seeds),
-            "scores": {k: scores[k] for k in BASELINE_SCORES}}
+    data = {
+        "method": _name(method),
+        "tier": t.name,
+        "seeds": list(t.seeds),
+        "scores": {k: scores[k] for k in BASELINE_SCORES},
+    }
     atomic.write_text(path, json.dumps(data, indent=2))
     return data
 
 
-def compare_baseline(method, path: str | Path, *, tolerance: float = 2.0, tier="ci",
-                     store=None) -> CheckResult:
+def compare_baseline(
+    method, path: str | Path, *, tolerance: float = 2.0, tier="ci", store=None
+) -> CheckResult:
     """Fail when a score's mean falls below the baseline mean by more than ``tolerance`` times
     the baseline's seed sd (floored at 5% of the baseline mean, so a zero spread still allows
     rounding)."""
@@ -291,10 +351,16 @@ def compare_baseline(method, path: str | Path, *, tolerance: float = 2.0, tier="
     numbers, ok = {}, True
     for k in BASELINE_SCORES:
         ref = np.asarray(base_scores[k], float)
-        slack = tolerance * max(float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0,
-                                0.05 * abs(float(ref.mean())))
+        slack = tolerance * max(
+            float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0, 0.05 * abs(float(ref.mean()))
+        )
         cur = float(np.mean(now[k]))
         numbers[k] = f"{cur:.3g} vs baseline {ref.mean():.3g} - {slack:.3g}"
         ok &= cur >= ref.mean() - slack
-    return CheckResult(_name(method), "check_baseline",
-                       f"no score below its baseline by more than {tolerance} seed sd", ok, numbers)
+    return CheckResult(
+        _name(method),
+        "check_baseline",
+        f"no score below its baseline by more than {tolerance} seed sd",
+        ok,
+        numbers,
+    )

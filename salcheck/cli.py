@@ -35,8 +35,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with _progress(n, "render") as bar:
         cohort = make_cohort(spec, args.seed, progress=bar.update)
     with _progress(n if args.format == "caps" else 0, "write") as bar:
-        io.save(cohort, args.outdir, format=args.format, overwrite=args.overwrite,
-                progress=bar.update)
+        io.save(cohort, args.outdir, format=args.format, overwrite=args.overwrite, progress=bar.update)
     print(f"{args.outdir}: {cohort.summary()} (seed {args.seed}, {args.format})")
     return 0
 
@@ -62,20 +61,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     for m in methods:
         resolve_method(m)  # fail before any training on a method that cannot be imported
     store = _store(args)  # fails before any training when the store is not writable
-    print(f"salcheck run: {len(specs)} models x {len(methods)} method(s) at tier {tier.name} "
-          f"into {store.root}")
+    print(
+        f"salcheck run: {len(specs)} models x {len(methods)} method(s) at tier {tier.name} "
+        f"into {store.root}"
+    )
     failed = 0
-    with tqdm(total=len(specs) * (1 + len(methods)), unit="step", desc="grid",
-              disable=None) as bar:
+    with tqdm(total=len(specs) * (1 + len(methods)), unit="step", desc="grid", disable=None) as bar:
+
         def on_cell(outcome):
             nonlocal failed
             failed += outcome.status != "done"
             bar.update(1)
             bar.write(outcome.line())
 
-        outcomes = run_grid(specs, store, test=tier.test(), methods=methods,
-                            workers=args.workers, scheduler=args.scheduler,
-                            dask_local=args.dask_local, on_cell=on_cell)
+        outcomes = run_grid(
+            specs,
+            store,
+            test=tier.test(),
+            methods=methods,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            dask_local=args.dask_local,
+            on_cell=on_cell,
+        )
     print(f"salcheck run: {len(outcomes) - failed} done, {failed} failed")
     return 1 if failed else 0
 
@@ -98,19 +106,24 @@ def cmd_status(args: argparse.Namespace) -> int:
         s = Scores.from_dict(e)
         by_model.setdefault(s.model.key(), []).append(s)
     print(f"{'model':52} {'state':7} {'method':18} {'a':>5} {'b':>7} {'c':>7} {'b†':>7} {'c†':>7}")
-    records = sorted((ModelResult.from_dict(m) for m in models),
-                     key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant,
-                                    r.spec.epochs, r.spec.seed))
+    records = sorted(
+        (ModelResult.from_dict(m) for m in models),
+        key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant, r.spec.epochs, r.spec.seed),
+    )
     for r in records:
         rows = by_model.get(r.spec.key(), [])
         if not rows or r.status != "done":
             print(f"{r.spec.label():52} {r.status:7} {'-':18}" + (f"  {r.error}" if r.error else ""))
         for s in rows:
             c = s.criteria
-            nums = " ".join(f"{c.get(k, float('nan')):>{w}.2f}" for k, w in
-                            (("a", 5), ("b", 7), ("c", 7), ("b_dagger", 7), ("c_dagger", 7)))
-            print(f"{r.spec.label():52} {s.status:7} {s.method[:18]:18} {nums}"
-                  + (f"  {s.error}" if s.error else ""))
+            nums = " ".join(
+                f"{c.get(k, float('nan')):>{w}.2f}"
+                for k, w in (("a", 5), ("b", 7), ("c", 7), ("b_dagger", 7), ("c_dagger", 7))
+            )
+            print(
+                f"{r.spec.label():52} {s.status:7} {s.method[:18]:18} {nums}"
+                + (f"  {s.error}" if s.error else "")
+            )
     return 1 if bad_models or bad_evals else 0
 
 
@@ -118,16 +131,23 @@ def _view(args: argparse.Namespace, *, compute: bool):
     from .tiers import get_tier
     from .view import ResultsView
 
-    return ResultsView(_store(args), get_tier(args.tier), args.method, seeds=args.seeds,
-                       compute=compute, workers=args.workers)
+    return ResultsView(
+        _store(args),
+        get_tier(args.tier),
+        args.method,
+        seeds=args.seeds,
+        compute=compute,
+        workers=args.workers,
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import render_report
 
     if args.run:
-        run_args = argparse.Namespace(**{**vars(args), "datasets": None, "variants": None,
-                                         "methods": None})
+        run_args = argparse.Namespace(
+            **{**vars(args), "datasets": None, "variants": None, "methods": None}
+        )
         if cmd_run(run_args):
             print("salcheck report: some cells failed; they are marked missing")
     path = render_report(_view(args, compute=False), args.out)
@@ -156,13 +176,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     method = resolve_method(args.method)
     results = check_saliency_method(method, tier=args.tier, store=_store(args), on_fail=None)
     if args.baseline:
-        results.append(compare_baseline(method, args.baseline, tolerance=args.tolerance,
-                                        tier=args.tier, store=_store(args)))
+        results.append(
+            compare_baseline(
+                method, args.baseline, tolerance=args.tolerance, tier=args.tier, store=_store(args)
+            )
+        )
     for r in results:
         print(r.message())
     failed = [r.check for r in results if not r.passed]
-    print(f"salcheck check: {len(results) - len(failed)} passed, {len(failed)} failed"
-          + (f" ({', '.join(failed)})" if failed else ""))
+    print(
+        f"salcheck check: {len(results) - len(failed)} passed, {len(failed)} failed"
+        + (f" ({', '.join(failed)})" if failed else "")
+    )
     return 1 if failed else 0
 
 
@@ -170,8 +195,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     from .checks import save_baseline
     from .methods import resolve_method
 
-    data = save_baseline(resolve_method(args.method), args.file, tier=args.tier,
-                         store=_store(args))
+    data = save_baseline(resolve_method(args.method), args.file, tier=args.tier, store=_store(args))
     print(f"salcheck baseline: wrote {args.file} for {data['method']} (tier {data['tier']})")
     return 0
 
@@ -183,18 +207,22 @@ def _default_workers() -> int:
 
 
 def _add_store(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", help="result store directory (default: $SALCHECK_STORE or "
-                                   "~/.cache/salcheck)")
+    p.add_argument(
+        "--store", help="result store directory (default: $SALCHECK_STORE or ~/.cache/salcheck)"
+    )
 
 
 def _add_execution(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that may run cells (run, report --run)."""
     p.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
-    p.add_argument("--workers", type=int, default=_default_workers(),
-                   help="local worker processes, one torch thread each (default: the CPU count)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_default_workers(),
+        help="local worker processes, one torch thread each (default: the CPU count)",
+    )
     p.add_argument("--scheduler", help="address of a Dask scheduler to run the cells on")
-    p.add_argument("--dask-local", type=int, metavar="K",
-                   help="start a Dask LocalCluster of K workers")
+    p.add_argument("--dask-local", type=int, metavar="K", help="start a Dask LocalCluster of K workers")
     _add_store(p)
 
 
@@ -210,8 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--image-size", type=int, help="N, a multiple of 32 (default 128)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--n-per-class", type=int, help="images per label")
-    g.add_argument("--mix", type=float, nargs=3, metavar=("ERRORS", "TYPICAL", "ATYPICAL"),
-                   help="atrophied shares, summing to 1")
+    g.add_argument(
+        "--mix",
+        type=float,
+        nargs=3,
+        metavar=("ERRORS", "TYPICAL", "ATYPICAL"),
+        help="atrophied shares, summing to 1",
+    )
     g.add_argument("--draw", choices=("exact", "random"), help="subtype counts (default exact)")
     g.add_argument("--smoothing", action="store_true", help="Gaussian smoothing per image")
     g.add_argument("--format", choices=("npz", "caps"), default="npz")
@@ -221,12 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a grid of dataset x variant x seed cells into a store")
     r.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     r.add_argument("--datasets", nargs="+", help="homogeneous, heterogeneous, large")
-    r.add_argument("--variants", nargs="+",
-                   help="default, CropPad, Erasing, Noise, Smoothing, L1, L1Norm, SmoothL1, "
-                        "MSENorm, or combinations such as Noise+L1 (default: the poster's)")
+    r.add_argument(
+        "--variants",
+        nargs="+",
+        help="default, CropPad, Erasing, Noise, Smoothing, L1, L1Norm, SmoothL1, "
+        "MSENorm, or combinations such as Noise+L1 (default: the poster's)",
+    )
     r.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
-    r.add_argument("--methods", nargs="+", metavar="METHOD",
-                   help="several saliency methods, each evaluated on the same trained models")
+    r.add_argument(
+        "--methods",
+        nargs="+",
+        metavar="METHOD",
+        help="several saliency methods, each evaluated on the same trained models",
+    )
     _add_execution(r)
     r.set_defaults(func=cmd_run)
 
@@ -238,12 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(rep)
     rep.set_defaults(func=cmd_report)
 
-    v = sub.add_parser("verdicts", help="decide every comparison from the store; --write "
-                                        "records them for the property suite")
+    v = sub.add_parser(
+        "verdicts",
+        help="decide every comparison from the store; --write records them for the property suite",
+    )
     v.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     v.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
-    v.add_argument("--write", metavar="DIR",
-                   help="write <tier>-<method>.json under DIR (e.g. properties/verdicts)")
+    v.add_argument(
+        "--write", metavar="DIR", help="write <tier>-<method>.json under DIR (e.g. properties/verdicts)"
+    )
     v.add_argument("--run", action="store_true", help="compute missing cells first")
     _add_execution(v)
     v.set_defaults(func=cmd_verdicts)
@@ -252,8 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("method", help="MODULE:OBJECT (a salcheck method, or a captum class), or vanilla")
     c.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     c.add_argument("--baseline", help="a file written by `salcheck baseline save`")
-    c.add_argument("--tolerance", type=float, default=2.0,
-                   help="allowed drop below the baseline, in baseline seed sd (default 2)")
+    c.add_argument(
+        "--tolerance",
+        type=float,
+        default=2.0,
+        help="allowed drop below the baseline, in baseline seed sd (default 2)",
+    )
     _add_store(c)
     c.set_defaults(func=cmd_check)
 

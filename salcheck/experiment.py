@@ -26,8 +26,14 @@ EVALUATION_VERSION = 1
 #: Typical test images mapped at each step of cascading randomisation (F8 and the checks).
 RANDOMISATION_IMAGES = 32
 #: The modules whose code determines an evaluation; their source is hashed into its key.
-_EVALUATION_MODULES = ("experiment.py", "criteria", "saliency/groups.py", "saliency/base.py",
-                       "training.py", "models.py")
+_EVALUATION_MODULES = (
+    "experiment.py",
+    "criteria",
+    "saliency/groups.py",
+    "saliency/base.py",
+    "training.py",
+    "models.py",
+)
 
 
 def evaluation_code_hash() -> str:
@@ -43,8 +49,15 @@ def evaluation_code_hash() -> str:
 
 def evaluation_key(model: ModelSpec, test: TestSpec, fingerprint: str) -> str:
     """Content hash of (model key, test set, method fingerprint, evaluation version and code)."""
-    return content_key({"model": model.key(), "test": test.to_dict(), "method": fingerprint,
-                        "version": EVALUATION_VERSION, "code": evaluation_code_hash()})
+    return content_key(
+        {
+            "model": model.key(),
+            "test": test.to_dict(),
+            "method": fingerprint,
+            "version": EVALUATION_VERSION,
+            "code": evaluation_code_hash(),
+        }
+    )
 
 
 _TEST_COHORTS: dict[TestSpec, Cohort] = {}
@@ -58,9 +71,9 @@ def test_cohort(test: TestSpec) -> Cohort:
     return _TEST_COHORTS[test]
 
 
-def train_model(spec: ModelSpec, *,
-                progress: Callable[[dict[str, float]], None] | None = None
-                ) -> tuple[ModelResult, Any]:
+def train_model(
+    spec: ModelSpec, *, progress: Callable[[dict[str, float]], None] | None = None
+) -> tuple[ModelResult, Any]:
     """Draw the training cohort and train; returns (record, trained nn.Module)."""
     from .training import train
 
@@ -69,10 +82,16 @@ def train_model(spec: ModelSpec, *,
     t1 = time.perf_counter()
     trained = train(cohort, spec.train_config(), spec.seed, progress=progress)
     record = ModelResult(
-        spec=spec, status="done", history=trained.history, best_epoch=trained.best_epoch,
+        spec=spec,
+        status="done",
+        history=trained.history,
+        best_epoch=trained.best_epoch,
         timings={"cohort_s": t1 - t0, "train_s": time.perf_counter() - t1},
-        provenance=provenance(spec=spec.to_dict(), seeds={
-            "train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed}))
+        provenance=provenance(
+            spec=spec.to_dict(),
+            seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
+        ),
+    )
     return record, trained.model
 
 
@@ -125,15 +144,26 @@ def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpe
             idx = test.indices(label=1, subtype=1 if sub == "typical" else 2)
             scores = localisation_scores(maps[sub], getattr(test.subset(idx), masks))
             criteria.update({f"{k}_{sub}": v for k, v in scores.items()})
-        randomisation = cascading_randomisation(method, model, test, seed=spec.seed,
-                                                max_images=RANDOMISATION_IMAGES)
+        randomisation = cascading_randomisation(
+            method, model, test, seed=spec.seed, max_images=RANDOMISATION_IMAGES
+        )
         acc = accuracy(model, test)
     finally:
         model.train(was_training)
     n_maps = sum(len(v) for v in maps.values())
     return Scores(
-        model=spec, method=method_name(method), fingerprint=method_fingerprint(method),
-        status="done", criteria=criteria, accuracy=acc, randomisation=randomisation,
-        maps=group, timings={"maps_s": t1 - t0, "s_per_1000_maps": 1000 * (t1 - t0) / n_maps,
-                             "total_s": time.perf_counter() - t0},
-        provenance=provenance(test=test_spec.to_dict(), method=method_name(method)))
+        model=spec,
+        method=method_name(method),
+        fingerprint=method_fingerprint(method),
+        status="done",
+        criteria=criteria,
+        accuracy=acc,
+        randomisation=randomisation,
+        maps=group,
+        timings={
+            "maps_s": t1 - t0,
+            "s_per_1000_maps": 1000 * (t1 - t0) / n_maps,
+            "total_s": time.perf_counter() - t0,
+        },
+        provenance=provenance(test=test_spec.to_dict(), method=method_name(method)),
+    )

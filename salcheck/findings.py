@@ -50,13 +50,16 @@ POSTER_TEXT: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("heterogeneous", "Noise+L1"): ("1.00", "6.22", "2.95", "1.88", "4.23"),
 }
 POSTER: dict[tuple[str, str], tuple[float, ...]] = {
-    cell: tuple(float(v) for v in values) for cell, values in POSTER_TEXT.items()}
+    cell: tuple(float(v) for v in values) for cell, values in POSTER_TEXT.items()
+}
 
 VARIANTS = ("CropPad", "Erasing", "Noise", "Smoothing", "L1", "L1Norm", "SmoothL1", "MSENorm")
 #: The poster's tables as (title, cells) in its order.
 POSTER_TABLES: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Default training (no augmentation, CE)",
-     [("homogeneous", "default"), ("heterogeneous", "default"), ("large", "default")]),
+    (
+        "Default training (no augmentation, CE)",
+        [("homogeneous", "default"), ("heterogeneous", "default"), ("large", "default")],
+    ),
     ("Benchmark on homogeneous", [("homogeneous", v) for v in VARIANTS]),
     ("Benchmark on heterogeneous", [("heterogeneous", v) for v in VARIANTS]),
     ("Coupling Noise + L1", [("homogeneous", "Noise+L1"), ("heterogeneous", "Noise+L1")]),
@@ -111,29 +114,39 @@ def _unit(criterion: str) -> float:
     return 0.0 if _scale(criterion) == "difference" else 1.0
 
 
-def _directed(key: str, number: int, dataset: str, variant: str, crit: str,
-              base: tuple[str, str] | None, higher: bool) -> Comparison:
+def _directed(
+    key: str,
+    number: int,
+    dataset: str,
+    variant: str,
+    crit: str,
+    base: tuple[str, str] | None,
+    higher: bool,
+) -> Comparison:
     """``variant`` gives a higher (or lower) ``crit`` on ``dataset`` than ``base``
     (default: the dataset's default training)."""
     cell, ref = (dataset, variant, crit), (*(base or (dataset, "default")), crit)
     if base is None:
         claim = f"{variant} {'raises' if higher else 'lowers'} {SYMBOLS[crit]} on {dataset}"
     else:
-        than = ref[1] if ref[0] == dataset else ref[0] if ref[1] == "default" else \
-            f"{ref[1]} on {ref[0]}"
+        than = (
+            ref[1] if ref[0] == dataset else ref[0] if ref[1] == "default" else f"{ref[1]} on {ref[0]}"
+        )
         who = f"{variant} on {dataset}" if variant != "default" else dataset
         claim = f"{who} gives {'higher' if higher else 'lower'} {SYMBOLS[crit]} than {than}"
     x, y = (cell, ref) if higher else (ref, cell)
     return Comparison(key, number, claim, x, y, _unit(crit), _scale(crit))
 
 
-def _raises(key: str, number: int, dataset: str, variant: str, crit: str,
-            base: tuple[str, str] | None = None) -> Comparison:
+def _raises(
+    key: str, number: int, dataset: str, variant: str, crit: str, base: tuple[str, str] | None = None
+) -> Comparison:
     return _directed(key, number, dataset, variant, crit, base, True)
 
 
-def _lowers(key: str, number: int, dataset: str, variant: str, crit: str,
-            base: tuple[str, str] | None = None) -> Comparison:
+def _lowers(
+    key: str, number: int, dataset: str, variant: str, crit: str, base: tuple[str, str] | None = None
+) -> Comparison:
     return _directed(key, number, dataset, variant, crit, base, False)
 
 
@@ -141,47 +154,89 @@ H, HET, L = "homogeneous", "heterogeneous", "large"
 
 
 def _named() -> list[Comparison]:
-    out = [Comparison(f"F1-{d}", 1, f"b > b† on {d}", (d, "default", "b"),
-                      (d, "default", "b_dagger")) for d in (H, HET)]
-    out += [Comparison(f"F2-{k}", 2, f"{SYMBOLS[k]} on large > {SYMBOLS[k]} on homogeneous",
-                       (L, "default", k), (H, "default", k)) for k in ("b", "b_dagger", "c",
-                                                                       "c_dagger")]
+    out = [
+        Comparison(f"F1-{d}", 1, f"b > b† on {d}", (d, "default", "b"), (d, "default", "b_dagger"))
+        for d in (H, HET)
+    ]
+    out += [
+        Comparison(
+            f"F2-{k}",
+            2,
+            f"{SYMBOLS[k]} on large > {SYMBOLS[k]} on homogeneous",
+            (L, "default", k),
+            (H, "default", k),
+        )
+        for k in ("b", "b_dagger", "c", "c_dagger")
+    ]
     for d in (H, HET):
-        out += [_raises(f"F3-{d}-{v}-{k}", 3, d, v, k)
-                for v in ("Noise", "CropPad", "Erasing") for k in ("b", "b_dagger")]
+        out += [
+            _raises(f"F3-{d}-{v}-{k}", 3, d, v, k)
+            for v in ("Noise", "CropPad", "Erasing")
+            for k in ("b", "b_dagger")
+        ]
     out += [_raises(f"F3-{H}-Noise-{k}", 3, H, "Noise", k) for k in ("c", "c_dagger")]
     out.append(_raises(f"F3-{H}-Smoothing-c_dagger", 3, H, "Smoothing", "c_dagger"))
     for d in (H, HET):
         out += [_raises(f"F4-{d}-{k}", 4, d, "L1Norm", k) for k in ("c", "c_dagger")]
-    out.append(Comparison("F4-homogeneous-b_dagger", 4,
-                          "L1Norm collapses b† on homogeneous (poster 0.02)",
-                          (H, "default", "b_dagger"), (H, "L1Norm", "b_dagger")))
+    out.append(
+        Comparison(
+            "F4-homogeneous-b_dagger",
+            4,
+            "L1Norm collapses b† on homogeneous (poster 0.02)",
+            (H, "default", "b_dagger"),
+            (H, "L1Norm", "b_dagger"),
+        )
+    )
     for d in (H, HET):
         out += [_lowers(f"F5-{d}-{s}", 5, d, "Noise+L1", "b", (d, s)) for s in ("Noise", "L1")]
-    out.append(Comparison("F7-b-twice-b_dagger", 7, "b > 2 b† on homogeneous",
-                          (H, "default", "b"), (H, "default", "b_dagger"), margin=2.0))
-    out += [Comparison(f"F8-{k}", 8, f"|log {k}| falls when the model is randomised",
-                       (H, "default", f"abs_log_{k}"), (H, "default", f"abs_log_{k}_randomised"))
-            for k in ("b", "c")]
-    out.append(Comparison("F8-spearman", 8, f"Spearman rho of |map| after full randomisation "
-                          f"< {SPEARMAN_CEILING}", SPEARMAN_CEILING,
-                          (H, "default", "spearman_randomised"), 0.0, "difference"))
+    out.append(
+        Comparison(
+            "F7-b-twice-b_dagger",
+            7,
+            "b > 2 b† on homogeneous",
+            (H, "default", "b"),
+            (H, "default", "b_dagger"),
+            margin=2.0,
+        )
+    )
+    out += [
+        Comparison(
+            f"F8-{k}",
+            8,
+            f"|log {k}| falls when the model is randomised",
+            (H, "default", f"abs_log_{k}"),
+            (H, "default", f"abs_log_{k}_randomised"),
+        )
+        for k in ("b", "c")
+    ]
+    out.append(
+        Comparison(
+            "F8-spearman",
+            8,
+            f"Spearman rho of |map| after full randomisation < {SPEARMAN_CEILING}",
+            SPEARMAN_CEILING,
+            (H, "default", "spearman_randomised"),
+            0.0,
+            "difference",
+        )
+    )
     return out
 
 
 NAMED: dict[str, Comparison] = {c.key: c for c in _named()}
 
 A_CLOSE_TO_ONE: dict[str, Comparison] = {
-    f"A-{d}-{v}": Comparison(f"A-{d}-{v}", 7, f"a > {A_FLOOR} for {v} on {d}", (d, v, "a"),
-                             A_FLOOR, 0.0, "difference")
-    for d, v in POSTER}
+    f"A-{d}-{v}": Comparison(
+        f"A-{d}-{v}", 7, f"a > {A_FLOOR} for {v} on {d}", (d, v, "a"), A_FLOOR, 0.0, "difference"
+    )
+    for d, v in POSTER
+}
 
 
 def _signs() -> list[Comparison]:
     out = []
 
-    def sign(key: str, cell: tuple[str, str], base: tuple[str, str], crit: str,
-             named: bool) -> None:
+    def sign(key: str, cell: tuple[str, str], base: tuple[str, str], crit: str, named: bool) -> None:
         i = CRITERIA_KEYS.index(crit)
         px, py = POSTER[cell][i], POSTER[base][i]
         if px == py:
@@ -205,14 +260,28 @@ SIGNS: dict[str, Comparison] = {c.key: c for c in _signs()}
 
 F2_CONTROL: dict[str, Comparison] = {
     f"F2-control-{k}": Comparison(
-        f"F2-control-{k}", 2, f"{SYMBOLS[k]} on large > on homogeneous trained as many steps",
-        (L, "default", k), ("homogeneous-steps", "default", k), _unit(k), _scale(k))
-    for k in CRITERIA_KEYS}
+        f"F2-control-{k}",
+        2,
+        f"{SYMBOLS[k]} on large > on homogeneous trained as many steps",
+        (L, "default", k),
+        ("homogeneous-steps", "default", k),
+        _unit(k),
+        _scale(k),
+    )
+    for k in CRITERIA_KEYS
+}
 F2_STEPS: dict[str, Comparison] = {
     f"F2-steps-{k}": Comparison(
-        f"F2-steps-{k}", 2, f"{SYMBOLS[k]}: homogeneous trained 4x longer > homogeneous",
-        ("homogeneous-steps", "default", k), (H, "default", k), _unit(k), _scale(k))
-    for k in CRITERIA_KEYS}
+        f"F2-steps-{k}",
+        2,
+        f"{SYMBOLS[k]}: homogeneous trained 4x longer > homogeneous",
+        ("homogeneous-steps", "default", k),
+        (H, "default", k),
+        _unit(k),
+        _scale(k),
+    )
+    for k in CRITERIA_KEYS
+}
 
 #: Every comparison by key: what ``salcheck verdicts`` records and the report prints.
 ALL: dict[str, Comparison] = {**NAMED, **A_CLOSE_TO_ONE, **SIGNS, **F2_CONTROL, **F2_STEPS}

@@ -48,7 +48,11 @@ def mse_norm(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 LOSSES: dict[str, Loss] = {
-    "CE": cross_entropy, "L1": l1, "L1Norm": l1_norm, "SmoothL1": smooth_l1, "MSENorm": mse_norm,
+    "CE": cross_entropy,
+    "L1": l1,
+    "L1Norm": l1_norm,
+    "SmoothL1": smooth_l1,
+    "MSENorm": mse_norm,
 }
 
 

@@ -110,4 +110,3 @@ def _stable(value: Any) -> Any:
     if " at 0x" in text:
         raise _Unstable(value)
     return text
-

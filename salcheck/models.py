@@ -48,12 +48,18 @@ class ConvNet(nn.Module):
         layers: list[nn.Module] = []
         c_in = 1
         for c_out in (8, 16, 32, 64, 64):
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1),
-                       nn.BatchNorm2d(c_out), nn.LeakyReLU(0.01), nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.Conv2d(c_out, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(0.01),
+                nn.MaxPool2d(2),
+            ]
             c_in = c_out
         self.convolutions = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
-            nn.Flatten(), GeneratorDropout(dropout), nn.Linear(64 * (n // 32) ** 2, 2))
+            nn.Flatten(), GeneratorDropout(dropout), nn.Linear(64 * (n // 32) ** 2, 2)
+        )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Output of the last convolutional block, [B, 64, N/32, N/32]."""
@@ -77,13 +83,23 @@ class Conv5FC3(nn.Module):
         layers: list[nn.Module] = []
         c_in = 1
         for c_out in (8, 16, 32, 64, 128):
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
             c_in = c_out
         self.convolutions = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
-            nn.Flatten(), GeneratorDropout(dropout), nn.Linear(128 * (n // 32) ** 2, 1300),
-            nn.ReLU(), nn.Linear(1300, 50), nn.ReLU(), nn.Linear(50, 2))
+            nn.Flatten(),
+            GeneratorDropout(dropout),
+            nn.Linear(128 * (n // 32) ** 2, 1300),
+            nn.ReLU(),
+            nn.Linear(1300, 50),
+            nn.ReLU(),
+            nn.Linear(50, 2),
+        )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Output of the last convolutional block, [B, 128, N/32, N/32]."""
@@ -93,8 +109,9 @@ class Conv5FC3(nn.Module):
         return self.classifier(self.convolutions(x))
 
 
-def build_model(name: str, image_size: int, *, dropout: float = 0.0,
-                generator: torch.Generator) -> nn.Module:
+def build_model(
+    name: str, image_size: int, *, dropout: float = 0.0, generator: torch.Generator
+) -> nn.Module:
     """Build ``name`` and initialise it like PyTorch's defaults, drawing from ``generator``.
 
     Conv and Linear weights: Kaiming-uniform with a = sqrt(5); biases U(-1/sqrt(fan_in),
@@ -129,8 +146,9 @@ def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
 
 def trainable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Layers with parameters, from input to output (for cascading randomisation)."""
-    return [(n, m) for n, m in model.named_modules()
-            if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d))]
+    return [
+        (n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d))
+    ]
 
 
 def training_flops_per_image(model: nn.Module, image_size: int) -> int:

@@ -16,10 +16,16 @@ def git_commit() -> str | None:
     """The commit of the salcheck checkout in use, if it is one ('-dirty' if modified)."""
     root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("-dirty" if dirty else "")
@@ -33,10 +39,17 @@ def provenance(**extra: Any) -> dict[str, Any]:
 
     return {
         **extra,
-        "versions": {"salcheck": __version__, "python": sys.version.split()[0],
-                     "torch": torch.__version__, "numpy": np.__version__},
+        "versions": {
+            "salcheck": __version__,
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+        },
         "git_commit": git_commit(),
-        "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                    "threads": torch.get_num_threads()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "threads": torch.get_num_threads(),
+        },
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

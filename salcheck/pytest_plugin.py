@@ -22,24 +22,48 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("salcheck", "salcheck property checks")
-    group.addoption("--salcheck-tier", default="ci", choices=("ci", "paper"),
-                    help="scale of the simulated study (default ci)")
-    group.addoption("--salcheck-store", default=None,
-                    help="result store directory (default $SALCHECK_STORE or ~/.cache/salcheck)")
-    group.addoption("--salcheck-method", default="vanilla",
-                    help="saliency method under test: vanilla or MODULE:OBJECT")
-    group.addoption("--salcheck-seeds", type=int, nargs="+", default=None, metavar="SEED",
-                    help="training seeds (default: the tier's)")
-    group.addoption("--salcheck-workers", type=int, default=max(1, os.cpu_count() or 1),
-                    help="processes that train missing models, one torch thread each "
-                         "(default: the CPU count)")
-    group.addoption("--salcheck-verdicts", default=None, metavar="DIR",
-                    help="recorded verdicts (default: properties/verdicts under the rootdir)")
+    group.addoption(
+        "--salcheck-tier",
+        default="ci",
+        choices=("ci", "paper"),
+        help="scale of the simulated study (default ci)",
+    )
+    group.addoption(
+        "--salcheck-store",
+        default=None,
+        help="result store directory (default $SALCHECK_STORE or ~/.cache/salcheck)",
+    )
+    group.addoption(
+        "--salcheck-method",
+        default="vanilla",
+        help="saliency method under test: vanilla or MODULE:OBJECT",
+    )
+    group.addoption(
+        "--salcheck-seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="training seeds (default: the tier's)",
+    )
+    group.addoption(
+        "--salcheck-workers",
+        type=int,
+        default=max(1, os.cpu_count() or 1),
+        help="processes that train missing models, one torch thread each (default: the CPU count)",
+    )
+    group.addoption(
+        "--salcheck-verdicts",
+        default=None,
+        metavar="DIR",
+        help="recorded verdicts (default: properties/verdicts under the rootdir)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "finding(number, claim): a finding of the reference study, as a property")
+        "markers", "finding(number, claim): a finding of the reference study, as a property"
+    )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -48,8 +72,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         claim = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("claim")
         bad = set(mark.kwargs) - {"number", "claim"}
         if not isinstance(number, int) or not isinstance(claim, str) or bad:
-            msg = (f"finding mark needs (number: int, claim: str), got args={mark.args!r} "
-                   f"kwargs={mark.kwargs!r}")
+            msg = (
+                f"finding mark needs (number: int, claim: str), got args={mark.args!r} "
+                f"kwargs={mark.kwargs!r}"
+            )
             raise pytest.UsageError(msg)
 
 
@@ -74,8 +100,13 @@ def salcheck_view(request: pytest.FixtureRequest, salcheck_tier, salcheck_store)
     from .view import ResultsView
 
     opt = request.config.getoption
-    return ResultsView(salcheck_store, salcheck_tier, opt("--salcheck-method"),
-                       seeds=opt("--salcheck-seeds"), workers=opt("--salcheck-workers"))
+    return ResultsView(
+        salcheck_store,
+        salcheck_tier,
+        opt("--salcheck-method"),
+        seeds=opt("--salcheck-seeds"),
+        workers=opt("--salcheck-workers"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -104,9 +135,11 @@ def assert_comparison(request: pytest.FixtureRequest, salcheck_view, salcheck_ex
         expected = salcheck_expected.get(key)
         verdict = salcheck_view.decide(ALL[key])
         if expected in ("contradicted", "inconclusive"):
-            request.applymarker(pytest.mark.xfail(
-                strict=expected == "contradicted",
-                reason=f"recorded {expected}: {verdict.message()}"))
+            request.applymarker(
+                pytest.mark.xfail(
+                    strict=expected == "contradicted", reason=f"recorded {expected}: {verdict.message()}"
+                )
+            )
         ok, message = gate(expected, verdict)
         assert ok, message
         return verdict

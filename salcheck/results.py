@@ -25,10 +25,16 @@ class ModelResult:
     weights_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"spec": self.spec.to_dict(), "status": self.status, "history": self.history,
-                "best_epoch": self.best_epoch, "timings": self.timings,
-                "provenance": self.provenance, "error": self.error,
-                "weights_sha256": self.weights_sha256}
+        return {
+            "spec": self.spec.to_dict(),
+            "status": self.status,
+            "history": self.history,
+            "best_epoch": self.best_epoch,
+            "timings": self.timings,
+            "provenance": self.provenance,
+            "error": self.error,
+            "weights_sha256": self.weights_sha256,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelResult:
@@ -52,14 +58,30 @@ class Scores:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in ("method", "fingerprint", "status", "criteria",
-                                           "accuracy", "randomisation", "timings", "provenance",
-                                           "error")}
+        d = {
+            k: getattr(self, k)
+            for k in (
+                "method",
+                "fingerprint",
+                "status",
+                "criteria",
+                "accuracy",
+                "randomisation",
+                "timings",
+                "provenance",
+                "error",
+            )
+        }
         d["model"] = self.model.to_dict()
         d["maps"] = {k: np.asarray(v, np.float32).tolist() for k, v in self.maps.items()}
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scores:
-        return cls(**{**d, "model": ModelSpec.from_dict(d["model"]),
-                      "maps": {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()}})
+        return cls(
+            **{
+                **d,
+                "model": ModelSpec.from_dict(d["model"]),
+                "maps": {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()},
+            }
+        )

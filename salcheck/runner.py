@@ -56,8 +56,10 @@ class CellOutcome:
         if self.criteria is None:
             return f"done   {what} ({how})"
         c = self.criteria
-        nums = " ".join(f"{k}={c.get(key, float('nan')):.2f}" for k, key in (
-            ("a", "a"), ("b", "b"), ("c", "c"), ("b†", "b_dagger"), ("c†", "c_dagger")))
+        nums = " ".join(
+            f"{k}={c.get(key, float('nan')):.2f}"
+            for k, key in (("a", "a"), ("b", "b"), ("c", "c"), ("b†", "b_dagger"), ("c†", "c_dagger"))
+        )
         return f"done   {what} ({how}): {nums}"
 
 
@@ -73,8 +75,12 @@ def model_entry(store: Store, spec: ModelSpec) -> tuple[ModelResult, bytes | Non
             record.weights_sha256 = store.put_blob("models", key, data)
             state["weights"] = data
         except Exception as exc:  # a failing cell is recorded, and the grid goes on
-            record = ModelResult(spec=spec, status="failed", error=f"{type(exc).__name__}: {exc}",
-                                 provenance=provenance(traceback=traceback.format_exc()))
+            record = ModelResult(
+                spec=spec,
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}",
+                provenance=provenance(traceback=traceback.format_exc()),
+            )
         return record.to_dict()
 
     def usable(entry: dict[str, Any]) -> bool:
@@ -96,8 +102,9 @@ def trained_model(store: Store, spec: ModelSpec):
     return load_model(spec, data)
 
 
-def evaluation_entry(store: Store, spec: ModelSpec, test: TestSpec, method: Any,
-                     model: Any = None) -> tuple[Scores, bool]:
+def evaluation_entry(
+    store: Store, spec: ModelSpec, test: TestSpec, method: Any, model: Any = None
+) -> tuple[Scores, bool]:
     """(scores, cached) of ``method`` on the model of ``spec``. A method without a
     fingerprint (unreadable source) is evaluated afresh every time and never stored."""
     fingerprint = method_fingerprint(method)
@@ -107,26 +114,41 @@ def evaluation_entry(store: Store, spec: ModelSpec, test: TestSpec, method: Any,
             net = model if model is not None else trained_model(store, spec)
             scores = evaluate(method, net, test_cohort(test), spec=spec, test_spec=test)
         except Exception as exc:
-            scores = Scores(model=spec, method=method_name(method), fingerprint=fingerprint,
-                            status="failed", error=f"{type(exc).__name__}: {exc}",
-                            provenance=provenance(traceback=traceback.format_exc()))
+            scores = Scores(
+                model=spec,
+                method=method_name(method),
+                fingerprint=fingerprint,
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}",
+                provenance=provenance(traceback=traceback.format_exc()),
+            )
         return scores.to_dict()
 
     if fingerprint is None:
         return Scores.from_dict(compute()), False
     entry, cached = store.get_or_compute(
-        "evaluations", evaluation_key(spec, test, fingerprint), compute,
-        usable=lambda e: e.get("status") == "done")
+        "evaluations",
+        evaluation_key(spec, test, fingerprint),
+        compute,
+        usable=lambda e: e.get("status") == "done",
+    )
     return Scores.from_dict(entry), cached
 
 
-def run_cell(spec: ModelSpec | dict[str, Any], store_root: str | os.PathLike[str],
-             test: TestSpec | dict[str, Any], methods: Sequence[Any] = (),
-             threads: int | None = None) -> list[CellOutcome]:
+def run_cell(
+    spec: ModelSpec | dict[str, Any],
+    store_root: str | os.PathLike[str],
+    test: TestSpec | dict[str, Any],
+    methods: Sequence[Any] = (),
+    threads: int | None = None,
+) -> list[CellOutcome]:
     """Train (or find) one model, then evaluate each method on it, through the store."""
     spec = ModelSpec.from_dict(spec) if isinstance(spec, dict) else spec
-    test = TestSpec(**{k: v for k, v in test.items() if k != "cohort_format"}) \
-        if isinstance(test, dict) else test
+    test = (
+        TestSpec(**{k: v for k, v in test.items() if k != "cohort_format"})
+        if isinstance(test, dict)
+        else test
+    )
     if threads:
         import torch
 
@@ -141,16 +163,32 @@ def run_cell(spec: ModelSpec | dict[str, Any], store_root: str | os.PathLike[str
     for m in methods:
         t = time.perf_counter()
         scores, hit = evaluation_entry(store, spec, test, resolve_method(m), model)
-        out.append(CellOutcome(spec, scores.method, scores.status, hit, time.perf_counter() - t,
-                               scores.error, scores.criteria or None))
+        out.append(
+            CellOutcome(
+                spec,
+                scores.method,
+                scores.status,
+                hit,
+                time.perf_counter() - t,
+                scores.error,
+                scores.criteria or None,
+            )
+        )
     return out
 
 
-def run_grid(specs: Iterable[ModelSpec], store: Store, *, test: TestSpec,
-             methods: Sequence[Any] = ("vanilla",), workers: int = 1,
-             scheduler: str | None = None, dask_local: int | None = None,
-             threads: int | None = None,
-             on_cell: Callable[[CellOutcome], None] | None = None) -> list[CellOutcome]:
+def run_grid(
+    specs: Iterable[ModelSpec],
+    store: Store,
+    *,
+    test: TestSpec,
+    methods: Sequence[Any] = ("vanilla",),
+    workers: int = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    threads: int | None = None,
+    on_cell: Callable[[CellOutcome], None] | None = None,
+) -> list[CellOutcome]:
     """Train every model once and evaluate every method on each; ``on_cell`` sees each outcome.
 
     Backends: in-process (``workers`` 1); a local process pool (``workers`` > 1); an existing
@@ -178,8 +216,15 @@ def run_grid(specs: Iterable[ModelSpec], store: Store, *, test: TestSpec,
         for m in objects:
             t = time.perf_counter()
             scores, hit = evaluation_entry(store, spec, test, m)
-            o = CellOutcome(spec, scores.method, scores.status, hit, time.perf_counter() - t,
-                            scores.error, scores.criteria or None)
+            o = CellOutcome(
+                spec,
+                scores.method,
+                scores.status,
+                hit,
+                time.perf_counter() - t,
+                scores.error,
+                scores.criteria or None,
+            )
             on_cell(o)
             outcomes.append(o)
     return outcomes
@@ -200,8 +245,9 @@ def _run_pool(specs, root, test, methods, workers, threads, on_cell):
     # Longest first (large sets, long training), so no long model starts last.
     order = sorted(specs, key=_cost, reverse=True)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_cell, s.to_dict(), root, test.to_dict(), methods, threads)
-                   for s in order]
+        futures = [
+            pool.submit(run_cell, s.to_dict(), root, test.to_dict(), methods, threads) for s in order
+        ]
         for fut in as_completed(futures):
             for o in fut.result():
                 on_cell(o)
@@ -220,13 +266,24 @@ def _run_dask(specs, root, test, methods, scheduler, dask_local, threads, on_cel
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=dask_local, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     try:
-        futures = [client.submit(run_cell, s.to_dict(), root, test.to_dict(), methods,
-                                 threads or 1, key=f"cell-{s.key()}", pure=False)
-                   for s in specs]
+        futures = [
+            client.submit(
+                run_cell,
+                s.to_dict(),
+                root,
+                test.to_dict(),
+                methods,
+                threads or 1,
+                key=f"cell-{s.key()}",
+                pure=False,
+            )
+            for s in specs
+        ]
         outcomes = []
         for fut in as_completed(futures):
             for o in fut.result():

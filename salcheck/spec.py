@@ -89,8 +89,14 @@ class ModelSpec:
         from .training import TrainConfig
 
         augs, loss = parse_variant(self.variant)
-        return TrainConfig(model=self.model, loss=loss, augmentations=augs, epochs=self.epochs,
-                           batch_size=self.batch_size, learning_rate=self.learning_rate)
+        return TrainConfig(
+            model=self.model,
+            loss=loss,
+            augmentations=augs,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -107,8 +113,13 @@ class ModelSpec:
 
     def key(self) -> str:
         """Content hash of the spec, the model format and the cohort format."""
-        return content_key({"model_format": MODEL_FORMAT_VERSION,
-                            "cohort_format": COHORT_FORMAT_VERSION, **self.to_dict()})
+        return content_key(
+            {
+                "model_format": MODEL_FORMAT_VERSION,
+                "cohort_format": COHORT_FORMAT_VERSION,
+                **self.to_dict(),
+            }
+        )
 
     def label(self) -> str:
         """``homogeneous/Noise/seed3`` plus the size and epochs, and the mix when not the preset's."""

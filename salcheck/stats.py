@@ -55,17 +55,29 @@ class Verdict:
 
     def message(self) -> str:
         fmt = lambda v: ", ".join(f"{a:.3g}" for a in v)
-        power = (f"{self.seeds_for_power} seeds would give 80% power at this effect"
-                 if self.seeds_for_power else "no power in the finding's direction")
+        power = (
+            f"{self.seeds_for_power} seeds would give 80% power at this effect"
+            if self.seeds_for_power
+            else "no power in the finding's direction"
+        )
         what = "mean log ratio" if self.scale == "log" else "mean difference"
-        return (f"{self.claim}: {self.outcome} at alpha {self.alpha:g} (holds on {self.k} of "
-                f"{self.n} seeds; {what} {self.mean:+.3f}, effect size {self.effect_size:+.2f}, "
-                f"p = {self.p_forward:.3g}, reverse p = {self.p_reverse:.3g}; {power}); "
-                f"x = [{fmt(self.x)}], y = [{fmt(self.y)}]")
+        return (
+            f"{self.claim}: {self.outcome} at alpha {self.alpha:g} (holds on {self.k} of "
+            f"{self.n} seeds; {what} {self.mean:+.3f}, effect size {self.effect_size:+.2f}, "
+            f"p = {self.p_forward:.3g}, reverse p = {self.p_reverse:.3g}; {power}); "
+            f"x = [{fmt(self.x)}], y = [{fmt(self.y)}]"
+        )
 
 
-def paired_test(x: Sequence[float], y: Sequence[float], *, claim: str, margin: float = 1.0,
-                scale: str = "log", alpha: float = ALPHA) -> Verdict:
+def paired_test(
+    x: Sequence[float],
+    y: Sequence[float],
+    *,
+    claim: str,
+    margin: float = 1.0,
+    scale: str = "log",
+    alpha: float = ALPHA,
+) -> Verdict:
     """Does x exceed y (times ``margin`` on the log scale, plus it on the difference scale)?"""
     if scale not in SCALES:
         msg = f"scale must be one of {SCALES}, got scale={scale!r}"
@@ -82,8 +94,23 @@ def paired_test(x: Sequence[float], y: Sequence[float], *, claim: str, margin: f
     n, k = len(d), int(np.sum(d > 0))
     nan = float("nan")
     if not np.all(np.isfinite(d)):
-        return Verdict(claim, "inconclusive", n, k, scale, nan, nan, nan, nan, nan, nan, None,
-                       tuple(xa), tuple(ya), alpha)
+        return Verdict(
+            claim,
+            "inconclusive",
+            n,
+            k,
+            scale,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            None,
+            tuple(xa),
+            tuple(ya),
+            alpha,
+        )
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     if sd == 0:
         p_fwd = 0.0 if mean > 0 else 1.0
@@ -96,12 +123,28 @@ def paired_test(x: Sequence[float], y: Sequence[float], *, claim: str, margin: f
         lower = mean - float(stats.t.ppf(1 - alpha, n - 1)) * se
         effect = mean / sd
     outcome = "replicated" if p_fwd < alpha else "contradicted" if p_rev < alpha else "inconclusive"
-    return Verdict(claim, outcome, n, k, scale, mean, sd, effect, p_fwd, p_rev, lower,
-                   seeds_for_power(effect, alpha), tuple(xa), tuple(ya), alpha)
+    return Verdict(
+        claim,
+        outcome,
+        n,
+        k,
+        scale,
+        mean,
+        sd,
+        effect,
+        p_fwd,
+        p_rev,
+        lower,
+        seeds_for_power(effect, alpha),
+        tuple(xa),
+        tuple(ya),
+        alpha,
+    )
 
 
-def seeds_for_power(effect: float, alpha: float = ALPHA, power: float = 0.8,
-                    max_seeds: int = 10_000) -> int | None:
+def seeds_for_power(
+    effect: float, alpha: float = ALPHA, power: float = 0.8, max_seeds: int = 10_000
+) -> int | None:
     """Smallest n >= 2 at which the one-sided paired t-test reaches ``power`` for effect d_z.
 
     Power(n) = P(T' > t_{1-alpha, n-1}) with T' noncentral t (df n - 1, nc d_z sqrt(n)).

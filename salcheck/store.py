@@ -48,8 +48,9 @@ def checksum(payload: Payload) -> str:
 class Store:
     """Entries by (kind, key). ``Store(root)`` checks that the root is writable."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *,
-                 warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] | None = None, *, warn: Callable[[str], None] | None = None
+    ) -> None:
         self.root = Path(root) if root is not None else default_store()
         self.dir = self.root / f"v{STORE_FORMAT_VERSION}"
         self.warn = warn or (lambda msg: print(f"salcheck store: {msg}", file=sys.stderr))
@@ -60,8 +61,10 @@ class Store:
             probe.write_text("ok")
             probe.unlink()
         except OSError as exc:
-            msg = f"store {self.root} is not writable ({exc.strerror or exc}); choose another " \
-                  "with --store DIR or SALCHECK_STORE"
+            msg = (
+                f"store {self.root} is not writable ({exc.strerror or exc}); choose another "
+                "with --store DIR or SALCHECK_STORE"
+            )
             raise StoreError(msg) from exc
 
     def path(self, kind: str, key: str, suffix: str = ".json") -> Path:
@@ -78,8 +81,10 @@ class Store:
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError) as exc:
-            self.warn(f"corrupted entry {kind}/{path.name} ({exc}); it is set aside as "
-                      f"{path.stem}.corrupt and recomputed")
+            self.warn(
+                f"corrupted entry {kind}/{path.name} ({exc}); it is set aside as "
+                f"{path.stem}.corrupt and recomputed"
+            )
             with contextlib.suppress(FileNotFoundError):
                 os.replace(path, path.with_suffix(".corrupt"))
             return None
@@ -87,8 +92,7 @@ class Store:
     def put(self, kind: str, key: str, entry: Payload) -> Path:
         """Write ``entry`` atomically with its checksum; returns its path."""
         path = self.path(kind, key)
-        atomic.write_text(path, json.dumps({"sha256": checksum(entry), "entry": entry},
-                                           sort_keys=True))
+        atomic.write_text(path, json.dumps({"sha256": checksum(entry), "entry": entry}, sort_keys=True))
         return path
 
     def put_blob(self, kind: str, key: str, data: bytes) -> str:
@@ -117,8 +121,9 @@ class Store:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def get_or_compute(self, kind: str, key: str, compute: Callable[[], Payload], *,
-                       usable: Callable[[Payload], bool]) -> tuple[Payload, bool]:
+    def get_or_compute(
+        self, kind: str, key: str, compute: Callable[[], Payload], *, usable: Callable[[Payload], bool]
+    ) -> tuple[Payload, bool]:
         """The stored entry when ``usable``, else ``compute()`` stored. Returns (entry, cached).
 
         Only one process computes a given entry at a time; the second finds it stored.
@@ -147,8 +152,11 @@ class Store:
 
     def other_versions(self) -> list[str]:
         """Store-format versions present in the root other than this one."""
-        return sorted(p.name for p in self.root.glob("v*")
-                      if p.is_dir() and p != self.dir and any(p.rglob("*.json")))
+        return sorted(
+            p.name
+            for p in self.root.glob("v*")
+            if p.is_dir() and p != self.dir and any(p.rglob("*.json"))
+        )
 
 
 def _read(path: Path) -> Payload:

@@ -41,24 +41,29 @@ class Tier:
     seeds: tuple[int, ...]
     test_seed: int = 12345
 
-    def spec(self, dataset: str, variant: str = "default", seed: int = 0,
-             **overrides: Any) -> ModelSpec:
+    def spec(self, dataset: str, variant: str = "default", seed: int = 0, **overrides: Any) -> ModelSpec:
         """The model of cell (dataset, variant) for one seed at this tier's scale."""
         check_choice("dataset", dataset, CELL_DATASETS)
         epochs = self.epochs
         if dataset == STEPS_CONTROL:
             dataset = "homogeneous"
             epochs = self.epochs * self.n_per_class["large"] // self.n_per_class["homogeneous"]
-        fields = {"n_per_class": self.n_per_class[dataset], "image_size": self.image_size,
-                  "epochs": epochs, "batch_size": self.batch_size, **overrides}
+        fields = {
+            "n_per_class": self.n_per_class[dataset],
+            "image_size": self.image_size,
+            "epochs": epochs,
+            "batch_size": self.batch_size,
+            **overrides,
+        }
         return ModelSpec(dataset=dataset, variant=variant, seed=seed, **fields)
 
     def test(self) -> TestSpec:
         """The test set every model of the tier is scored on."""
         return TestSpec(self.image_size, self.test_n_per_class, self.test_seed)
 
-    def cells(self, datasets: Iterable[str] | None = None,
-              variants: Iterable[str] | None = None) -> list[tuple[str, str]]:
+    def cells(
+        self, datasets: Iterable[str] | None = None, variants: Iterable[str] | None = None
+    ) -> list[tuple[str, str]]:
         """(dataset, variant) pairs: by default the poster's 21 cells and the control."""
         datasets = list(datasets or POSTER_CELLS)
         for d in datasets:
@@ -70,8 +75,12 @@ class Tier:
             parse_variant(v)
         return [(d, v) for d in datasets for v in variants]
 
-    def grid(self, datasets: Iterable[str] | None = None, variants: Iterable[str] | None = None,
-             seeds: Iterable[int] | None = None) -> list[ModelSpec]:
+    def grid(
+        self,
+        datasets: Iterable[str] | None = None,
+        variants: Iterable[str] | None = None,
+        seeds: Iterable[int] | None = None,
+    ) -> list[ModelSpec]:
         """Every model of cells x seeds (defaults: the tier's cells and seeds)."""
         seeds = check_seeds(self.seeds if seeds is None else seeds)
         return [self.spec(d, v, s) for d, v in self.cells(datasets, variants) for s in seeds]
@@ -86,18 +95,29 @@ def check_seeds(seeds: Iterable[int], *, at_least: int = 1) -> tuple[int, ...]:
         msg = f"seeds must be integers >= 0, got {bad}"
         raise InvalidArgument(msg)
     if len(set(out)) != len(out) or len(out) < at_least:
-        need = "two distinct seeds (a paired test needs two)" if at_least == 2 else \
-            f"{at_least} distinct seed(s)"
+        need = (
+            "two distinct seeds (a paired test needs two)"
+            if at_least == 2
+            else f"{at_least} distinct seed(s)"
+        )
         msg = f"give at least {need}, got {list(out)}"
         raise InvalidArgument(msg)
     return out
 
 
 TIERS: dict[str, Tier] = {
-    "paper": Tier("paper", 128, {"homogeneous": 500, "heterogeneous": 500, "large": 10_000},
-                  1000, 20, 8, (0, 1, 2, 3, 4)),
-    "ci": Tier("ci", 64, {"homogeneous": 500, "heterogeneous": 500, "large": 2_000},
-               500, 20, 8, (0, 1, 2, 3, 4)),
+    "paper": Tier(
+        "paper",
+        128,
+        {"homogeneous": 500, "heterogeneous": 500, "large": 10_000},
+        1000,
+        20,
+        8,
+        (0, 1, 2, 3, 4),
+    ),
+    "ci": Tier(
+        "ci", 64, {"homogeneous": 500, "heterogeneous": 500, "large": 2_000}, 500, 20, 8, (0, 1, 2, 3, 4)
+    ),
 }
 
 

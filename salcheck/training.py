@@ -91,8 +91,9 @@ def normalise(images: torch.Tensor | np.ndarray) -> torch.Tensor:
     return (x - lo) / (hi - lo).clamp_min(1e-12)
 
 
-def stratified_split(labels: np.ndarray, subtypes: np.ndarray, fraction: float,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, subtypes: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into (train, validation): round(fraction * count) per (label, subtype)."""
     train, val = [], []
     for key in sorted(set(zip(labels.tolist(), subtypes.tolist(), strict=True))):
@@ -115,12 +116,18 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 64) -> torch.Te
     """Logits of normalised images ``x`` in eval mode, in batches."""
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model(x[i : i + batch_size].to(device)).cpu()
-                      for i in range(0, len(x), batch_size)])
+    return torch.cat(
+        [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    )
 
 
-def train(cohort: Cohort, config: TrainConfig, seed: int, *,
-          progress: Callable[[dict[str, float]], None] | None = None) -> TrainedModel:
+def train(
+    cohort: Cohort,
+    config: TrainConfig,
+    seed: int,
+    *,
+    progress: Callable[[dict[str, float]], None] | None = None,
+) -> TrainedModel:
     """Train ``config.model`` on ``cohort``; returns the model of the best validation epoch.
 
     ``progress`` receives each epoch's history entry as it ends. Raises
@@ -132,21 +139,25 @@ def train(cohort: Cohort, config: TrainConfig, seed: int, *,
         msg = "device 'cuda' was asked for but no CUDA device is present; use device='cpu'"
         raise InvalidArgument(msg)
     split_rng = np.random.default_rng(derive_seed(seed, "split"))
-    train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction,
-                                          split_rng)
+    train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction, split_rng)
     x = normalise(cohort.images).to(device)
     y = torch.as_tensor(cohort.labels, dtype=torch.long).to(device)
     x_train, y_train, x_val, y_val = x[train_idx], y[train_idx], x[val_idx], y[val_idx]
 
-    model = build_model(config.model, cohort.image_size, dropout=config.dropout,
-                        generator=torch_generator(derive_seed(seed, "init"))).to(device)
+    model = build_model(
+        config.model,
+        cohort.image_size,
+        dropout=config.dropout,
+        generator=torch_generator(derive_seed(seed, "init")),
+    ).to(device)
     drop_gen = torch_generator(derive_seed(seed, "dropout"), device.type)
     for m in model.modules():
         if isinstance(m, GeneratorDropout):
             m.generator = drop_gen
     loss_fn = get_loss(config.loss)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
-                                 weight_decay=config.weight_decay, fused=True)
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
+    )
     shuffle_gen = torch_generator(derive_seed(seed, "shuffle"))
     augment = Compose(config.augmentations)
     aug_gen = torch_generator(derive_seed(seed, "augment"), device.type)
@@ -166,9 +177,11 @@ def train(cohort: Cohort, config: TrainConfig, seed: int, *,
             logits = model(xb)
             loss = loss_fn(logits, yb)
             if not torch.isfinite(loss):
-                msg = (f"training loss became {loss.item()} at epoch {epoch} (batch "
-                       f"{i // config.batch_size + 1}); try a lower learning rate than "
-                       f"{config.learning_rate}")
+                msg = (
+                    f"training loss became {loss.item()} at epoch {epoch} (batch "
+                    f"{i // config.batch_size + 1}); try a lower learning rate than "
+                    f"{config.learning_rate}"
+                )
                 raise TrainingDiverged(msg)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -186,10 +199,12 @@ def train(cohort: Cohort, config: TrainConfig, seed: int, *,
             "epoch": epoch,
             "train_loss": total / len(order),
             "val_loss": val_loss,
-            "train_balanced_accuracy": balanced_accuracy(train_pred.cpu().numpy(),
-                                                         y_train.cpu().numpy()),
-            "val_balanced_accuracy": balanced_accuracy(val_logits.argmax(1).numpy(),
-                                                       y_val.cpu().numpy()),
+            "train_balanced_accuracy": balanced_accuracy(
+                train_pred.cpu().numpy(), y_train.cpu().numpy()
+            ),
+            "val_balanced_accuracy": balanced_accuracy(
+                val_logits.argmax(1).numpy(), y_val.cpu().numpy()
+            ),
             "seconds": time.perf_counter() - t_epoch,
         }
         result.history.append(entry)
@@ -201,8 +216,10 @@ def train(cohort: Cohort, config: TrainConfig, seed: int, *,
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    result.timings = {"train_s": time.perf_counter() - t_start,
-                      "s_per_epoch": float(np.mean([h["seconds"] for h in result.history]))}
+    result.timings = {
+        "train_s": time.perf_counter() - t_start,
+        "s_per_epoch": float(np.mean([h["seconds"] for h in result.history])),
+    }
     return result
 
 
@@ -217,6 +234,5 @@ def accuracy(model: nn.Module, cohort: Cohort) -> dict[str, float]:
         out[f"accuracy_{LABEL_NAMES[lab]}"] = float((pred[keep] == lab).mean())
         for sub in np.unique(cohort.subtypes[keep]):
             k2 = keep & (cohort.subtypes == sub)
-            out[f"accuracy_{LABEL_NAMES[lab]}_{SUBTYPE_NAMES[sub]}"] = float(
-                (pred[k2] == lab).mean())
+            out[f"accuracy_{LABEL_NAMES[lab]}_{SUBTYPE_NAMES[sub]}"] = float((pred[k2] == lab).mean())
     return out

@@ -38,9 +38,19 @@ def record_name(tier: str, method: str) -> str:
 
 
 def verdict_dict(v: Verdict) -> dict[str, Any]:
-    return {"outcome": v.outcome, "claim": v.claim, "n": v.n, "k": v.k, "mean": v.mean,
-            "effect_size": v.effect_size, "p_forward": v.p_forward, "p_reverse": v.p_reverse,
-            "seeds_for_power": v.seeds_for_power, "x": list(v.x), "y": list(v.y)}
+    return {
+        "outcome": v.outcome,
+        "claim": v.claim,
+        "n": v.n,
+        "k": v.k,
+        "mean": v.mean,
+        "effect_size": v.effect_size,
+        "p_forward": v.p_forward,
+        "p_reverse": v.p_reverse,
+        "seeds_for_power": v.seeds_for_power,
+        "x": list(v.x),
+        "y": list(v.y),
+    }
 
 
 def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
@@ -49,10 +59,17 @@ def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict
     for key, c in (comparisons or ALL).items():
         if all(view.available(*cell) for cell in c.cells()):
             out[key] = verdict_dict(view.decide(c))
-    return {"record_version": RECORD_VERSION, "tier": view.tier.name, "method": view.method_name,
-            "seeds": list(view.seeds), "alpha": ALPHA, "gate_alpha": GATE_ALPHA,
-            "git_commit": git_commit(),
-            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "verdicts": out}
+    return {
+        "record_version": RECORD_VERSION,
+        "tier": view.tier.name,
+        "method": view.method_name,
+        "seeds": list(view.seeds),
+        "alpha": ALPHA,
+        "gate_alpha": GATE_ALPHA,
+        "git_commit": git_commit(),
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "verdicts": out,
+    }
 
 
 def write_record(view, directory: str | Path) -> Path:
@@ -68,14 +85,15 @@ def read_record(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
         if data.get("record_version") != RECORD_VERSION:
-            raise ValueError(f"record_version {data.get('record_version')!r}, expected "
-                             f"{RECORD_VERSION}")
+            raise ValueError(f"record_version {data.get('record_version')!r}, expected {RECORD_VERSION}")
         for key, v in data["verdicts"].items():
             if v["outcome"] not in OUTCOMES:
                 raise ValueError(f"{key}: outcome {v['outcome']!r} not in {OUTCOMES}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        msg = (f"verdict record {path} is unreadable ({type(exc).__name__}: {exc}); "
-               "rewrite it with `salcheck verdicts --write`")
+        msg = (
+            f"verdict record {path} is unreadable ({type(exc).__name__}: {exc}); "
+            "rewrite it with `salcheck verdicts --write`"
+        )
         raise InvalidArgument(msg) from exc
     return data
 
@@ -94,9 +112,10 @@ def gate(expected: str | None, now: Verdict) -> tuple[bool, str]:
     """Does ``now`` pass, given the recorded outcome? Returns (passes, message)."""
     if expected == "replicated":
         ok = now.p_forward < GATE_ALPHA
-        why = ("recorded as replicated; the gate holds while p < "
-               f"{GATE_ALPHA:g}" if ok else f"FELL from replicated beyond the gate (p >= "
-               f"{GATE_ALPHA:g})")
+        why = (
+            f"recorded as replicated; the gate holds while p < {GATE_ALPHA:g}"
+            if ok
+            else f"FELL from replicated beyond the gate (p >= {GATE_ALPHA:g})"
+        )
         return ok, f"{now.message()} [{why}]"
     return now.holds, now.message()
-

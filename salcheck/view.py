@@ -40,16 +40,25 @@ class MissingResults(SalcheckError, LookupError):
 class ResultsView:
     """Scores of one saliency method on a tier's models, per seed."""
 
-    def __init__(self, store: Store, tier: Tier, method: Any = DEFAULT_METHOD, *,
-                 seeds: Iterable[int] | None = None, compute: bool = True, workers: int = 1,
-                 whole_tier: bool = True,
-                 on_cell: Callable[[CellOutcome], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tier: Tier,
+        method: Any = DEFAULT_METHOD,
+        *,
+        seeds: Iterable[int] | None = None,
+        compute: bool = True,
+        workers: int = 1,
+        whole_tier: bool = True,
+        on_cell: Callable[[CellOutcome], None] | None = None,
+    ) -> None:
         self.store, self.tier, self.compute, self.workers = store, tier, compute, workers
         self.method_spec = method  # a name (run in workers) or an object
         self.method = resolve_method(method)
         self.seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
-        self.on_cell = on_cell or (lambda o: print(f"[salcheck] {o.line()}", file=sys.__stderr__,
-                                                   flush=True))
+        self.on_cell = on_cell or (
+            lambda o: print(f"[salcheck] {o.line()}", file=sys.__stderr__, flush=True)
+        )
         self._scores: dict[ModelSpec, Scores] = {}
         self._tier_done = not whole_tier  # True: compute only the cells asked for
 
@@ -86,8 +95,11 @@ class ResultsView:
         todo = []
         fingerprint = method_fingerprint(self.method)
         for spec in specs:
-            entry = None if fingerprint is None else self.store.get(
-                "evaluations", evaluation_key(spec, test, fingerprint))
+            entry = (
+                None
+                if fingerprint is None
+                else self.store.get("evaluations", evaluation_key(spec, test, fingerprint))
+            )
             if entry is not None and entry.get("status") == "done":
                 self._scores[spec] = Scores.from_dict(entry)
             else:
@@ -97,8 +109,14 @@ class ResultsView:
         if not self.compute:
             raise MissingResults(f"{len(todo)} evaluations missing, e.g. {todo[0].label()}")
         method = self.method_spec if isinstance(self.method_spec, str) else self.method
-        run_grid(todo, self.store, test=test, methods=[method] if isinstance(method, str) else (),
-                 workers=self.workers, on_cell=self.on_cell)
+        run_grid(
+            todo,
+            self.store,
+            test=test,
+            methods=[method] if isinstance(method, str) else (),
+            workers=self.workers,
+            on_cell=self.on_cell,
+        )
         for spec in todo:
             self._scores[spec], _ = evaluation_entry(self.store, spec, test, self.method)
 

@@ -7,8 +7,22 @@ from salcheck.cohort import load
 
 def test_generate_writes_cohort_and_summary(tmp_path, capsys):
     out = tmp_path / "c"
-    assert main(["generate", "homogeneous", str(out), "--image-size", "32", "--n-per-class",
-                 "20", "--seed", "3"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "homogeneous",
+                str(out),
+                "--image-size",
+                "32",
+                "--n-per-class",
+                "20",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out
     assert "40 images of 32x32: CN/none=20, AD/none=1, AD/typical=17, AD/atypical=2" in line
     c = load(out)
@@ -17,9 +31,29 @@ def test_generate_writes_cohort_and_summary(tmp_path, capsys):
 
 def test_generate_caps_with_mix_and_random_draw(tmp_path):
     out = tmp_path / "caps"
-    assert main(["generate", "test", str(out), "--image-size", "32", "--n-per-class", "5",
-                 "--mix", "0.2", "0.4", "0.4", "--draw", "random", "--smoothing",
-                 "--format", "caps"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "test",
+                str(out),
+                "--image-size",
+                "32",
+                "--n-per-class",
+                "5",
+                "--mix",
+                "0.2",
+                "0.4",
+                "0.4",
+                "--draw",
+                "random",
+                "--smoothing",
+                "--format",
+                "caps",
+            ]
+        )
+        == 0
+    )
     assert (out / "data.tsv").exists()
     assert load(out).images.shape == (10, 1, 32, 32)
 
@@ -45,6 +79,19 @@ def test_generate_refuses_non_empty_outdir(tmp_path, capsys):
     (tmp_path / "o" / "x").write_text("x")
     assert main(["generate", "test", str(tmp_path / "o"), "--image-size", "32"]) == 2
     assert "--overwrite" in capsys.readouterr().err
-    assert main(["generate", "test", str(tmp_path / "o"), "--image-size", "32",
-                 "--n-per-class", "2", "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "test",
+                str(tmp_path / "o"),
+                "--image-size",
+                "32",
+                "--n-per-class",
+                "2",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert np.isfinite(load(tmp_path / "o").images).all()

@@ -28,8 +28,7 @@ def test_presets_match_the_poster():
 
 
 def test_preset_overrides_every_field():
-    s = preset("test", n_per_class=7, mix=(0.2, 0.4, 0.4), image_size=64, smoothing=True,
-               draw="random")
+    s = preset("test", n_per_class=7, mix=(0.2, 0.4, 0.4), image_size=64, smoothing=True, draw="random")
     assert s == CohortSpec(7, (0.2, 0.4, 0.4), 64, True, "random")
 
 
@@ -57,8 +56,12 @@ def test_unknown_preset_lists_names():
 
 @pytest.mark.parametrize(
     ("total", "shares", "expected"),
-    [(500, (0.05, 0.85, 0.10), [25, 425, 50]), (7, (0.05, 0.85, 0.10), [0, 6, 1]),
-     (1, (1 / 3, 1 / 3, 1 / 3), [1, 0, 0]), (10, (0.0, 0.5, 0.5), [0, 5, 5])],
+    [
+        (500, (0.05, 0.85, 0.10), [25, 425, 50]),
+        (7, (0.05, 0.85, 0.10), [0, 6, 1]),
+        (1, (1 / 3, 1 / 3, 1 / 3), [1, 0, 0]),
+        (10, (0.0, 0.5, 0.5), [0, 5, 5]),
+    ],
 )
 def test_largest_remainder(total, shares, expected):
     assert largest_remainder(total, shares) == expected
@@ -113,8 +116,9 @@ def test_masks_lie_inside_the_brain_and_values_in_unit_range(spec, seed):
     rows, cols = np.ogrid[0:n, 0:n]
     for k in range(len(c)):
         o = c.params["brain_offset"][k]
-        brain = inside_ellipse(rows.astype(float), cols.astype(float), g.c + o / 2, g.c,
-                               g.a - o, g.b - o)
+        brain = inside_ellipse(
+            rows.astype(float), cols.astype(float), g.c + o / 2, g.c, g.a - o, g.b - o
+        )
         assert not (c.typical_masks[k] & ~brain).any()
         assert not (c.atypical_masks[k] & ~brain).any()
         assert c.typical_masks[k].any() and c.atypical_masks[k].any()
@@ -140,8 +144,7 @@ def test_masks_lie_inside_analytic_boxes():
 
 def test_random_draw_mode_varies_counts_like_clinicadl():
     spec = preset("homogeneous", n_per_class=200, image_size=32, draw="random")
-    counts = {tuple(np.bincount(make_cohort(spec, s).subtypes[200:], minlength=3))
-              for s in range(6)}
+    counts = {tuple(np.bincount(make_cohort(spec, s).subtypes[200:], minlength=3)) for s in range(6)}
     assert len(counts) > 1
     totals = np.array([make_cohort(spec, s).subtypes[200:] for s in range(20)])
     assert abs((totals == 1).mean() - 0.85) < 0.03

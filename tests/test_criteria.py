@@ -61,9 +61,16 @@ def test_every_criterion_declares_direction_and_chance():
 
 # --- calibration, over drawn cohort specs and image sizes -----------------------------------
 
+
 @settings(max_examples=6, deadline=None)
-@given(spec=cohort_specs(n_per_class=st.integers(20, 60), image_size=st.sampled_from([32, 64, 128]),
-                         mix=st.just((0.0, 0.5, 0.5))), seed=seeds())
+@given(
+    spec=cohort_specs(
+        n_per_class=st.integers(20, 60),
+        image_size=st.sampled_from([32, 64, 128]),
+        mix=st.just((0.0, 0.5, 0.5)),
+    ),
+    seed=seeds(),
+)
 def test_random_maps_sit_at_chance(spec, seed):
     """iid random maps: b, b†, c, c† averaged over 100 draws lie in [0.9, 1.1].
 
@@ -149,16 +156,24 @@ def test_cascading_randomisation_reports_every_layer():
 
 
 @settings(max_examples=8, deadline=None)
-@given(spec=cohort_specs(n_per_class=st.integers(20, 40), image_size=st.sampled_from([64, 128]),
-                         mix=st.just((0.0, 0.5, 0.5))), seed=seeds())
+@given(
+    spec=cohort_specs(
+        n_per_class=st.integers(20, 40),
+        image_size=st.sampled_from([64, 128]),
+        mix=st.just((0.0, 0.5, 0.5)),
+    ),
+    seed=seeds(),
+)
 def test_every_drawn_roi_lies_in_its_region_box(spec, seed):
     """The analytic boxes hold every placement of their ROI: each pixel of each image's own
     typical (atypical) mask lies in R_typ (R_atyp) and outside the other box. Random maps
     score 1 on any pair of regions, so calibration alone would not catch a misplaced box."""
     c = make_cohort(spec, seed)
     r = region_masks(spec.image_size)
-    for masks, inside, outside in ((c.typical_masks, "typical", "atypical"),
-                                   (c.atypical_masks, "atypical", "typical")):
+    for masks, inside, outside in (
+        (c.typical_masks, "typical", "atypical"),
+        (c.atypical_masks, "atypical", "typical"),
+    ):
         assert masks.any(axis=(1, 2)).all()
         assert not (masks & ~r[inside]).any(), f"{inside} ROI pixels outside R_{inside}"
         assert not (masks & r[outside]).any(), f"{inside} ROI pixels inside R_{outside}"

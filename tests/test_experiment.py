@@ -23,7 +23,8 @@ def test_training_is_deterministic_and_serialisable(trained):
     again, model2 = train_model(spec)
     assert weights_bytes(model) == weights_bytes(model2)
     assert record.status == "done" and record.history == [
-        {**h, "seconds": r["seconds"]} for h, r in zip(again.history, record.history, strict=True)]
+        {**h, "seconds": r["seconds"]} for h, r in zip(again.history, record.history, strict=True)
+    ]
     assert record.provenance["spec"] == spec.to_dict()
     assert {"torch", "numpy", "salcheck"} <= set(record.provenance["versions"])
     back = ModelResult.from_dict(json.loads(json.dumps(record.to_dict())))
@@ -38,8 +39,7 @@ def test_evaluate_scores_every_criterion_and_leaves_the_mode(trained):
     model.train()
     s = evaluate(VanillaGradient(), model, test, spec=spec, test_spec=tier.test())
     assert model.training
-    assert set(s.criteria) >= {"a", "b", "c", "b_dagger", "c_dagger", "rma_typical",
-                               "auc_atypical"}
+    assert set(s.criteria) >= {"a", "b", "c", "b_dagger", "c_dagger", "rma_typical", "auc_atypical"}
     assert s.maps["typical"].shape == (32, 32) and s.randomisation[0]["layer"] == "none"
     assert s.timings["s_per_1000_maps"] > 0
     back = Scores.from_dict(json.loads(json.dumps(s.to_dict())))
@@ -51,8 +51,7 @@ def test_evaluate_scores_every_criterion_and_leaves_the_mode(trained):
 
 def test_constant_map_scores_chance(trained):
     tier, spec, _, model = trained
-    s = evaluate(ConstantMap(), model, make_test_cohort(tier.test()), spec=spec,
-                 test_spec=tier.test())
+    s = evaluate(ConstantMap(), model, make_test_cohort(tier.test()), spec=spec, test_spec=tier.test())
     assert s.criteria["b"] == pytest.approx(1) and s.criteria["c_dagger"] == pytest.approx(1)
 
 

@@ -41,12 +41,24 @@ def test_the_sign_table_covers_the_posters_tables():
 
 def test_named_findings_follow_the_poster():
     for c in NAMED.values():
-        if isinstance(c.x, tuple) and isinstance(c.y, tuple) and c.margin == 1.0 and \
-                c.x[2] in CRITERIA_KEYS and c.x[:2] in POSTER and c.y[:2] in POSTER:
+        if (
+            isinstance(c.x, tuple)
+            and isinstance(c.y, tuple)
+            and c.margin == 1.0
+            and c.x[2] in CRITERIA_KEYS
+            and c.x[:2] in POSTER
+            and c.y[:2] in POSTER
+        ):
             assert poster_value(c.x) > poster_value(c.y), c.key
-    assert {"F1-homogeneous", "F2-c_dagger", "F3-heterogeneous-CropPad-b_dagger",
-            "F3-homogeneous-Smoothing-c_dagger", "F5-heterogeneous-Noise", "F8-spearman",
-            "F4-heterogeneous-c"} <= set(NAMED)
+    assert {
+        "F1-homogeneous",
+        "F2-c_dagger",
+        "F3-heterogeneous-CropPad-b_dagger",
+        "F3-homogeneous-Smoothing-c_dagger",
+        "F5-heterogeneous-Noise",
+        "F8-spearman",
+        "F4-heterogeneous-c",
+    } <= set(NAMED)
     assert len(A_CLOSE_TO_ONE) == len(POSTER) == 21
 
 
@@ -61,8 +73,11 @@ def test_poster_prints_its_own_digits():
 
 
 def test_decide_with_cells_and_constants():
-    data = {("h", "v", "b"): [4.0, 5.0, 6.0], ("h", "d", "b"): [1.0, 1.2, 0.9],
-            ("h", "d", "rho"): [0.1, 0.05, 0.2]}
+    data = {
+        ("h", "v", "b"): [4.0, 5.0, 6.0],
+        ("h", "d", "b"): [1.0, 1.2, 0.9],
+        ("h", "d", "rho"): [0.1, 0.05, 0.2],
+    }
     values = lambda d, v, k: data[(d, v, k)]
     up = Comparison("k", 3, "v raises b", ("h", "v", "b"), ("h", "d", "b"))
     assert decide(up, values).outcome == "replicated"

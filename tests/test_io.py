@@ -55,19 +55,36 @@ def test_caps_layout_is_what_clinicadl_1_6_1_reads(tmp_path):
     c = make_cohort(preset("test", n_per_class=2, image_size=32), 0)
     root = save(c, tmp_path / "caps", format="caps")
     for k, pid in enumerate(c.participant_ids):
-        tensor = root / "subjects" / pid / "ses-M000" / "deeplearning_prepare_data" / \
-            "slice_based" / "custom" / \
-            f"{pid}_ses-M000_space-SheppLogan_axis-axi_channel-single_slice-0_phantom.pt"
-        nifti = root / "subjects" / pid / "ses-M000" / "shepplogan" / \
-            f"{pid}_ses-M000_space-SheppLogan_phantom.nii.gz"
+        tensor = (
+            root
+            / "subjects"
+            / pid
+            / "ses-M000"
+            / "deeplearning_prepare_data"
+            / "slice_based"
+            / "custom"
+            / f"{pid}_ses-M000_space-SheppLogan_axis-axi_channel-single_slice-0_phantom.pt"
+        )
+        nifti = (
+            root
+            / "subjects"
+            / pid
+            / "ses-M000"
+            / "shepplogan"
+            / f"{pid}_ses-M000_space-SheppLogan_phantom.nii.gz"
+        )
         image = nib.load(nifti).get_fdata(dtype=np.float32)
         assert np.array_equal(image, torch.load(tensor, weights_only=True)[0].numpy())
         assert np.array_equal(image, c.images[k, 0])
     meta = json.loads((root / "tensor_extraction" / "extract_SheppLogan_slice.json").read_text())
     assert meta["custom_suffix"] == "_space-SheppLogan_phantom.nii.gz"
     assert meta["file_type"]["pattern"] == "*" + meta["custom_suffix"]
-    assert {"preprocessing": "custom", "mode": "slice", "extract_json":
-            "extract_SheppLogan_slice.json", "slice_mode": "single"}.items() <= meta.items()
+    assert {
+        "preprocessing": "custom",
+        "mode": "slice",
+        "extract_json": "extract_SheppLogan_slice.json",
+        "slice_mode": "single",
+    }.items() <= meta.items()
     assert (root / "missing_mods" / "missing_mods_ses-M000.tsv").read_text().count("\t1\n") == 4
 
 
@@ -104,8 +121,9 @@ def test_missing_and_malformed_tensors_are_named(tmp_path):
 
 
 def test_bad_tsv_values(tmp_path):
-    (tmp_path / "data.tsv").write_text("participant_id\tsession_id\tdiagnosis\tsubtype\n"
-                                       "sub-1\tses-M00\tMCI\t0\n")
+    (tmp_path / "data.tsv").write_text(
+        "participant_id\tsession_id\tdiagnosis\tsubtype\nsub-1\tses-M00\tMCI\t0\n"
+    )
     with pytest.raises(InvalidArgument, match="diagnosis 'MCI'.*accepted: diagnosis AD or CN"):
         read_caps(tmp_path)
     with pytest.raises(InvalidArgument, match=r"data.tsv is missing"):

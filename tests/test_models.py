@@ -35,8 +35,18 @@ def test_building_uses_only_the_given_generator():
 
 def test_flops_counted_from_layers():
     # ConvNet at N = 32: convs at 32, 16, 8, 4, 2 pixels; linear 64 -> 2.
-    chans = [(1, 8), (8, 8), (8, 16), (16, 16), (16, 32), (32, 32), (32, 64), (64, 64), (64, 64),
-             (64, 64)]
+    chans = [
+        (1, 8),
+        (8, 8),
+        (8, 16),
+        (16, 16),
+        (16, 32),
+        (32, 32),
+        (32, 64),
+        (64, 64),
+        (64, 64),
+        (64, 64),
+    ]
     sizes = [32, 32, 16, 16, 8, 8, 4, 4, 2, 2]
     fwd = sum(2 * i * o * 9 * s * s for (i, o), s in zip(chans, sizes, strict=True)) + 2 * 64 * 2
     assert training_flops_per_image(ConvNet(32), 32) == 3 * fwd

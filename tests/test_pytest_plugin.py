@@ -32,10 +32,17 @@ CONFTEST = textwrap.dedent("""
         return FakeView()
 """)
 
-RECORD = {"record_version": 1, "verdicts": {
-    "F1-homogeneous": {"outcome": "replicated"}, "F1-heterogeneous": {"outcome": "replicated"},
-    "F2-b": {"outcome": "replicated"}, "F2-c": {"outcome": "contradicted"},
-    "F2-b_dagger": {"outcome": "contradicted"}, "F2-c_dagger": {"outcome": "inconclusive"}}}
+RECORD = {
+    "record_version": 1,
+    "verdicts": {
+        "F1-homogeneous": {"outcome": "replicated"},
+        "F1-heterogeneous": {"outcome": "replicated"},
+        "F2-b": {"outcome": "replicated"},
+        "F2-c": {"outcome": "contradicted"},
+        "F2-b_dagger": {"outcome": "contradicted"},
+        "F2-c_dagger": {"outcome": "inconclusive"},
+    },
+}
 
 
 @pytest.fixture
@@ -47,22 +54,29 @@ def suite(pytester):
 
 
 def run(suite, key):
-    suite.makepyfile(**{f"test_{key.replace('-', '_')}": f"""
+    suite.makepyfile(
+        **{
+            f"test_{key.replace('-', '_')}": f"""
         def test_it(assert_comparison):
             assert_comparison("{key}")
-    """})
+    """
+        }
+    )
     return suite.runpytest("--salcheck-verdicts", "verdicts", "-p", "no:cacheprovider", "-rxX")
 
 
-@pytest.mark.parametrize(("key", "outcome"), [
-    ("F1-homogeneous", {"passed": 1}),  # recorded replicated, replicates
-    ("F1-heterogeneous", {"passed": 1}),  # recorded replicated, p in [alpha, gate): holds
-    ("F2-b", {"failed": 1}),  # recorded replicated, p beyond the gate: fails with numbers
-    ("F2-c", {"failed": 1}),  # recorded contradicted, now replicates: strict XPASS fails
-    ("F2-b_dagger", {"xfailed": 1}),  # recorded contradicted, still contradicted
-    ("F2-c_dagger", {"xpassed": 1}),  # recorded inconclusive, now replicates: reported
-    ("F7-b-twice-b_dagger", {"failed": 1}),  # no record, inconclusive: must replicate
-])
+@pytest.mark.parametrize(
+    ("key", "outcome"),
+    [
+        ("F1-homogeneous", {"passed": 1}),  # recorded replicated, replicates
+        ("F1-heterogeneous", {"passed": 1}),  # recorded replicated, p in [alpha, gate): holds
+        ("F2-b", {"failed": 1}),  # recorded replicated, p beyond the gate: fails with numbers
+        ("F2-c", {"failed": 1}),  # recorded contradicted, now replicates: strict XPASS fails
+        ("F2-b_dagger", {"xfailed": 1}),  # recorded contradicted, still contradicted
+        ("F2-c_dagger", {"xpassed": 1}),  # recorded inconclusive, now replicates: reported
+        ("F7-b-twice-b_dagger", {"failed": 1}),  # no record, inconclusive: must replicate
+    ],
+)
 def test_gate_outcomes(suite, key, outcome):
     result = run(suite, key)
     result.assert_outcomes(**outcome)
@@ -97,5 +111,6 @@ def test_finding_marker_is_validated(pytester):
 
 def test_options_are_registered(pytester):
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["*--salcheck-tier*", "*--salcheck-seeds*",
-                                 "*--salcheck-workers*", "*--salcheck-verdicts*"])
+    result.stdout.fnmatch_lines(
+        ["*--salcheck-tier*", "*--salcheck-seeds*", "*--salcheck-workers*", "*--salcheck-verdicts*"]
+    )

@@ -43,8 +43,11 @@ def test_report_and_properties_agree(view, tmp_path):
         if not all(view.available(*cell) for cell in c.cells()):
             continue
         outcome = view.decide(c).outcome
-        word = {"replicated": "replicated", "contradicted": "**contradicted**",
-                "inconclusive": "*inconclusive*"}[outcome]
+        word = {
+            "replicated": "replicated",
+            "contradicted": "**contradicted**",
+            "inconclusive": "*inconclusive*",
+        }[outcome]
         assert f"| {c.claim} | {word} |" in text, c.key
         checked += 1
     assert checked >= 10

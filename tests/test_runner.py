@@ -46,16 +46,16 @@ def test_dask_local_cluster_matches_in_process(grid, tmp_path, in_process):
     pytest.importorskip("distributed")
     tier, specs = grid
     store = Store(tmp_path)
-    assert_same(run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS),
-                in_process)
+    assert_same(run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS), in_process)
     again = run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS)
     assert all(o.cached for o in again)
 
 
 def test_process_pool_matches_in_process(grid, tmp_path, in_process):
     tier, specs = grid
-    assert_same(run_grid(specs, Store(tmp_path), test=tier.test(), workers=2, threads=THREADS),
-                in_process)
+    assert_same(
+        run_grid(specs, Store(tmp_path), test=tier.test(), workers=2, threads=THREADS), in_process
+    )
 
 
 def test_n_methods_train_each_model_once(grid, tmp_path, monkeypatch):
@@ -121,14 +121,17 @@ def test_cli_run_then_status_and_corrupted_entries(grid, tmp_path, capsys):
     assert f"CORRUPTED evaluations/{entry.name}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["run", "--tier", "huge"], "unknown tier 'huge'; accepted: paper, ci"),
-    (["run", "--datasets", "small"], "unknown dataset 'small'; accepted: homogeneous"),
-    (["run", "--variants", "Flip"], "unknown variant part 'Flip'; accepted: CropPad"),
-    (["run", "--seeds", "-1", "2"], r"seeds must be integers >= 0, got [-1]"),
-    (["run", "--workers", "0"], "workers must be an integer >= 1, got workers=0"),
-    (["run", "--method", "nope:X"], "cannot import saliency method 'nope:X'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--tier", "huge"], "unknown tier 'huge'; accepted: paper, ci"),
+        (["run", "--datasets", "small"], "unknown dataset 'small'; accepted: homogeneous"),
+        (["run", "--variants", "Flip"], "unknown variant part 'Flip'; accepted: CropPad"),
+        (["run", "--seeds", "-1", "2"], r"seeds must be integers >= 0, got [-1]"),
+        (["run", "--workers", "0"], "workers must be an integer >= 1, got workers=0"),
+        (["run", "--method", "nope:X"], "cannot import saliency method 'nope:X'"),
+    ],
+)
 def test_cli_run_bad_input(args, message, capsys, tmp_path):
     assert main([*args, "--store", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
@@ -137,13 +140,29 @@ def test_cli_run_bad_input(args, message, capsys, tmp_path):
 def test_cli_run_unwritable_store_fails_before_training(tmp_path, capsys):
     blocker = tmp_path / "f"
     blocker.write_text("x")
-    assert main(["run", "--datasets", "homogeneous", "--variants", "default", "--seeds", "0",
-                 "1", "--store", str(blocker / "store")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--datasets",
+                "homogeneous",
+                "--variants",
+                "default",
+                "--seeds",
+                "0",
+                "1",
+                "--store",
+                str(blocker / "store"),
+            ]
+        )
+        == 2
+    )
     assert "is not writable" in capsys.readouterr().err
 
 
 def test_cli_help_lists_every_command():
-    out = subprocess.run([sys.executable, "-m", "salcheck.cli", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "salcheck.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("generate", "run", "report", "verdicts", "check", "baseline", "status"):
         assert command in out

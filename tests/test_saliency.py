@@ -41,8 +41,9 @@ def test_maps_are_shaped_like_images_deterministic_and_finite(method, model, ima
     assert torch.equal(a, method.attribute(model, images))
 
 
-@pytest.mark.parametrize("method", [VanillaGradient(batch_size=2), RandomMap(batch_size=3)],
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "method", [VanillaGradient(batch_size=2), RandomMap(batch_size=3)], ids=lambda m: m.name
+)
 def test_batch_size_does_not_change_maps(method, model, images):
     ref = type(method)(batch_size=64).attribute(model, images)
     assert torch.allclose(method.attribute(model, images), ref, atol=1e-7)

@@ -11,16 +11,26 @@ TINY = {"n_per_class": 12, "image_size": 32, "epochs": 1}
 
 @pytest.mark.parametrize(
     ("variant", "expected"),
-    [("default", ((), "CE")), ("Noise", (("Noise",), "CE")), ("L1Norm", ((), "L1Norm")),
-     ("Noise+L1", (("Noise",), "L1")), ("CropPad+Erasing+MSENorm", (("CropPad", "Erasing"), "MSENorm"))],
+    [
+        ("default", ((), "CE")),
+        ("Noise", (("Noise",), "CE")),
+        ("L1Norm", ((), "L1Norm")),
+        ("Noise+L1", (("Noise",), "L1")),
+        ("CropPad+Erasing+MSENorm", (("CropPad", "Erasing"), "MSENorm")),
+    ],
 )
 def test_parse_variant(variant, expected):
     assert parse_variant(variant) == expected
 
 
-@pytest.mark.parametrize(("variant", "match"), [
-    ("Flip", "unknown variant part 'Flip'; accepted: CropPad, Erasing, Noise, Smoothing, L1"),
-    ("L1+L1Norm", "at most one loss"), ("Noise+Noise", "twice")])
+@pytest.mark.parametrize(
+    ("variant", "match"),
+    [
+        ("Flip", "unknown variant part 'Flip'; accepted: CropPad, Erasing, Noise, Smoothing, L1"),
+        ("L1+L1Norm", "at most one loss"),
+        ("Noise+Noise", "twice"),
+    ],
+)
 def test_bad_variants(variant, match):
     with pytest.raises(InvalidArgument, match=match):
         parse_variant(variant)
@@ -44,9 +54,14 @@ def test_bad_dataset_seed_and_tier():
         get_tier("fast")
 
 
-@pytest.mark.parametrize(("seeds", "match"), [
-    ([-1, 2], r"seeds must be integers >= 0, got \[-1\]"), ([3], "at least two distinct"),
-    ([1, 1], "at least two distinct")])
+@pytest.mark.parametrize(
+    ("seeds", "match"),
+    [
+        ([-1, 2], r"seeds must be integers >= 0, got \[-1\]"),
+        ([3], "at least two distinct"),
+        ([1, 1], "at least two distinct"),
+    ],
+)
 def test_bad_seeds_for_paired_tests(seeds, match):
     with pytest.raises(InvalidArgument, match=match):
         check_seeds(seeds, at_least=2)
@@ -57,8 +72,7 @@ def test_paper_tier_is_the_poster():
     cells = paper.grid(seeds=[0, 1])
     assert len(cells) == 2 * 22 == 2 * sum(len(v) for v in POSTER_CELLS.values())
     large = next(c for c in cells if c.dataset == "large")
-    assert (large.n_per_class, large.image_size, large.epochs, large.batch_size) == (10_000, 128,
-                                                                                     20, 8)
+    assert (large.n_per_class, large.image_size, large.epochs, large.batch_size) == (10_000, 128, 20, 8)
     assert paper.test() == TestSpec(128, 1000, 12345)
 
 

@@ -17,8 +17,7 @@ def test_p_values_match_scipys_one_sided_paired_t_test():
     assert v.p_forward == pytest.approx(sps.ttest_rel(lx, ly, alternative="greater").pvalue)
     assert v.p_reverse == pytest.approx(sps.ttest_rel(lx, ly, alternative="less").pvalue)
     d = lx - ly
-    assert v.mean == pytest.approx(d.mean()) and v.effect_size == pytest.approx(
-        d.mean() / d.std(ddof=1))
+    assert v.mean == pytest.approx(d.mean()) and v.effect_size == pytest.approx(d.mean() / d.std(ddof=1))
     assert v.outcome == "replicated" and v.k == 5 and v.holds
 
 
@@ -35,8 +34,7 @@ def test_difference_scale_and_margin():
     assert v.mean == pytest.approx(np.mean(a) - 0.8)
     twice = paired_test([4.0, 4.2, 3.9], [1.0, 1.0, 1.0], claim="x > 2y", margin=2.0)
     assert twice.mean == pytest.approx(np.mean(np.log([4.0, 4.2, 3.9])) - math.log(2))
-    assert paired_test([1.5, 1.6, 1.7], [1.0] * 3, claim="x > 2y", margin=2.0).outcome == \
-        "contradicted"
+    assert paired_test([1.5, 1.6, 1.7], [1.0] * 3, claim="x > 2y", margin=2.0).outcome == "contradicted"
 
 
 def test_zero_variance_and_non_finite():
@@ -48,10 +46,15 @@ def test_zero_variance_and_non_finite():
     assert bad.outcome == "inconclusive" and math.isnan(bad.p_forward)
 
 
-@pytest.mark.parametrize(("x", "y", "kw", "match"), [
-    ([1.0], [1.0], {}, "at least 2 seeds"), ([1.0, 2.0], [1.0], {}, "equal-length"),
-    ([1.0, 2.0], [1.0, 2.0], {"scale": "ratio"}, "scale must be one of"),
-    ([1.0, 2.0], [1.0, 2.0], {"alpha": 0.7}, r"alpha must lie in \(0, 0.5\), got alpha=0.7")])
+@pytest.mark.parametrize(
+    ("x", "y", "kw", "match"),
+    [
+        ([1.0], [1.0], {}, "at least 2 seeds"),
+        ([1.0, 2.0], [1.0], {}, "equal-length"),
+        ([1.0, 2.0], [1.0, 2.0], {"scale": "ratio"}, "scale must be one of"),
+        ([1.0, 2.0], [1.0, 2.0], {"alpha": 0.7}, r"alpha must lie in \(0, 0.5\), got alpha=0.7"),
+    ],
+)
 def test_bad_arguments_name_the_value(x, y, kw, match):
     with pytest.raises(InvalidArgument, match=match):
         paired_test(x, y, claim="bad", **kw)
@@ -70,6 +73,7 @@ def test_seeds_for_power_without_an_effect():
 
 def test_benjamini_hochberg():
     assert benjamini_hochberg([0.01, 0.04, 0.03, 0.2]) == pytest.approx(
-        [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2])
+        [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2]
+    )
     q = benjamini_hochberg([0.5, float("nan"), 0.01])
     assert math.isnan(q[1]) and q[0] == pytest.approx(0.5) and q[2] == pytest.approx(0.02)

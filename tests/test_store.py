@@ -39,8 +39,7 @@ def test_corrupted_entry_is_reported_set_aside_and_recomputed(tmp_path):
     data["entry"]["b"] = 99.0  # a flipped number: the checksum no longer matches
     path.write_text(json.dumps(data))
     assert store.scan("evaluations") == ([], [f"evaluations/{path.name}"])
-    entry, cached = store.get_or_compute("evaluations", "k", lambda: {"b": 2.0},
-                                         usable=lambda e: True)
+    entry, cached = store.get_or_compute("evaluations", "k", lambda: {"b": 2.0}, usable=lambda e: True)
     assert not cached and entry == {"b": 2.0}
     assert "corrupted entry" in warnings[0] and "checksum mismatch" in warnings[0]
     assert path.with_suffix(".corrupt").exists()
@@ -67,7 +66,10 @@ def test_failed_model_is_recorded_and_the_grid_goes_on(tmp_path, tiny):
     good = ModelSpec("homogeneous", seed=5, **TINY)
     outcomes = run_grid([bad, good], store, test=tiny.test())
     assert [(o.status, o.method is None) for o in outcomes] == [
-        ("failed", True), ("done", True), ("done", False)]
+        ("failed", True),
+        ("done", True),
+        ("done", False),
+    ]
     assert "TrainingDiverged" in outcomes[0].error and "epoch 1" in outcomes[0].error
     record = ModelResult.from_dict(store.get("models", bad.key()))
     assert record.status == "failed" and "traceback" in record.provenance
@@ -93,8 +95,11 @@ SCRIPT = textwrap.dedent("""
 
 
 def spawn(store, n, epochs):
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(store), str(n), str(epochs)],
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(store), str(n), str(epochs)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_kill_9_mid_grid_keeps_finished_cells_and_resumes(tmp_path):

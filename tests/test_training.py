@@ -23,8 +23,7 @@ def tiny():
 
 
 def test_same_seed_gives_bit_identical_weights(tiny):
-    cfg = TrainConfig(epochs=2, augmentations=("Noise", "CropPad", "Erasing", "Smoothing"),
-                      dropout=0.3)
+    cfg = TrainConfig(epochs=2, augmentations=("Noise", "CropPad", "Erasing", "Smoothing"), dropout=0.3)
     before = torch.random.get_rng_state()
     a, b = train(tiny, cfg, 3), train(tiny, cfg, 3)
     assert torch.equal(torch.random.get_rng_state(), before)
@@ -42,8 +41,9 @@ def test_history_best_epoch_and_unaugmented_validation(tiny):
     assert set(r.history[0]) >= {"train_loss", "val_loss", "val_balanced_accuracy", "seconds"}
     assert r.best_epoch == 1 + int(np.argmin([h["val_loss"] for h in r.history]))
     # The kept model reproduces the best epoch's validation loss on unaugmented images.
-    _, val = stratified_split(tiny.labels, tiny.subtypes, 0.2,
-                              np.random.default_rng(derive_seed(1, "split")))
+    _, val = stratified_split(
+        tiny.labels, tiny.subtypes, 0.2, np.random.default_rng(derive_seed(1, "split"))
+    )
     logits = predict(r.model, normalise(tiny.images[val]))
     loss = get_loss("L1Norm")(logits, torch.as_tensor(tiny.labels[val], dtype=torch.long))
     assert loss.item() == pytest.approx(r.history[r.best_epoch - 1]["val_loss"], rel=1e-5)
@@ -55,8 +55,10 @@ def test_stratified_split_keeps_every_group():
     subtypes = np.repeat([0, 0, 1, 2], [50, 5, 40, 5])
     tr, va = stratified_split(labels, subtypes, 0.2, np.random.default_rng(0))
     assert len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == 100
-    assert [int(((labels[va] == lab) & (subtypes[va] == s)).sum())
-            for lab, s in [(0, 0), (1, 0), (1, 1), (1, 2)]] == [10, 1, 8, 1]
+    assert [
+        int(((labels[va] == lab) & (subtypes[va] == s)).sum())
+        for lab, s in [(0, 0), (1, 0), (1, 1), (1, 2)]
+    ] == [10, 1, 8, 1]
 
 
 def test_divergence_names_the_epoch(tiny):
@@ -75,8 +77,14 @@ def test_accuracy_reports_per_label_and_subtype(tiny):
     r = train(tiny, TrainConfig(epochs=1), 0)
     test = make_cohort(preset("test", n_per_class=10, image_size=32), 1)
     acc = accuracy(r.model, test)
-    assert set(acc) == {"balanced_accuracy", "accuracy_CN", "accuracy_CN_none", "accuracy_AD",
-                        "accuracy_AD_typical", "accuracy_AD_atypical"}
+    assert set(acc) == {
+        "balanced_accuracy",
+        "accuracy_CN",
+        "accuracy_CN_none",
+        "accuracy_AD",
+        "accuracy_AD_typical",
+        "accuracy_AD_atypical",
+    }
     assert all(0 <= v <= 1 for v in acc.values())
 
 
@@ -86,11 +94,16 @@ def test_balanced_accuracy():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"epochs": 0}, "epochs must be an integer >= 1, got epochs=0"),
-     ({"batch_size": 2.5}, "batch_size"), ({"learning_rate": -1.0}, "learning_rate"),
-     ({"dropout": 1.0}, r"dropout must lie in \[0, 1\)"), ({"val_fraction": 0}, "val_fraction"),
-     ({"loss": "Hinge"}, "unknown loss"), ({"augmentations": ("Flip",)}, "unknown augmentation"),
-     ({"model": "vgg"}, "unknown model")],
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1, got epochs=0"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"dropout": 1.0}, r"dropout must lie in \[0, 1\)"),
+        ({"val_fraction": 0}, "val_fraction"),
+        ({"loss": "Hinge"}, "unknown loss"),
+        ({"augmentations": ("Flip",)}, "unknown augmentation"),
+        ({"model": "vgg"}, "unknown model"),
+    ],
 )
 def test_bad_config(kwargs, match):
     with pytest.raises(InvalidArgument, match=match):

@@ -42,16 +42,34 @@ def test_record_names_and_reading(tmp_path):
     assert record_name("ci", "Vanilla gradient") == "ci-vanilla-gradient.json"
     assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {}
     path = tmp_path / "ci-vanilla-gradient.json"
-    path.write_text(json.dumps({"record_version": 1, "verdicts": {
-        "F1-homogeneous": {"outcome": "replicated"}, "F3-x": {"outcome": "contradicted"}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "record_version": 1,
+                "verdicts": {
+                    "F1-homogeneous": {"outcome": "replicated"},
+                    "F3-x": {"outcome": "contradicted"},
+                },
+            }
+        )
+    )
     assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {
-        "F1-homogeneous": "replicated", "F3-x": "contradicted"}
+        "F1-homogeneous": "replicated",
+        "F3-x": "contradicted",
+    }
 
 
-@pytest.mark.parametrize("text", [
-    "", "{", "[]", json.dumps({"record_version": 0, "verdicts": {}}),
-    json.dumps({"record_version": 1}),
-    json.dumps({"record_version": 1, "verdicts": {"k": {"outcome": "holds"}}})])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{",
+        "[]",
+        json.dumps({"record_version": 0, "verdicts": {}}),
+        json.dumps({"record_version": 1}),
+        json.dumps({"record_version": 1, "verdicts": {"k": {"outcome": "holds"}}}),
+    ],
+)
 def test_bad_records_name_the_file(tmp_path, text):
     path = tmp_path / "ci-x.json"
     path.write_text(text)

@@ -36,15 +36,15 @@ class CohortSpec:
     draw: DrawMode = "exact"  # exact counts (largest remainder) or ClinicaDL-like random
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_per_class, bool) or not isinstance(self.n_per_class, int) or (
-            self.n_per_class < 1
+        if (
+            isinstance(self.n_per_class, bool)
+            or not isinstance(self.n_per_class, int)
+            or (self.n_per_class < 1)
         ):
             msg = f"n_per_class must be an integer >= 1, got n_per_class={self.n_per_class!r}"
             raise InvalidArgument(msg)
         mix = tuple(float(m) for m in self.mix)
-        if len(mix) != 3 or any(not math.isfinite(m) or m < 0 for m in mix) or abs(
-            sum(mix) - 1
-        ) > 1e-6:
+        if len(mix) != 3 or any(not math.isfinite(m) or m < 0 for m in mix) or abs(sum(mix) - 1) > 1e-6:
             msg = (
                 f"mix must be three non-negative shares (errors, typical, atypical) summing to 1"
                 f" within 1e-6, got mix={self.mix!r}"
@@ -133,8 +133,10 @@ class Cohort:
             msg = f"images must be shaped [n, 1, N, N], got {self.images.shape}"
             raise InvalidArgument(msg)
         if self.labels.shape != (n,) or self.subtypes.shape != (n,):
-            msg = (f"labels and subtypes must be shaped ({n},), got {self.labels.shape} and "
-                   f"{self.subtypes.shape}")
+            msg = (
+                f"labels and subtypes must be shaped ({n},), got {self.labels.shape} and "
+                f"{self.subtypes.shape}"
+            )
             raise InvalidArgument(msg)
         if not self.participant_ids:
             self.participant_ids = participant_ids(self.labels)
@@ -154,8 +156,7 @@ class Cohort:
     def summary(self) -> str:
         """One line: counts per label and subtype."""
         c = self.counts()
-        parts = [f"{LABEL_NAMES[lab]}/{SUBTYPE_NAMES[sub]}={c[(lab, sub)]}"
-                 for lab, sub in sorted(c)]
+        parts = [f"{LABEL_NAMES[lab]}/{SUBTYPE_NAMES[sub]}={c[(lab, sub)]}" for lab, sub in sorted(c)]
         return f"{len(self)} images of {self.image_size}x{self.image_size}: " + ", ".join(parts)
 
     def indices(self, *, label: int | None = None, subtype: int | None = None) -> np.ndarray:
@@ -171,13 +172,22 @@ class Cohort:
         """The cohort restricted to ``idx`` (parameters and ids follow)."""
         idx = np.asarray(idx)
         params = None if self.params is None else {k: v[idx] for k, v in self.params.items()}
-        return Cohort(self.images[idx], self.labels[idx], self.subtypes[idx], params, self.spec,
-                      self.seed, [self.participant_ids[i] for i in idx])
+        return Cohort(
+            self.images[idx],
+            self.labels[idx],
+            self.subtypes[idx],
+            params,
+            self.spec,
+            self.seed,
+            [self.participant_ids[i] for i in idx],
+        )
 
     def _roi_masks(self, name: str, ellipses: tuple[int, ...]) -> np.ndarray:
         if self.params is None:
-            msg = ("this cohort has no drawn parameters (read from a CAPS folder?), so it has no "
-                   "per-image masks; use region_masks(image_size) for the analytic boxes")
+            msg = (
+                "this cohort has no drawn parameters (read from a CAPS folder?), so it has no "
+                "per-image masks; use region_masks(image_size) for the analytic boxes"
+            )
             raise InvalidArgument(msg)
         if name not in self._masks:
             self._masks[name] = render_masks(self.params, self.image_size, ellipses)

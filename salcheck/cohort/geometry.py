@@ -71,8 +71,9 @@ class Box:
         return m
 
 
-def _box(row_centres: tuple[float, float], col_centres: tuple[float, float], reach: float,
-         n: int) -> Box:
+def _box(
+    row_centres: tuple[float, float], col_centres: tuple[float, float], reach: float, n: int
+) -> Box:
     lo_r, hi_r = row_centres[0] - reach, row_centres[1] + reach
     lo_c, hi_c = col_centres[0] - reach, col_centres[1] + reach
     clip = lambda v: int(min(max(round(v), 0), n - 1))
@@ -84,8 +85,7 @@ def atypical_box(image_size: int) -> Box:
     """R_atyp: every placement of ROI 1 (centre (0.6c+u1, c+u2), semi-axes up to 1.2 b/3)."""
     g = Geometry(check_image_size(image_size))
     reach = 1.2 * g.b / 3.0
-    return _box((0.6 * g.c + 1, 0.6 * g.c + g.max_offset), (g.c + 1, g.c + g.max_offset),
-                reach, g.n)
+    return _box((0.6 * g.c + 1, 0.6 * g.c + g.max_offset), (g.c + 1, g.c + g.max_offset), reach, g.n)
 
 
 @lru_cache(maxsize=32)
@@ -93,12 +93,20 @@ def typical_box(image_size: int) -> Box:
     """R_typ: every placement of the three ROI-2 ellipses (semi-axes up to 1.2 b/10)."""
     g = Geometry(check_image_size(image_size))
     reach = 1.2 * g.b / 10.0
-    return _box((1.5 * g.c + 1, 1.5 * g.c + g.max_offset),
-                (0.9 * g.c + 1, 1.1 * g.c + g.max_offset), reach, g.n)
+    return _box(
+        (1.5 * g.c + 1, 1.5 * g.c + g.max_offset), (0.9 * g.c + 1, 1.1 * g.c + g.max_offset), reach, g.n
+    )
 
 
-def inside_ellipse(rows: np.ndarray, cols: np.ndarray, r: float, c: float, r_radius: float,
-                   c_radius: float, rotation: float = 0.0) -> np.ndarray:
+def inside_ellipse(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    r: float,
+    c: float,
+    r_radius: float,
+    c_radius: float,
+    rotation: float = 0.0,
+) -> np.ndarray:
     """``skimage.draw.ellipse``'s pixel test.
 
     Inside when ((dr cos t + dc sin t)/r_rad)^2 + ((dr sin t - dc cos t)/c_rad)^2 < 1.
@@ -106,9 +114,7 @@ def inside_ellipse(rows: np.ndarray, cols: np.ndarray, r: float, c: float, r_rad
     rotation = rotation % np.pi
     sin_a, cos_a = np.sin(rotation), np.cos(rotation)
     dr, dc = rows - r, cols - c
-    return ((dr * cos_a + dc * sin_a) / r_radius) ** 2 + (
-        (dr * sin_a - dc * cos_a) / c_radius
-    ) ** 2 < 1
+    return ((dr * cos_a + dc * sin_a) / r_radius) ** 2 + ((dr * sin_a - dc * cos_a) / c_radius) ** 2 < 1
 
 
 @lru_cache(maxsize=32)
@@ -116,8 +122,7 @@ def _rest_mask(image_size: int) -> np.ndarray:
     g = Geometry(check_image_size(image_size))
     rows, cols = np.ogrid[0 : g.n, 0 : g.n]
     o = g.max_offset
-    brain = inside_ellipse(rows.astype(float), cols.astype(float), g.c + o / 2, g.c, g.a - o,
-                           g.b - o)
+    brain = inside_ellipse(rows.astype(float), cols.astype(float), g.c + o / 2, g.c, g.a - o, g.b - o)
     m = brain & ~typical_box(g.n).mask(g.n) & ~atypical_box(g.n).mask(g.n)
     m.flags.writeable = False
     return m

@@ -45,23 +45,33 @@ Format = Literal["npz", "caps"]
 
 def tensor_relpath(participant_id: str, session_id: str = SESSION) -> Path:
     """Where ClinicaDL keeps one phantom's tensor, relative to the CAPS root."""
-    return (Path("subjects") / participant_id / session_id / "deeplearning_prepare_data"
-            / "slice_based" / "custom"
-            / f"{participant_id}_{session_id}_{TENSOR_SUFFIX}")
+    return (
+        Path("subjects")
+        / participant_id
+        / session_id
+        / "deeplearning_prepare_data"
+        / "slice_based"
+        / "custom"
+        / f"{participant_id}_{session_id}_{TENSOR_SUFFIX}"
+    )
 
 
 def nifti_relpath(participant_id: str, session_id: str = SESSION) -> Path:
     """Where ClinicaDL looks for one phantom's NIfTI image, relative to the CAPS root."""
-    return (Path("subjects") / participant_id / session_id / "shepplogan"
-            / f"{participant_id}_{session_id}{NIFTI_SUFFIX}")
+    return (
+        Path("subjects")
+        / participant_id
+        / session_id
+        / "shepplogan"
+        / f"{participant_id}_{session_id}{NIFTI_SUFFIX}"
+    )
 
 
 def check_outdir(outdir: str | Path, overwrite: bool) -> Path:
     """Refuse an existing non-empty directory unless ``overwrite``."""
     outdir = Path(outdir)
     if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not overwrite:
-        msg = (f"output directory {outdir} exists and is not empty; "
-               "pass overwrite=True (--overwrite)")
+        msg = f"output directory {outdir} exists and is not empty; pass overwrite=True (--overwrite)"
         raise InvalidArgument(msg)
     return outdir
 
@@ -76,8 +86,14 @@ def data_tsv(cohort: Cohort) -> str:
     return buf.getvalue()
 
 
-def save(cohort: Cohort, outdir: str | Path, *, format: Format = "npz",
-         overwrite: bool = False, progress: Callable[[int], None] | None = None) -> Path:
+def save(
+    cohort: Cohort,
+    outdir: str | Path,
+    *,
+    format: Format = "npz",
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
     """Write ``cohort`` to ``outdir`` (``npz`` or ``caps``), atomically."""
     if format not in ("npz", "caps"):
         msg = f"unknown format {format!r}; accepted: npz, caps"
@@ -95,13 +111,16 @@ def save(cohort: Cohort, outdir: str | Path, *, format: Format = "npz",
 def _write_npz(cohort: Cohort, path: Path) -> None:
     meta = {
         "format_version": FORMAT_VERSION,
-        "spec": None if cohort.spec is None else {
-            **cohort.spec.__dict__, "mix": list(cohort.spec.mix)},
+        "spec": None if cohort.spec is None else {**cohort.spec.__dict__, "mix": list(cohort.spec.mix)},
         "seed": cohort.seed,
         "participant_ids": cohort.participant_ids,
     }
-    arrays = {"images": cohort.images, "labels": cohort.labels, "subtypes": cohort.subtypes,
-              "meta": np.array(json.dumps(meta))}
+    arrays = {
+        "images": cohort.images,
+        "labels": cohort.labels,
+        "subtypes": cohort.subtypes,
+        "meta": np.array(json.dumps(meta)),
+    }
     if cohort.params is not None:
         arrays.update({f"param_{k}": v for k, v in cohort.params.items()})
     with open(path, "wb") as f:
@@ -120,15 +139,18 @@ def load(path: str | Path) -> Cohort:
     with np.load(npz, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         if meta.get("format_version") != FORMAT_VERSION:
-            msg = (f"{npz} has cohort format version {meta.get('format_version')!r}; this "
-                   f"salcheck reads version {FORMAT_VERSION}: regenerate it with salcheck generate")
+            msg = (
+                f"{npz} has cohort format version {meta.get('format_version')!r}; this "
+                f"salcheck reads version {FORMAT_VERSION}: regenerate it with salcheck generate"
+            )
             raise InvalidArgument(msg)
         params = {k: z[f"param_{k}"] for k in PARAM_NAMES} if "param_color" in z else None
         spec = None
         if meta["spec"] is not None:
             spec = CohortSpec(**{**meta["spec"], "mix": tuple(meta["spec"]["mix"])})
-        return Cohort(z["images"], z["labels"], z["subtypes"], params, spec, meta["seed"],
-                      meta["participant_ids"])
+        return Cohort(
+            z["images"], z["labels"], z["subtypes"], params, spec, meta["seed"], meta["participant_ids"]
+        )
 
 
 def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | None) -> None:
@@ -137,8 +159,10 @@ def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | No
     try:
         import nibabel as nib
     except ImportError as exc:
-        msg = ("writing a CAPS folder needs nibabel (ClinicaDL looks for each image's NIfTI "
-               "file): pip install 'salcheck[caps]'")
+        msg = (
+            "writing a CAPS folder needs nibabel (ClinicaDL looks for each image's NIfTI "
+            "file): pip install 'salcheck[caps]'"
+        )
         raise InvalidArgument(msg) from exc
     for k, pid in enumerate(cohort.participant_ids):
         image = np.ascontiguousarray(cohort.images[k], dtype=np.float32)
@@ -156,18 +180,29 @@ def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | No
     missing = root / "missing_mods"
     missing.mkdir()
     (missing / f"missing_mods_{SESSION}.tsv").write_text(
-        "participant_id\tsynthetic\n" + "".join(f"{p}\t1\n" for p in cohort.participant_ids))
+        "participant_id\tsynthetic\n" + "".join(f"{p}\t1\n" for p in cohort.participant_ids)
+    )
 
 
 def extraction_json() -> dict[str, object]:
     """ClinicaDL 1.6.1's extraction JSON for phantom slices, with the ``custom_suffix`` its
     reader requires (its own ``generate shepplogan`` leaves the key out)."""
     return {
-        "preprocessing": "custom", "mode": "slice", "use_uncropped_image": False,
-        "prepare_dl": True, "extract_json": EXTRACT_JSON, "custom_suffix": NIFTI_SUFFIX,
-        "slice_direction": 2, "slice_mode": "single", "discarded_slices": 0, "num_slices": 1,
-        "file_type": {"pattern": f"*{NIFTI_SUFFIX}", "description": "Custom suffix",
-                      "needed_pipeline": "shepplogan"},
+        "preprocessing": "custom",
+        "mode": "slice",
+        "use_uncropped_image": False,
+        "prepare_dl": True,
+        "extract_json": EXTRACT_JSON,
+        "custom_suffix": NIFTI_SUFFIX,
+        "slice_direction": 2,
+        "slice_mode": "single",
+        "discarded_slices": 0,
+        "num_slices": 1,
+        "file_type": {
+            "pattern": f"*{NIFTI_SUFFIX}",
+            "description": "Custom suffix",
+            "needed_pipeline": "shepplogan",
+        },
     }
 
 
@@ -193,8 +228,10 @@ def read_tsv(path: Path) -> list[tuple[str, str, int, int]]:
                 continue
             seen.add(key)
             if row["diagnosis"] not in LABEL_NAMES or row["subtype"] not in ("0", "1", "2"):
-                msg = (f"{path} line {line_no}: diagnosis {row['diagnosis']!r} / subtype "
-                       f"{row['subtype']!r}; accepted: diagnosis AD or CN, subtype 0, 1 or 2")
+                msg = (
+                    f"{path} line {line_no}: diagnosis {row['diagnosis']!r} / subtype "
+                    f"{row['subtype']!r}; accepted: diagnosis AD or CN, subtype 0, 1 or 2"
+                )
                 raise InvalidArgument(msg)
             rows.append((key[0], key[1], LABEL_NAMES.index(row["diagnosis"]), int(row["subtype"])))
     return rows
@@ -219,8 +256,13 @@ def read_caps(root: str | Path) -> Cohort:
         except Exception as exc:
             msg = f"unreadable tensor {path}: {exc}"
             raise InvalidArgument(msg) from exc
-        ok = isinstance(t, torch.Tensor) and t.ndim == 3 and t.shape[0] == 1 and (
-            t.shape[1] == t.shape[2]) and t.dtype == torch.float32
+        ok = (
+            isinstance(t, torch.Tensor)
+            and t.ndim == 3
+            and t.shape[0] == 1
+            and (t.shape[1] == t.shape[2])
+            and t.dtype == torch.float32
+        )
         if ok and size is None:
             size = int(t.shape[1])
         if not ok or t.shape[1] != size:

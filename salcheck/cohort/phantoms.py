@@ -79,8 +79,11 @@ def draw_params(
     p: dict[str, np.ndarray] = {}
     p["brain_offset"] = uniform(1, g.max_offset)
     p["color"] = uniform(0.4, 0.6)
-    for roi, small in (("central", np.zeros(n, bool)), ("roi1", subtypes == 2),
-                       *((r, subtypes == 1) for r in ROI2_ELLIPSES)):
+    for roi, small in (
+        ("central", np.zeros(n, bool)),
+        ("roi1", subtypes == 2),
+        *((r, subtypes == 1) for r in ROI2_ELLIPSES),
+    ):
         p[f"{roi}_u1"] = uniform(1, g.max_offset)
         p[f"{roi}_u2"] = uniform(1, g.max_offset)
         p[f"{roi}_s1"] = scales(small)
@@ -105,18 +108,45 @@ def ellipse_table(params: dict[str, np.ndarray], image_size: int) -> np.ndarray:
     o = p["brain_offset"]
     t[:, 1] = np.stack([c + o / 2, c * ones, a - o, b - o, 0 * ones, 0.2 * ones], 1)
     col = p["color"]
-    t[:, 2] = np.stack([c + p["central_u1"], c + p["central_u2"], b / 6 * p["central_s1"],
-                        b / 6 * p["central_s2"], p["central_rotation"], col], 1)
-    t[:, 3] = np.stack([0.6 * c + p["roi1_u1"], c + p["roi1_u2"], b / 3 * p["roi1_s1"],
-                        b / 4 * p["roi1_s2"], p["roi1_rotation"], col], 1)
+    t[:, 2] = np.stack(
+        [
+            c + p["central_u1"],
+            c + p["central_u2"],
+            b / 6 * p["central_s1"],
+            b / 6 * p["central_s2"],
+            p["central_rotation"],
+            col,
+        ],
+        1,
+    )
+    t[:, 3] = np.stack(
+        [
+            0.6 * c + p["roi1_u1"],
+            c + p["roi1_u2"],
+            b / 3 * p["roi1_s1"],
+            b / 4 * p["roi1_s2"],
+            p["roi1_rotation"],
+            col,
+        ],
+        1,
+    )
     for k, f, e in zip(TYPICAL_ELLIPSES, (0.9, 1.0, 1.1), ROI2_ELLIPSES, strict=True):
-        t[:, k] = np.stack([1.5 * c + p[f"{e}_u1"], f * c + p[f"{e}_u2"], b / 10 * p[f"{e}_s1"],
-                            b / 10 * p[f"{e}_s2"], p[f"{e}_rotation"], col], 1)
-    for k, (f, sign, v) in zip((7, 8), ((0.75, 1, "ventricle1"), (1.25, -1, "ventricle2")),
-                               strict=True):
+        t[:, k] = np.stack(
+            [
+                1.5 * c + p[f"{e}_u1"],
+                f * c + p[f"{e}_u2"],
+                b / 10 * p[f"{e}_s1"],
+                b / 10 * p[f"{e}_s2"],
+                p[f"{e}_rotation"],
+                col,
+            ],
+            1,
+        )
+    for k, (f, sign, v) in zip((7, 8), ((0.75, 1, "ventricle1"), (1.25, -1, "ventricle2")), strict=True):
         ar = a * p[f"{v}_scale"]
-        t[:, k] = np.stack([c * ones, f * c * ones, ar / 3, ar / 6,
-                            sign * np.pi / 8 + p[f"{v}_tilt"], 0 * ones], 1)
+        t[:, k] = np.stack(
+            [c * ones, f * c * ones, ar / 3, ar / 6, sign * np.pi / 8 + p[f"{v}_tilt"], 0 * ones], 1
+        )
     return t
 
 
@@ -150,8 +180,9 @@ def render(
     return out
 
 
-def render_masks(params: dict[str, np.ndarray], image_size: int,
-                 ellipses: tuple[int, ...]) -> np.ndarray:
+def render_masks(
+    params: dict[str, np.ndarray], image_size: int, ellipses: tuple[int, ...]
+) -> np.ndarray:
     """Boolean [n, N, N] footprint of the given ellipses (by index into :data:`ELLIPSES`).
 
     The footprint is the ellipse as drawn with its own size, before later shapes paint over it.
@@ -165,8 +196,7 @@ def render_masks(params: dict[str, np.ndarray], image_size: int,
 
 
 @numba.njit(cache=True, inline="always")
-def _inside(i: float, j: float, r: float, c: float, ra: float, rb: float, s: float,
-            co: float) -> bool:
+def _inside(i: float, j: float, r: float, c: float, ra: float, rb: float, s: float, co: float) -> bool:
     dr, dc = i - r, j - c
     return ((dr * co + dc * s) / ra) ** 2 + ((dr * s - dc * co) / rb) ** 2 < 1.0
 

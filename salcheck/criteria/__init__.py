@@ -23,9 +23,15 @@ from .regions import (
 )
 from .subtyping import FeatureSubtyping, feature_subtyping, last_block_features
 
-CRITERIA: list[type[Criterion]] = [FeatureSubtyping, Separability, Specificity,
-                                   RelevanceMassAccuracy, RelevanceRankAccuracy, RocAuc,
-                                   PointingGame]
+CRITERIA: list[type[Criterion]] = [
+    FeatureSubtyping,
+    Separability,
+    Specificity,
+    RelevanceMassAccuracy,
+    RelevanceRankAccuracy,
+    RocAuc,
+    PointingGame,
+]
 
 __all__ = [
     "CRITERIA", "Criterion", "CriterionInfo", "FeatureSubtyping", "PointingGame",

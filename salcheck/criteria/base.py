@@ -41,8 +41,7 @@ class Criterion:
 
     @classmethod
     def info(cls) -> CriterionInfo:
-        return CriterionInfo(cls.name, cls.symbol, cls.formula, cls.direction, cls.chance,
-                             cls.category)
+        return CriterionInfo(cls.name, cls.symbol, cls.formula, cls.direction, cls.chance, cls.category)
 
 
 def region_mean(group_map: np.ndarray, mask: np.ndarray) -> float:

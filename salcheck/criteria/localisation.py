@@ -101,8 +101,12 @@ class PointingGame(_PerImage):
     __call__ = staticmethod(pointing_game)
 
 
-LOCALISATION = {"rma": relevance_mass_accuracy, "rra": relevance_rank_accuracy,
-                "auc": roc_auc, "pointing": pointing_game}
+LOCALISATION = {
+    "rma": relevance_mass_accuracy,
+    "rra": relevance_rank_accuracy,
+    "auc": roc_auc,
+    "pointing": pointing_game,
+}
 
 
 def localisation_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, float]:

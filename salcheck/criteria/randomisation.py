@@ -38,8 +38,9 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (ra * rb).sum(1) / den
 
 
-def cascading_randomisation(method: SaliencyMethod, model: nn.Module, cohort: Cohort, *,
-                            seed: int = 0, max_images: int = 64) -> list[dict[str, float | str]]:
+def cascading_randomisation(
+    method: SaliencyMethod, model: nn.Module, cohort: Cohort, *, seed: int = 0, max_images: int = 64
+) -> list[dict[str, float | str]]:
     """One row per step: the layer just re-initialised, mean Spearman rho of |map| against
     the trained model's maps on the typical images, and b, c of the randomised typical map.
 
@@ -62,9 +63,14 @@ def cascading_randomisation(method: SaliencyMethod, model: nn.Module, cohort: Co
     def record(layer: str, maps: np.ndarray) -> None:
         gm = group_map(maps)
         rho = spearman_rows(np.abs(before), np.abs(maps))  # NaN for a constant map
-        rows.append({"layer": layer,
-                     "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else math.nan,
-                     "b": separability(gm, "typical"), "c": specificity(gm, "typical")})
+        rows.append(
+            {
+                "layer": layer,
+                "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else math.nan,
+                "b": separability(gm, "typical"),
+                "c": specificity(gm, "typical"),
+            }
+        )
 
     record("none", before)
     for name, layer in reversed(trainable_layers(m)):

@@ -31,8 +31,9 @@ def feature_subtyping(features: np.ndarray, subtypes: np.ndarray, runs: int = 10
     if len(f) < 2 or len(np.unique(s)) < 2:
         msg = f"criterion a needs at least two images of two subtypes, got subtypes {np.unique(s)}"
         raise InvalidArgument(msg)
-    scores = [adjusted_rand_score(s, KMeans(2, n_init=1, random_state=r).fit_predict(f))
-              for r in range(runs)]
+    scores = [
+        adjusted_rand_score(s, KMeans(2, n_init=1, random_state=r).fit_predict(f)) for r in range(runs)
+    ]
     return float(np.mean(scores))
 
 
@@ -42,8 +43,12 @@ def last_block_features(model: nn.Module, cohort: Cohort, batch_size: int = 64) 
     model.eval()
     device = next(model.parameters()).device
     x = normalise(cohort.images)
-    return torch.cat([model.features(x[i : i + batch_size].to(device)).flatten(1).cpu()
-                      for i in range(0, len(x), batch_size)]).numpy()
+    return torch.cat(
+        [
+            model.features(x[i : i + batch_size].to(device)).flatten(1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    ).numpy()
 
 
 class FeatureSubtyping(Criterion):

@@ -32,11 +32,22 @@ def _boxes(ax, image_size: int) -> None:
 
     from ..cohort import atypical_box, typical_box
 
-    for box, colour, label in ((typical_box(image_size), "tab:orange", "R_typ"),
-                               (atypical_box(image_size), "tab:cyan", "R_atyp")):
+    for box, colour, label in (
+        (typical_box(image_size), "tab:orange", "R_typ"),
+        (atypical_box(image_size), "tab:cyan", "R_atyp"),
+    ):
         (r0, r1), (c0, c1) = box.rows, box.cols
-        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
-                               edgecolor=colour, linewidth=1.2, label=label))
+        ax.add_patch(
+            Rectangle(
+                (c0 - 0.5, r0 - 0.5),
+                c1 - c0 + 1,
+                r1 - r0 + 1,
+                fill=False,
+                edgecolor=colour,
+                linewidth=1.2,
+                label=label,
+            )
+        )
 
 
 def phantom_figure(path: Path, image_size: int, seed: int = 0) -> None:
@@ -57,8 +68,9 @@ def phantom_figure(path: Path, image_size: int, seed: int = 0) -> None:
     _save(fig, path)
 
 
-def group_map_figure(path: Path, rows: list[tuple[str, np.ndarray, np.ndarray]],
-                     image_size: int) -> None:
+def group_map_figure(
+    path: Path, rows: list[tuple[str, np.ndarray, np.ndarray]], image_size: int
+) -> None:
     """One row per variant: typical map M and atypical map M†, each centred on 0."""
     plt = _pyplot()
     fig, axes = plt.subplots(len(rows), 2, figsize=(5, 2.4 * len(rows)), squeeze=False)

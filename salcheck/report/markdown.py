@@ -36,8 +36,13 @@ from ..store import STORE_FORMAT_VERSION
 from ..verdicts import GATE_ALPHA
 
 HEADERS = ("a", "b", "c", "b†", "c†")
-ACCURACY_KEYS = ("balanced_accuracy", "accuracy_CN", "accuracy_AD_none", "accuracy_AD_typical",
-                 "accuracy_AD_atypical")
+ACCURACY_KEYS = (
+    "balanced_accuracy",
+    "accuracy_CN",
+    "accuracy_AD_none",
+    "accuracy_AD_typical",
+    "accuracy_AD_atypical",
+)
 ACCURACY_HEADERS = ("balanced", "CN", "AD errors", "AD typical", "AD atypical")
 
 
@@ -54,27 +59,48 @@ def _fmt(values: list[float]) -> str:
 
 
 def _table(view, rows) -> list[str]:
-    lines = ["| training data | variant | " + " | ".join(HEADERS) + " |",
-             "|---|---|" + "---|" * len(HEADERS)]
+    lines = [
+        "| training data | variant | " + " | ".join(HEADERS) + " |",
+        "|---|---|" + "---|" * len(HEADERS),
+    ]
     for dataset, variant in rows:
         ok = view.available(dataset, variant)
-        parts = [f"{_fmt(view.values(dataset, variant, k) if ok else [])} ({p})"
-                 for k, p in zip(CRITERIA_KEYS, POSTER_TEXT[(dataset, variant)], strict=True)]
+        parts = [
+            f"{_fmt(view.values(dataset, variant, k) if ok else [])} ({p})"
+            for k, p in zip(CRITERIA_KEYS, POSTER_TEXT[(dataset, variant)], strict=True)
+        ]
         lines.append(f"| {dataset} | {variant} | " + " | ".join(parts) + " |")
     return lines
 
 
 def decide_available(view, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
     """key -> verdict, or None where a cell is missing."""
-    return {k: view.decide(c) if all(view.available(*cell) for cell in c.cells()) else None
-            for k, c in comparisons.items()}
+    return {
+        k: view.decide(c) if all(view.available(*cell) for cell in c.cells()) else None
+        for k, c in comparisons.items()
+    }
 
 
-def _verdict_rows(verdicts: dict[str, Verdict | None], comparisons, *, number: bool = True,
-                  q: dict[str, float] | None = None) -> list[str]:
+def _verdict_rows(
+    verdicts: dict[str, Verdict | None],
+    comparisons,
+    *,
+    number: bool = True,
+    q: dict[str, float] | None = None,
+) -> list[str]:
     head = ["F"] if number else []
-    cols = [*head, "claim", "verdict", "holds on seeds", "mean diff", "effect size", "p",
-            "reverse p", "seeds for 80% power", *(["BH q"] if q else [])]
+    cols = [
+        *head,
+        "claim",
+        "verdict",
+        "holds on seeds",
+        "mean diff",
+        "effect size",
+        "p",
+        "reverse p",
+        "seeds for 80% power",
+        *(["BH q"] if q else []),
+    ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for key, v in verdicts.items():
         c = comparisons[key]
@@ -82,11 +108,23 @@ def _verdict_rows(verdicts: dict[str, Verdict | None], comparisons, *, number: b
         if v is None:
             lines.append("| " + " | ".join([*lead, c.claim, "cells missing"]) + " |")
             continue
-        word = {"replicated": "replicated", "contradicted": "**contradicted**",
-                "inconclusive": "*inconclusive*"}[v.outcome]
-        cells = [*lead, c.claim, word, f"{v.k} of {v.n}", f"{v.mean:+.2f}",
-                 f"{v.effect_size:+.2f}", f"{v.p_forward:.3g}", f"{v.p_reverse:.3g}",
-                 str(v.seeds_for_power or "–"), *([f"{q[key]:.3g}"] if q else [])]
+        word = {
+            "replicated": "replicated",
+            "contradicted": "**contradicted**",
+            "inconclusive": "*inconclusive*",
+        }[v.outcome]
+        cells = [
+            *lead,
+            c.claim,
+            word,
+            f"{v.k} of {v.n}",
+            f"{v.mean:+.2f}",
+            f"{v.effect_size:+.2f}",
+            f"{v.p_forward:.3g}",
+            f"{v.p_reverse:.3g}",
+            str(v.seeds_for_power or "–"),
+            *([f"{q[key]:.3g}"] if q else []),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -101,15 +139,19 @@ def _models(view) -> dict[tuple[str, str], list[ModelResult]]:
     out: dict[tuple[str, str], list[ModelResult]] = {}
     for dataset, variant in view.tier.cells():
         records = [view.store.get("models", s.key()) for s in view.specs(dataset, variant)]
-        out[(dataset, variant)] = [ModelResult.from_dict(r) for r in records
-                                   if r is not None and r.get("status") == "done"]
+        out[(dataset, variant)] = [
+            ModelResult.from_dict(r) for r in records if r is not None and r.get("status") == "done"
+        ]
     return out
 
 
 def _convergence(models) -> list[str]:
     """Best validation epoch and the validation loss's last-quarter change, per cell."""
-    lines = ["| training data | variant | epochs | best epoch (median, range) | "
-             "val loss, last quarter vs best before it |", "|---|---|---|---|---|"]
+    lines = [
+        "| training data | variant | epochs | best epoch (median, range) | "
+        "val loss, last quarter vs best before it |",
+        "|---|---|---|---|---|",
+    ]
     for (dataset, variant), runs in models.items():
         if not runs:
             continue
@@ -121,10 +163,18 @@ def _convergence(models) -> list[str]:
             if len(losses) > q:
                 before, last = min(losses[:-q]), min(losses[-q:])
                 gains.append((last - before) / before)
-        change = (f"{100 * float(np.median(gains)):+.1f}% (median; range "
-                  f"{100 * min(gains):+.1f}% to {100 * max(gains):+.1f}%)") if gains else "–"
-        lines.append(f"| {dataset} | {variant} | {runs[0].spec.epochs} | {int(np.median(best))} "
-                     f"({min(best)}-{max(best)}) | {change} |")
+        change = (
+            (
+                f"{100 * float(np.median(gains)):+.1f}% (median; range "
+                f"{100 * min(gains):+.1f}% to {100 * max(gains):+.1f}%)"
+            )
+            if gains
+            else "–"
+        )
+        lines.append(
+            f"| {dataset} | {variant} | {runs[0].spec.epochs} | {int(np.median(best))} "
+            f"({min(best)}-{max(best)}) | {change} |"
+        )
     return lines
 
 
@@ -133,13 +183,15 @@ def _accuracy(view) -> list[str]:
     for dataset, variant in view.tier.cells():
         if view.available(dataset, variant):
             runs = view.scores(dataset, variant)
-            rows.append((dataset, variant, [[r.accuracy.get(k, math.nan) for r in runs]
-                                            for k in ACCURACY_KEYS]))
+            rows.append(
+                (dataset, variant, [[r.accuracy.get(k, math.nan) for r in runs] for k in ACCURACY_KEYS])
+            )
     # A column that is empty by construction (the test set has no label errors) is left out.
-    keep = [i for i in range(len(ACCURACY_KEYS))
-            if any(np.isfinite(vals[i]).any() for *_, vals in rows)]
-    lines = ["| training data | variant | " + " | ".join(ACCURACY_HEADERS[i] for i in keep) + " |",
-             "|---|---|" + "---|" * len(keep)]
+    keep = [i for i in range(len(ACCURACY_KEYS)) if any(np.isfinite(vals[i]).any() for *_, vals in rows)]
+    lines = [
+        "| training data | variant | " + " | ".join(ACCURACY_HEADERS[i] for i in keep) + " |",
+        "|---|---|" + "---|" * len(keep),
+    ]
     for dataset, variant, vals in rows:
         lines.append(f"| {dataset} | {variant} | " + " | ".join(_fmt(vals[i]) for i in keep) + " |")
     return lines
@@ -153,20 +205,34 @@ def render_report(view, out: str | Path) -> Path:
     cells = [c for c in tier.cells() if view.available(*c)]
     if not cells:
         other = view.store.other_versions()
-        why = (f" (it holds results of store version(s) {', '.join(other)}; this salcheck reads "
-               f"v{STORE_FORMAT_VERSION})") if other else ""
-        msg = (f"store {view.store.root} has no evaluations of {view.method_name} for tier "
-               f"{tier.name}{why}; run `salcheck run --tier {tier.name} --store "
-               f"{view.store.root}` or `salcheck report --run`")
+        why = (
+            (
+                f" (it holds results of store version(s) {', '.join(other)}; this salcheck reads "
+                f"v{STORE_FORMAT_VERSION})"
+            )
+            if other
+            else ""
+        )
+        msg = (
+            f"store {view.store.root} has no evaluations of {view.method_name} for tier "
+            f"{tier.name}{why}; run `salcheck run --tier {tier.name} --store "
+            f"{view.store.root}` or `salcheck report --run`"
+        )
         raise ReportError(msg)
     out = Path(out)
     fig_dir = out / tier.name
     phantom_figure(fig_dir / "phantoms.png", tier.image_size)
     figures = []
     for dataset in ("homogeneous", "heterogeneous", "large"):
-        rows = [(variant, np.mean([r.maps["typical"] for r in view.scores(d, variant)], 0),
-                 np.mean([r.maps["atypical"] for r in view.scores(d, variant)], 0))
-                for d, variant in cells if d == dataset]
+        rows = [
+            (
+                variant,
+                np.mean([r.maps["typical"] for r in view.scores(d, variant)], 0),
+                np.mean([r.maps["atypical"] for r in view.scores(d, variant)], 0),
+            )
+            for d, variant in cells
+            if d == dataset
+        ]
         if rows:
             group_map_figure(fig_dir / f"maps_{dataset}.png", rows, tier.image_size)
             figures.append(dataset)
@@ -174,8 +240,13 @@ def render_report(view, out: str | Path) -> Path:
     named = decide_available(view, NAMED)
     a_rows = decide_available(view, A_CLOSE_TO_ONE)
     signs = decide_available(view, SIGNS)
-    q_values = dict(zip(signs, benjamini_hochberg(
-        [v.p_forward if v else math.nan for v in signs.values()]), strict=True))
+    q_values = dict(
+        zip(
+            signs,
+            benjamini_hochberg([v.p_forward if v else math.nan for v in signs.values()]),
+            strict=True,
+        )
+    )
     n_rep, n_signs, n_con, n_inc = _count(signs)
     n_bh = sum(q < 0.05 for q in q_values.values() if np.isfinite(q))
     control = decide_available(view, {**F2_CONTROL, **F2_STEPS})
@@ -188,25 +259,31 @@ def render_report(view, out: str | Path) -> Path:
     versions = records[0].provenance.get("versions", {}) if records else {}
     n_expected = len(tier.cells()) * len(view.seeds)
     lines = [
-        f"# salcheck report: tier `{tier.name}`", "",
+        f"# salcheck report: tier `{tier.name}`",
+        "",
         f"Generated by `salcheck report --tier {tier.name}` from the result store; do not edit "
         "by hand. Each cell is salcheck's mean ± sd over training seeds "
         f"{', '.join(map(str, view.seeds))}, with the poster's single number in parentheses, "
-        "as the poster prints it.", "",
+        "as the poster prints it.",
+        "",
         f"Tier: {tier.image_size} x {tier.image_size} images; {tier.n_per_class['homogeneous']} "
         f"images per class (homogeneous, heterogeneous), {tier.n_per_class['large']} (large); "
         f"test set {tier.test_n_per_class} per class; {tier.epochs} epochs, batch "
         f"{tier.batch_size}, best validation epoch kept; saliency method "
         f"`{view.method_name}`. Criteria: a = feature-map subtyping (chance 0), b / b† = "
-        "separability, c / c† = specificity (chance 1); higher is better.", "",
+        "separability, c / c† = specificity (chance 1); higher is better.",
+        "",
         f"**Signs: {n_rep} of {n_signs} of the poster's signs replicate ({n_con} contradicted, "
-        f"{n_inc} inconclusive).**", "",
-        "![phantoms](" + f"{tier.name}/phantoms.png)", "",
+        f"{n_inc} inconclusive).**",
+        "",
+        "![phantoms](" + f"{tier.name}/phantoms.png)",
+        "",
     ]
     for title, rows in POSTER_TABLES:
         lines += [f"## {title}", "", *_table(view, rows), ""]
     lines += [
-        "## Findings", "",
+        "## Findings",
+        "",
         "Three-way verdicts at alpha = 0.05 (`salcheck.stats.paired_test`): *replicated* when "
         "the one-sided paired t-test over seeds in the poster's direction gives p < alpha, "
         "*contradicted* when the test in the opposite direction does, *inconclusive* otherwise. "
@@ -214,33 +291,55 @@ def render_report(view, out: str | Path) -> Path:
         "Effect size = mean / sd of the per-seed differences; the last column is the number of "
         "seeds that would give 80% power at the observed effect. Each named finding is tested "
         "on its own at alpha (they are the study's separate claims); the property suite's gate "
-        f"overturns a recorded *replicated* only at p >= {GATE_ALPHA:g}.", "",
-        *_verdict_rows(named, NAMED), "",
-        f"### a close to 1 for every variant (mean a above {A_FLOOR})", "",
-        *_verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False), "",
-        "## The poster's tables as signs", "",
+        f"overturns a recorded *replicated* only at p >= {GATE_ALPHA:g}.",
+        "",
+        *_verdict_rows(named, NAMED),
+        "",
+        f"### a close to 1 for every variant (mean a above {A_FLOOR})",
+        "",
+        *_verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False),
+        "",
+        "## The poster's tables as signs",
+        "",
         f"Every variant against its dataset's default on each criterion, large against "
         f"homogeneous, and Noise + L1 against each of its parts, on both datasets, in the "
         f"poster's direction (ties in the poster have no sign): {n_signs} signs. Uncorrected "
         f"counts at alpha = 0.05 are in the line at the top; over this family of {n_signs} "
-        f"tests, {n_bh} signs survive Benjamini-Hochberg at q < 0.05 (column BH q).", "",
-        *_verdict_rows(signs, SIGNS, number=False, q=q_values), "",
-        "## F2: more data, or more training?", "",
+        f"tests, {n_bh} signs survive Benjamini-Hochberg at q < 0.05 (column BH q).",
+        "",
+        *_verdict_rows(signs, SIGNS, number=False, q=q_values),
+        "",
+        "## F2: more data, or more training?",
+        "",
         f"The large set ({tier.n_per_class['large']} per class) is trained for "
         f"{tier.n_per_class['large'] // tier.n_per_class['homogeneous']} times the optimiser "
         "steps of the homogeneous set. `homogeneous-steps` is the homogeneous set trained for "
         "as many steps (same epochs x size); where large beats it, the data explain the gain; "
-        "where homogeneous-steps beats homogeneous, longer training alone does.", "",
-        *_table_cells(view, [("homogeneous", "default"), ("homogeneous-steps", "default"),
-                             ("large", "default")]), "",
-        *_verdict_rows(control, {**F2_CONTROL, **F2_STEPS}, number=False), "",
-        "## Convergence", "",
+        "where homogeneous-steps beats homogeneous, longer training alone does.",
+        "",
+        *_table_cells(
+            view, [("homogeneous", "default"), ("homogeneous-steps", "default"), ("large", "default")]
+        ),
+        "",
+        *_verdict_rows(control, {**F2_CONTROL, **F2_STEPS}, number=False),
+        "",
+        "## Convergence",
+        "",
         "Best validation epoch per cell, and how much the validation loss still fell in the "
         "last quarter of the epochs against the best before it (negative: still improving).",
-        "", *_convergence(models), "",
-        "## Test accuracy per label and subtype", "", *_accuracy(view), "",
-        "## Group maps", "", *[f"![{d}]({tier.name}/maps_{d}.png)" for d in figures], "",
-        "## Provenance", "",
+        "",
+        *_convergence(models),
+        "",
+        "## Test accuracy per label and subtype",
+        "",
+        *_accuracy(view),
+        "",
+        "## Group maps",
+        "",
+        *[f"![{d}]({tier.name}/maps_{d}.png)" for d in figures],
+        "",
+        "## Provenance",
+        "",
         f"- evaluations: {len(scores)} of {n_expected} expected; models: {len(records)}",
         f"- training compute: {sum(r.timings.get('train_s', 0) for r in records) / 60:.1f} min "
         "(sum over models); evaluation: "
@@ -248,10 +347,10 @@ def render_report(view, out: str | Path) -> Path:
         f"- models trained at salcheck commit(s): {', '.join(commits)}",
         f"- evaluations computed at commit(s): {', '.join(eval_commits)}",
         f"- versions: {', '.join(f'{k} {v}' for k, v in versions.items())}",
-        f"- machine: {machine.get('platform')}, {machine.get('threads')} torch thread(s) per "
-        "worker",
+        f"- machine: {machine.get('platform')}, {machine.get('threads')} torch thread(s) per worker",
         f"- store format v{STORE_FORMAT_VERSION}; report rendered "
-        f"{time.strftime('%Y-%m-%d', time.gmtime())} at commit {git_commit()}", "",
+        f"{time.strftime('%Y-%m-%d', time.gmtime())} at commit {git_commit()}",
+        "",
     ]
     path = out / f"{tier.name}.md"
     atomic.write_text(path, "\n".join(lines))

@@ -38,8 +38,9 @@ class SaliencyMethod:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, seed={self.seed})"
 
-    def attribute(self, model: nn.Module, images: torch.Tensor | np.ndarray,
-                  target: int = CONTROLS) -> torch.Tensor:
+    def attribute(
+        self, model: nn.Module, images: torch.Tensor | np.ndarray, target: int = CONTROLS
+    ) -> torch.Tensor:
         """Maps of ``images`` ([B, 1, N, N]) for output ``target``, shaped like the images.
 
         The model is evaluated in eval mode and handed back in the mode it was found in.
@@ -49,8 +50,10 @@ class SaliencyMethod:
             msg = f"images must be shaped [B, C, H, W], got {tuple(x.shape)}"
             raise InvalidArgument(msg)
         n_out = _n_outputs(model, x)
-        if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or not (
-            0 <= target < n_out
+        if (
+            isinstance(target, bool)
+            or not isinstance(target, (int, np.integer))
+            or not (0 <= target < n_out)
         ):
             msg = f"target must be an output index in [0, {n_out - 1}], got target={target!r}"
             raise InvalidArgument(msg)
@@ -67,13 +70,16 @@ class SaliencyMethod:
             model.train(was_training)  # the caller's model is left in the mode it was in
         maps = torch.cat(parts) if parts else torch.zeros_like(x)
         if maps.shape != x.shape:
-            msg = (f"{self.name} returned maps of shape {tuple(maps.shape)} for images of shape "
-                   f"{tuple(x.shape)}; maps must be shaped like the images")
+            msg = (
+                f"{self.name} returned maps of shape {tuple(maps.shape)} for images of shape "
+                f"{tuple(x.shape)}; maps must be shaped like the images"
+            )
             raise InvalidArgument(msg)
         return maps
 
-    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
-                        offset: int) -> torch.Tensor:
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
         """Maps of one batch; ``offset`` is the batch's first index (to seed per image)."""
         raise NotImplementedError
 

@@ -41,9 +41,17 @@ class CaptumMethod(SaliencyMethod):
         **attribute_kwargs: passed to captum's ``attribute`` (e.g. ``n_steps=32``).
     """
 
-    def __init__(self, captum_cls: type, *, name: str | None = None, base: type | None = None,
-                 layer: str | None = None, batch_size: int = 32, seed: int = 0,
-                 **attribute_kwargs: Any) -> None:
+    def __init__(
+        self,
+        captum_cls: type,
+        *,
+        name: str | None = None,
+        base: type | None = None,
+        layer: str | None = None,
+        batch_size: int = 32,
+        seed: int = 0,
+        **attribute_kwargs: Any,
+    ) -> None:
         super().__init__(batch_size=batch_size, seed=seed)
         self.captum_cls, self.base, self.layer = captum_cls, base, layer
         self.attribute_kwargs = attribute_kwargs
@@ -59,8 +67,9 @@ class CaptumMethod(SaliencyMethod):
             return self.captum_cls(model, layer)
         return self.captum_cls(model)
 
-    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
-                        offset: int) -> torch.Tensor:
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
         method = self._build(model)
         x = x.detach().clone().requires_grad_(True)
         devices = [x.device] if x.device.type == "cuda" else []
@@ -68,8 +77,9 @@ class CaptumMethod(SaliencyMethod):
             torch.manual_seed(derive_seed(self.seed, "captum", offset))
             maps = method.attribute(x, target=target, **self.attribute_kwargs)
         if self.is_layer and maps.shape[-2:] != x.shape[-2:]:
-            maps = F.interpolate(maps.mean(1, keepdim=True), size=x.shape[-2:], mode="bilinear",
-                                 align_corners=False)
+            maps = F.interpolate(
+                maps.mean(1, keepdim=True), size=x.shape[-2:], mode="bilinear", align_corners=False
+            )
         return maps.detach()
 
 
@@ -89,7 +99,14 @@ def captum_methods(seed: int = 0) -> list[CaptumMethod]:
         CaptumMethod(IntegratedGradients, n_steps=16, seed=seed),
         CaptumMethod(InputXGradient, seed=seed),
         CaptumMethod(GuidedBackprop, seed=seed),
-        CaptumMethod(NoiseTunnel, base=Saliency, name="SmoothGrad", nt_type="smoothgrad",
-                     nt_samples=8, stdevs=0.1, seed=seed),
+        CaptumMethod(
+            NoiseTunnel,
+            base=Saliency,
+            name="SmoothGrad",
+            nt_type="smoothgrad",
+            nt_samples=8,
+            stdevs=0.1,
+            seed=seed,
+        ),
         CaptumMethod(LayerGradCam, seed=seed),
     ]

@@ -19,8 +19,9 @@ class VanillaGradient(SaliencyMethod):
 
     name = "Vanilla gradient"
 
-    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
-                        offset: int) -> torch.Tensor:
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
         x = x.detach().clone().requires_grad_(True)
         with torch.enable_grad():
             logits = model(x)

@@ -18,8 +18,9 @@ from .base import CONTROLS, SaliencyMethod
 GROUPS = {"typical": 1, "atypical": 2}
 
 
-def subtype_maps(method: SaliencyMethod, model: nn.Module, cohort: Cohort,
-                 target: int = CONTROLS) -> dict[str, np.ndarray]:
+def subtype_maps(
+    method: SaliencyMethod, model: nn.Module, cohort: Cohort, target: int = CONTROLS
+) -> dict[str, np.ndarray]:
     """Per-image maps [n_group, N, N] of the atrophied typical and atypical test images."""
     out = {}
     for group, subtype in GROUPS.items():

@@ -22,8 +22,9 @@ class RandomMap(SaliencyMethod):
 
     name = "Random map"
 
-    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
-                        offset: int) -> torch.Tensor:
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
         out = torch.empty(x.shape)
         for i in range(len(x)):
             g = torch.Generator().manual_seed(derive_seed(self.seed, "random-map", offset + i))
@@ -37,8 +38,9 @@ class SobelEdgeMap(SaliencyMethod):
     name = "Sobel edge map"
     signed = False
 
-    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
-                        offset: int) -> torch.Tensor:
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
         kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], device=x.device)
         k = torch.stack([kx, kx.T]).unsqueeze(1)
         b, c, h, w = x.shape
@@ -52,6 +54,7 @@ class ConstantMap(SaliencyMethod):
     name = "Constant map"
     signed = False
 
-    def attribute_batch(self, model: nn.Module, x: torch.Tensor, target: int, *,
-                        offset: int) -> torch.Tensor:
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
         return torch.ones_like(x)
