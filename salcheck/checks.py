@@ -121,7 +121,7 @@ def check_shape_and_dtype(ev: Evidence) -> CheckResult:
     return CheckResult(
         _name(ev.method),
         "check_shape_and_dtype",
-        check_shape_and_dtype.__doc__,
+        check_shape_and_dtype.__doc__ or "",
         ok,
         {"images": tuple(x.shape), "maps": tuple(maps.shape), "dtype": str(maps.dtype)},
     )
@@ -136,7 +136,7 @@ def check_deterministic(ev: Evidence) -> CheckResult:
     return CheckResult(
         _name(ev.method),
         "check_deterministic",
-        check_deterministic.__doc__,
+        check_deterministic.__doc__ or "",
         diff == 0.0,
         {"max_abs_difference": diff},
     )
@@ -148,7 +148,7 @@ def check_finite(ev: Evidence) -> CheckResult:
     return CheckResult(
         _name(ev.method),
         "check_finite",
-        check_finite.__doc__,
+        check_finite.__doc__ or "",
         all(f == 1.0 for f in finite),
         {"finite_per_seed": finite},
     )
@@ -163,9 +163,9 @@ def check_beats_chance(ev: Evidence) -> CheckResult:
     return CheckResult(
         _name(ev.method),
         "check_beats_chance",
-        check_beats_chance.__doc__,
+        check_beats_chance.__doc__ or "",
         vb.holds and vc.holds,
-        {"b": s["b"], "c": s["c"], "p_b": vb.p_value, "p_c": vc.p_value},
+        {"b": s["b"], "c": s["c"], "p_b": vb.p_forward, "p_c": vc.p_forward},
     )
 
 
@@ -178,7 +178,11 @@ def check_localises(ev: Evidence) -> CheckResult:
     nulls = {cls.name: float(np.mean(ev.scores(_null(cls))["rma_typical"])) for cls in NULL_METHODS}
     numbers = {"rma": ours, **{f"rma {k}": v for k, v in nulls.items()}}
     return CheckResult(
-        _name(ev.method), "check_localises", check_localises.__doc__, ours > max(nulls.values()), numbers
+        _name(ev.method),
+        "check_localises",
+        check_localises.__doc__ or "",
+        ours > max(nulls.values()),
+        numbers,
     )
 
 
@@ -196,7 +200,7 @@ def check_randomisation_sensitivity(ev: Evidence) -> CheckResult:
     return CheckResult(
         _name(ev.method),
         "check_randomisation_sensitivity",
-        check_randomisation_sensitivity.__doc__,
+        check_randomisation_sensitivity.__doc__ or "",
         ok,
         {"spearman_after": rho},
     )
@@ -210,7 +214,7 @@ def check_stable_across_seeds(ev: Evidence) -> CheckResult:
     return CheckResult(
         _name(ev.method),
         "check_stable_across_seeds",
-        check_stable_across_seeds.__doc__,
+        check_stable_across_seeds.__doc__ or "",
         min(b) > 1 and sd <= math.log(3),
         {"b": b, "sd_log_b": sd},
     )

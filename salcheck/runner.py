@@ -66,7 +66,7 @@ class CellOutcome:
 def model_entry(store: Store, spec: ModelSpec) -> tuple[ModelResult, bytes | None, bool]:
     """(record, weights, cached): the stored model, or train and store it."""
     key = spec.key()
-    state: dict[str, bytes] = {}
+    state: dict[str, bytes | None] = {}
 
     def compute() -> dict[str, Any]:
         try:

@@ -36,7 +36,8 @@ def parse_variant(variant: str) -> tuple[tuple[str, ...], str]:
     """
     if variant == "default":
         return (), "CE"
-    augs, losses = [], []
+    augs: list[str] = []
+    losses: list[str] = []
     for part in variant.split("+"):
         check_choice("variant part", part, tuple(x for x in BASE_VARIANTS if x != "default"))
         (augs if part in AUGMENTATIONS else losses).append(part)

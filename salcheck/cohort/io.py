@@ -124,7 +124,7 @@ def _write_npz(cohort: Cohort, path: Path) -> None:
     if cohort.params is not None:
         arrays.update({f"param_{k}": v for k, v in cohort.params.items()})
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # numpy's stub: bool kwargs
 
 
 def load(path: str | Path) -> Cohort:

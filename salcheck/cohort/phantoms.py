@@ -69,7 +69,7 @@ def draw_params(
     n = subtypes.shape[0]
 
     def uniform(lo: float, hi: float) -> np.ndarray:
-        return rng.uniform(lo, hi, size=n)
+        return np.asarray(rng.uniform(lo, hi, size=n), float)
 
     def scales(small: np.ndarray) -> np.ndarray:
         lo = np.where(small, SMALL[0], LARGE[0])

@@ -13,6 +13,8 @@ Each works on |map| of one image against its boolean mask; an empty mask yields 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy.stats import rankdata
 
@@ -73,7 +75,7 @@ def pointing_game(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 class _PerImage(Criterion):
     category = "localisation"
-    chance = None  # the share of the image the mask covers (0.5 for ROC-AUC)
+    chance: ClassVar[float | None] = None  # the share of the image the mask covers (0.5 for ROC-AUC)
 
 
 class RelevanceMassAccuracy(_PerImage):

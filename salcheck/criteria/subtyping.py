@@ -8,6 +8,9 @@ features); 1 = perfect recovery of the subtypes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -43,9 +46,10 @@ def last_block_features(model: nn.Module, cohort: Cohort, batch_size: int = 64) 
     model.eval()
     device = next(model.parameters()).device
     x = normalise(cohort.images)
+    features = cast("Callable[[torch.Tensor], torch.Tensor]", model.features)
     return torch.cat(
         [
-            model.features(x[i : i + batch_size].to(device)).flatten(1).cpu()
+            features(x[i : i + batch_size].to(device)).flatten(1).cpu()
             for i in range(0, len(x), batch_size)
         ]
     ).numpy()

@@ -279,8 +279,8 @@ def render_report(view, out: str | Path) -> Path:
         "![phantoms](" + f"{tier.name}/phantoms.png)",
         "",
     ]
-    for title, rows in POSTER_TABLES:
-        lines += [f"## {title}", "", *_table(view, rows), ""]
+    for title, table_cells in POSTER_TABLES:
+        lines += [f"## {title}", "", *_table(view, table_cells), ""]
     lines += [
         "## Findings",
         "",

@@ -1,0 +1,60 @@
+"""The check suite on the tiny tier: every check runs, and the constant map fails what it must."""
+
+import json
+
+import pytest
+
+from salcheck.checks import (
+    CHECKS,
+    SaliencyCheckFailed,
+    check_saliency_method,
+    compare_baseline,
+    save_baseline,
+)
+from salcheck.errors import InvalidArgument
+from salcheck.saliency import ConstantMap, VanillaGradient
+from salcheck.store import Store
+
+
+@pytest.fixture(scope="module")
+def where(tmp_path_factory):
+    from conftest import TINY
+
+    return {"tier": TINY, "store": Store(tmp_path_factory.mktemp("checks"))}
+
+
+def test_every_check_runs_and_reports_its_numbers(where):
+    results = check_saliency_method(VanillaGradient(), on_fail=None, **where)
+    assert [r.check for r in results] == [c.__name__ for c in CHECKS]
+    beats = next(r for r in results if r.check == "check_beats_chance")
+    assert {"b", "c", "p_b", "p_c"} <= set(beats.numbers)
+    assert all(r.claim for r in results)
+
+
+def test_constant_map_fails_chance_and_randomisation(where):
+    results = {r.check: r for r in check_saliency_method(ConstantMap(), on_fail=None, **where)}
+    assert not results["check_beats_chance"].passed  # b = c = 1 exactly
+    assert not results["check_randomisation_sensitivity"].passed  # rank correlation undefined
+    assert results["check_deterministic"].passed and results["check_shape_and_dtype"].passed
+    with pytest.raises(SaliencyCheckFailed, match="Constant map / check_beats_chance"):
+        check_saliency_method(ConstantMap(), **where)
+
+
+def test_unknown_expected_check_and_bad_on_fail(where):
+    with pytest.raises(InvalidArgument, match="unknown check"):
+        check_saliency_method(ConstantMap(), expected_failed_checks={"check_x": "?"}, **where)
+    with pytest.raises(InvalidArgument, match="on_fail must be"):
+        check_saliency_method(ConstantMap(), on_fail="loud", **where)
+
+
+def test_baseline_gate(where, tmp_path):
+    path = tmp_path / "b.json"
+    data = save_baseline(VanillaGradient(), path, **where)
+    assert compare_baseline(VanillaGradient(), path, **where).passed
+    raised = tmp_path / "raised.json"
+    scores = {k: [abs(v) * 10 + 10 for v in vals] for k, vals in data["scores"].items()}
+    raised.write_text(json.dumps({**data, "scores": scores}))
+    assert not compare_baseline(VanillaGradient(), raised, **where).passed
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(InvalidArgument, match="cannot read baseline"):
+        compare_baseline(VanillaGradient(), tmp_path / "bad.json", **where)
