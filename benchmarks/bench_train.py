@@ -4,12 +4,19 @@ Prints as its last line one JSON object: conv5_fc3_s_per_epoch (800 training + 2
 images of 128 x 128, batch 8, the work of ClinicaDL's measured epoch), convnet_images_per_s
 (training steps at batch 32, 128 x 128), convnet_train_flops_per_image (counted from the
 layer shapes), machine_matmul_gflops (float32 2048 x 2048 matmuls, measured in this run) and
-fraction_of_peak (achieved ConvNet training FLOP/s over that matmul rate).
+fraction_of_peak (achieved ConvNet training FLOP/s over that matmul rate), and the ci tier's
+throughput in models per hour (homogeneous, 64 x 64, 20 epochs, extrapolated from epochs 2-3)
+for one process using every core (``ci_models_per_hour_single``) against one one-thread
+process per core side by side (``ci_models_per_hour_workers``, what ``salcheck run`` and the
+pytest plugin do), with ``workers_speedup`` their ratio, measured in the same run.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import torch
@@ -45,7 +52,26 @@ def convnet_rate(batch: int = 32, steps: int = 15) -> float:
     return batch * steps / (time.perf_counter() - t)
 
 
+def ci_epoch_seconds(threads: int) -> float:
+    """(child process) Seconds per epoch (epochs 2-3) of a ci homogeneous model."""
+    torch.set_num_threads(threads)
+    cohort = make_cohort(preset("homogeneous", image_size=64), 0)
+    history = train(cohort, TrainConfig(epochs=3), 0).history
+    return sum(h["seconds"] for h in history[1:]) / 2
+
+
+def ci_models_per_hour(processes: int, threads: int) -> float:
+    """Models per hour with ``processes`` children of ``threads`` threads side by side."""
+    cmd = [sys.executable, __file__, "--child", str(threads)]
+    children = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    per_epoch = [float(c.communicate()[0].split()[-1]) for c in children]
+    return sum(3600 / (20 * s) for s in per_epoch)
+
+
 def main() -> None:
+    cores = os.cpu_count() or 1
+    single = ci_models_per_hour(1, cores)
+    workers = ci_models_per_hour(cores, 1)
     peak = matmul_gflops()
     rate = convnet_rate()
     flops = training_flops_per_image(build_model("convnet", 128, generator=torch.Generator()), 128)
@@ -61,10 +87,16 @@ def main() -> None:
                 "convnet_train_flops_per_image": flops,
                 "machine_matmul_gflops": round(peak, 1),
                 "fraction_of_peak": round(rate * flops / 1e9 / peak, 3),
+                "ci_models_per_hour_single": round(single, 1),
+                "ci_models_per_hour_workers": round(workers, 1),
+                "workers_speedup": round(workers / single, 2),
             }
         )
     )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--child"]:
+        print(ci_epoch_seconds(int(sys.argv[2])))
+    else:
+        main()

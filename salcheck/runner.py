@@ -47,6 +47,19 @@ class CellOutcome:
     error: str | None = None
     criteria: dict[str, float] | None = None
 
+    @classmethod
+    def of(cls, scores: Scores, cached: bool, seconds: float) -> CellOutcome:
+        """The outcome of one evaluation."""
+        return cls(
+            scores.model,
+            scores.method,
+            scores.status,
+            cached,
+            seconds,
+            scores.error,
+            scores.criteria or None,
+        )
+
     def line(self) -> str:
         """A one-line status for progress output, with the criteria of an evaluation."""
         what = self.spec.label() + (f" [{self.method}]" if self.method else " [model]")
@@ -163,17 +176,7 @@ def run_cell(
     for m in methods:
         t = time.perf_counter()
         scores, hit = evaluation_entry(store, spec, test, resolve_method(m), model)
-        out.append(
-            CellOutcome(
-                spec,
-                scores.method,
-                scores.status,
-                hit,
-                time.perf_counter() - t,
-                scores.error,
-                scores.criteria or None,
-            )
-        )
+        out.append(CellOutcome.of(scores, hit, time.perf_counter() - t))
     return out
 
 
@@ -216,15 +219,7 @@ def run_grid(
         for m in objects:
             t = time.perf_counter()
             scores, hit = evaluation_entry(store, spec, test, m)
-            o = CellOutcome(
-                spec,
-                scores.method,
-                scores.status,
-                hit,
-                time.perf_counter() - t,
-                scores.error,
-                scores.criteria or None,
-            )
+            o = CellOutcome.of(scores, hit, time.perf_counter() - t)
             on_cell(o)
             outcomes.append(o)
     return outcomes

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the README's GitHub Actions snippet as written, in a fresh virtual environment (not part
+# of the default test run):
+#
+#   bash tests/interop/check_ci_snippet.sh [STORE]
+#
+# salcheck is installed from its repository by commit (`pip install "salcheck @ git+..."`, here
+# the local checkout's HEAD), a user project with a saliency method is checked against a saved
+# baseline, then the method is edited and checked again with the store kept (as the snippet's
+# cache keeps it): the edited method must be re-evaluated (new numbers, the gate fails), never
+# answered from the store. STORE (default: a fresh one) may hold the ci tier's models already.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export SALCHECK_STORE="${1:-$WORK/store}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+COMMIT="$(git -C "$REPO" rev-parse HEAD)"
+python3 -m venv "$WORK/venv"
+PY="$WORK/venv/bin/python"
+# The snippet's commands, with the repository URL pointing at this checkout:
+"$PY" -m pip install -q torch==2.13.0
+"$PY" -m pip install -q "salcheck @ git+file://$REPO@$COMMIT"
+mkdir -p "$WORK/project/mypkg"
+touch "$WORK/project/mypkg/__init__.py"
+write_method() {
+    cat > "$WORK/project/mypkg/saliency.py" <<PY
+from salcheck.saliency import VanillaGradient
+
+
+class MyMethod(VanillaGradient):
+    name = "my method"
+
+    def attribute_batch(self, model, x, target, *, offset):
+        $1
+PY
+}
+cd "$WORK/project"
+SALCHECK="$WORK/venv/bin/salcheck"
+write_method "return super().attribute_batch(model, x, target, offset=offset)"
+"$SALCHECK" baseline save mypkg.saliency:MyMethod saliency-baseline.json
+"$SALCHECK" check mypkg.saliency:MyMethod --baseline saliency-baseline.json | tee first.txt
+write_method "import torch; return torch.ones_like(x)  # edited: a constant map"
+if "$SALCHECK" check mypkg.saliency:MyMethod --baseline saliency-baseline.json | tee second.txt
+then
+    echo "FAIL: the edited method passed the gate: it was answered from the store"; exit 1
+fi
+grep -q "FAIL\] my method / check_baseline" second.txt
+grep -q "FAIL\] my method / check_beats_chance" second.txt
+echo "snippet check passed: salcheck $COMMIT installed from its repository; the edited method was re-evaluated and failed its baseline"
