@@ -20,6 +20,8 @@ from salcheck.checks import (
 from salcheck.cli import main
 from salcheck.saliency import ConstantMap, RandomMap, SobelEdgeMap, VanillaGradient
 
+pytestmark = pytest.mark.slow  # trains networks
+
 VANILLA = VanillaGradient()
 
 #: Checks each null method must fail (and why); every other check may pass or fail.

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from salcheck.stats import paired_test
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(1, "typical maps beat atypical ones with few samples")
 @pytest.mark.parametrize("dataset", ["homogeneous", "heterogeneous"])

@@ -8,6 +8,8 @@ also sets the large set against homogeneous trained for as many optimiser steps.
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(2, "maps improve with data")
 @pytest.mark.parametrize("criterion", ["b", "b_dagger", "c", "c_dagger"])

@@ -8,6 +8,8 @@ one-sided paired t-test over seeds of log(with augmentation) - log(default) > 0,
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(3, "augmentation raises separability")
 @pytest.mark.parametrize("criterion", ["b", "b_dagger"])

@@ -8,6 +8,8 @@ is the collapse, b†(CE) > b†(L1Norm).
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(4, "L1Norm raises specificity")
 @pytest.mark.parametrize("criterion", ["c", "c_dagger"])

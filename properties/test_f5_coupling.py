@@ -7,6 +7,8 @@ log b(single technique) - log b(Noise+L1) > 0 at alpha = 0.05.
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(5, "Noise + L1 lowers b")
 @pytest.mark.parametrize("single", ["Noise", "L1"])

@@ -10,6 +10,8 @@ import pytest
 
 from salcheck.findings import A_CLOSE_TO_ONE
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(7, "features separate subtypes on models whose atypical maps fail")
 def test_features_separate_subtypes_that_maps_do_not(assert_comparison):

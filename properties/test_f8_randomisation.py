@@ -9,6 +9,8 @@ log|log v_trained| - log|log v_randomised| > 0 for v = b and v = c, and of
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.mark.finding(8, "model randomisation drives maps to chance")
 @pytest.mark.parametrize("key", ["F8-b", "F8-c", "F8-spearman"])

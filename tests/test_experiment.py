@@ -8,6 +8,8 @@ from salcheck.experiment import test_cohort as make_test_cohort
 from salcheck.results import ModelResult, Scores
 from salcheck.saliency import ConstantMap, VanillaGradient
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.fixture(scope="module")
 def trained():

@@ -9,6 +9,8 @@ from salcheck.runner import run_grid
 from salcheck.store import Store
 from salcheck.view import ResultsView
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.fixture(scope="module")
 def view(tmp_path_factory):

@@ -12,6 +12,8 @@ from salcheck.cli import main
 from salcheck.runner import run_grid
 from salcheck.store import Store
 
+pytestmark = pytest.mark.slow  # trains networks
+
 # Float sums split over a different number of threads round differently, so the workers get
 # as many torch threads as this process has.
 THREADS = torch.get_num_threads()

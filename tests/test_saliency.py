@@ -121,3 +121,14 @@ def test_empty_group_is_an_error(model):
         subtype_maps(VanillaGradient(), model, cohort.subset(cohort.indices(subtype=1)))
     with pytest.raises(InvalidArgument, match="empty group"):
         group_map(np.zeros((0, 32, 32)))
+
+
+def test_layer_methods_name_a_bad_layer(model, images):
+    from captum.attr import LayerGradCam
+
+    with pytest.raises(InvalidArgument, match=r"has no layer 'conv9'; accepted: convolutions"):
+        CaptumMethod(LayerGradCam, layer="conv9").attribute(model, images)
+    with pytest.raises(InvalidArgument, match="has no Conv2d layer"):
+        CaptumMethod(LayerGradCam).attribute(
+            torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1024, 2)), images
+        )

@@ -12,6 +12,8 @@ from salcheck.runner import model_entry, run_grid
 from salcheck.spec import ModelSpec
 from salcheck.store import Store
 
+pytestmark = pytest.mark.slow  # trains networks
+
 TINY = {"n_per_class": 12, "image_size": 32, "epochs": 1}
 
 

@@ -16,6 +16,8 @@ from salcheck.training import (
     train,
 )
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.fixture(scope="module")
 def tiny():

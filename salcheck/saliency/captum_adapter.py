@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InvalidArgument
 from ..rng import derive_seed
 from .base import SaliencyMethod
 
@@ -26,8 +27,18 @@ def last_conv(model: nn.Module) -> nn.Module:
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         msg = f"{type(model).__name__} has no Conv2d layer for a layer attribution method"
-        raise ValueError(msg)
+        raise InvalidArgument(msg)
     return convs[-1]
+
+
+def named_layer(model: nn.Module, name: str) -> nn.Module:
+    """The module called ``name`` in ``model``; an unknown name lists the accepted ones."""
+    layers = dict(model.named_modules())
+    if name not in layers:
+        accepted = ", ".join(n for n in layers if n)
+        msg = f"{type(model).__name__} has no layer {name!r}; accepted: {accepted}"
+        raise InvalidArgument(msg)
+    return layers[name]
 
 
 class CaptumMethod(SaliencyMethod):
@@ -63,7 +74,7 @@ class CaptumMethod(SaliencyMethod):
         if self.base is not None:
             return self.captum_cls(self.base(model))
         if self.is_layer:
-            layer = dict(model.named_modules())[self.layer] if self.layer else last_conv(model)
+            layer = named_layer(model, self.layer) if self.layer else last_conv(model)
             return self.captum_cls(model, layer)
         return self.captum_cls(model)
 

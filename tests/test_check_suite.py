@@ -15,6 +15,8 @@ from salcheck.errors import InvalidArgument
 from salcheck.saliency import ConstantMap, VanillaGradient
 from salcheck.store import Store
 
+pytestmark = pytest.mark.slow  # trains networks
+
 
 @pytest.fixture(scope="module")
 def where(tmp_path_factory):
