@@ -338,23 +338,32 @@ def save_baseline(method, path: str | Path, *, tier="ci", store=None) -> dict:
     return data
 
 
+def read_baseline(path: str | Path) -> dict[str, np.ndarray]:
+    """The per-seed scores of a baseline file; a bad file raises InvalidArgument naming it."""
+    try:
+        scores = json.loads(Path(path).read_text())["scores"]
+        refs = {k: np.asarray(scores[k], float) for k in BASELINE_SCORES}
+        bad = [k for k, v in refs.items() if v.ndim != 1 or len(v) == 0]
+        if bad:
+            raise ValueError(f"scores {bad} are not non-empty lists of numbers")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        msg = f"cannot read baseline {path}: {exc!r}; write one with `salcheck baseline save`"
+        raise InvalidArgument(msg) from exc
+    return refs
+
+
 def compare_baseline(
     method, path: str | Path, *, tolerance: float = 2.0, tier="ci", store=None
 ) -> CheckResult:
     """Fail when a score's mean falls below the baseline mean by more than ``tolerance`` times
     the baseline's seed sd (floored at 5% of the baseline mean, so a zero spread still allows
     rounding)."""
-    try:
-        base = json.loads(Path(path).read_text())
-        base_scores = base["scores"]
-    except (OSError, ValueError, KeyError) as exc:
-        msg = f"cannot read baseline {path}: {exc}; write one with `salcheck baseline save`"
-        raise InvalidArgument(msg) from exc
+    refs = read_baseline(path)
     t, s = _resolve(tier, store)
     now = _evidence(method, t, s).scores()
     numbers, ok = {}, True
     for k in BASELINE_SCORES:
-        ref = np.asarray(base_scores[k], float)
+        ref = refs[k]
         slack = tolerance * max(
             float(np.std(ref, ddof=1)) if len(ref) > 1 else 0.0, 0.05 * abs(float(ref.mean()))
         )

@@ -136,7 +136,21 @@ def load(path: str | Path) -> Cohort:
     if not npz.exists():
         msg = f"no cohort at {path}: expected {NPZ_NAME} or a CAPS folder with {TSV_NAME}"
         raise InvalidArgument(msg)
-    with np.load(npz, allow_pickle=False) as z:
+    try:
+        return _read_npz(npz)
+    except InvalidArgument:
+        raise
+    except Exception as exc:  # truncated zip, bad JSON, missing arrays, wrong shapes or dtypes
+        msg = (
+            f"{npz} is not a readable salcheck cohort ({type(exc).__name__}: {exc}); "
+            "regenerate it with salcheck generate"
+        )
+        raise InvalidArgument(msg) from exc
+
+
+def _read_npz(npz: Path) -> Cohort:
+    # Opened here, so the file is closed even when numpy fails on a truncated archive.
+    with open(npz, "rb") as f, np.load(f, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         if meta.get("format_version") != FORMAT_VERSION:
             msg = (
