@@ -159,6 +159,9 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     from .verdicts import build_record, write_record
 
     view = _view(args, compute=args.run)
+    if args.run:
+        for cell in view.tier.cells():
+            view.scores(*cell)  # the first call computes the whole tier on the workers
     if args.write:
         path = write_record(view, args.write)
         print(f"salcheck verdicts: wrote {path}")

@@ -168,3 +168,21 @@ def test_cli_help_lists_every_command():
     ).stdout
     for command in ("generate", "run", "report", "verdicts", "check", "baseline", "status"):
         assert command in out
+
+
+def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys, monkeypatch):
+    from conftest import TINY
+
+    from salcheck import tiers
+    from salcheck.verdicts import read_record
+
+    monkeypatch.setitem(tiers.TIERS, "tiny", TINY)
+    store = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2"]
+    assert main(["verdicts", *store]) == 0
+    assert capsys.readouterr().out == "", "without --run nothing is computed or decided"
+    assert main(["verdicts", "--run", *store]) == 0
+    out = capsys.readouterr().out
+    assert "F1-homogeneous" in out and "S-large-b" in out
+    assert main(["verdicts", *store, "--write", str(tmp_path / "v")]) == 0
+    record = read_record(tmp_path / "v" / "tiny-vanilla-gradient.json")
+    assert record["seeds"] == [0, 1] and len(record["verdicts"]) > 100
