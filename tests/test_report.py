@@ -5,6 +5,7 @@ import pytest
 from salcheck.cli import main
 from salcheck.findings import NAMED, SIGNS
 from salcheck.report import ReportError, render_report
+from salcheck.report.markdown import table_text
 from salcheck.runner import run_grid
 from salcheck.store import Store
 from salcheck.view import ResultsView
@@ -50,7 +51,7 @@ def test_report_and_properties_agree(view, tmp_path):
             "contradicted": "**contradicted**",
             "inconclusive": "*inconclusive*",
         }[outcome]
-        assert f"| {c.claim} | {word} |" in text, c.key
+        assert f"| {table_text(c.claim)} | {word} |" in text, c.key
         checked += 1
     assert checked >= 10
 
