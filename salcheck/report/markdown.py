@@ -224,6 +224,7 @@ def render_report(view, out: str | Path) -> Path:
     """Write ``<out>/<tier>.md`` and its figures under ``<out>/<tier>/``; returns the path."""
     from .figures import group_map_figure, phantom_figure
 
+    rendered_at = git_commit()  # before the figures below change tracked files
     tier = view.tier
     cells = [c for c in tier.cells() if view.available(*c)]
     if not cells:
@@ -373,7 +374,7 @@ def render_report(view, out: str | Path) -> Path:
         f"- versions: {', '.join(f'{k} {v}' for k, v in versions.items())}",
         f"- machine: {machine.get('platform')}, {machine.get('threads')} torch thread(s) per worker",
         f"- store format v{STORE_FORMAT_VERSION}; report rendered "
-        f"{time.strftime('%Y-%m-%d', time.gmtime())} at commit {git_commit()}",
+        f"{time.strftime('%Y-%m-%d', time.gmtime())} at commit {rendered_at}",
         "",
     ]
     path = out / f"{tier.name}.md"
