@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,10 @@ def _view(method, tier, store):
 
     key = (id(method), tier.name, str(store.root))
     if key not in _VIEWS:
-        _VIEWS[key] = ResultsView(store, tier, method, whole_tier=False)
+        # Models train on one one-thread worker per core, as in grids and the property suite,
+        # so every path to a model takes the same float path.
+        workers = max(1, os.cpu_count() or 1)
+        _VIEWS[key] = ResultsView(store, tier, method, whole_tier=False, workers=workers)
     return _VIEWS[key]
 
 

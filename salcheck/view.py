@@ -142,9 +142,21 @@ class ResultsView:
         return decide(comparison, self.values)
 
     def models(self, dataset: str = "homogeneous", variant: str = "default") -> list[tuple]:
-        """(spec, trained network) per seed; trains missing models when computing."""
+        """(spec, trained network) per seed; trains missing models (on the workers) when
+        computing."""
+        specs = self.specs(dataset, variant)
+        missing = [s for s in specs if self.store.get("models", s.key()) is None]
+        if missing and self.compute:
+            run_grid(
+                missing,
+                self.store,
+                test=self.tier.test(),
+                methods=(),
+                workers=self.workers,
+                on_cell=self.on_cell,
+            )
         out = []
-        for spec in self.specs(dataset, variant):
+        for spec in specs:
             if not self.compute:
                 record = self.store.get("models", spec.key())
                 if record is None:

@@ -20,7 +20,7 @@ python3 -m venv "$WORK/venv"
 PY="$WORK/venv/bin/python"
 # The snippet's commands, with the repository URL pointing at this checkout:
 "$PY" -m pip install -q torch==2.13.0
-"$PY" -m pip install -q "salcheck @ git+file://$REPO@$COMMIT"
+"$PY" -m pip install -q "salcheck @ git+file://localhost$REPO@$COMMIT"
 mkdir -p "$WORK/project/mypkg"
 touch "$WORK/project/mypkg/__init__.py"
 write_method() {
