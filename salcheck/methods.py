@@ -15,6 +15,8 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
+import sys
 from typing import Any
 
 from .errors import InvalidArgument
@@ -36,7 +38,7 @@ def resolve_method(name: str, seed: int = 0):
         raise InvalidArgument(msg)
     module, _, attr = name.partition(":")
     try:
-        obj = getattr(importlib.import_module(module), attr)
+        obj = getattr(_import(module), attr)
     except (ImportError, AttributeError) as exc:
         msg = f"cannot import saliency method {name!r}: {exc}"
         raise InvalidArgument(msg) from exc
@@ -52,6 +54,19 @@ def resolve_method(name: str, seed: int = 0):
         return obj
     msg = f"{name!r} is a {type(obj).__name__}, not a saliency method (needs .attribute)"
     raise InvalidArgument(msg)
+
+
+def _import(module: str) -> Any:
+    """Import ``module``; from a console script, also look in the current directory (as
+    ``python -m`` does), so ``salcheck check mypkg:M`` works from the project's folder."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        cwd = os.getcwd()
+        if cwd in sys.path:
+            raise
+        sys.path.insert(0, cwd)
+        return importlib.import_module(module)
 
 
 def method_name(method: Any) -> str:

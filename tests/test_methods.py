@@ -72,3 +72,11 @@ def test_resolve_method_names():
         resolve_method("nope:X")
     with pytest.raises(InvalidArgument, match="not a saliency method"):
         resolve_method("math:pi")
+
+
+def test_methods_are_found_in_the_current_directory(tmp_path, monkeypatch):
+    (tmp_path / "cwd_methods_mod.py").write_text(SOURCE.format(factor=1.0))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert method_name(resolve_method("cwd_methods_mod:Mine")) == "mine"
+    sys.modules.pop("cwd_methods_mod", None)

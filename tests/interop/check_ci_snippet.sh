@@ -20,9 +20,16 @@ python3 -m venv "$WORK/venv"
 PY="$WORK/venv/bin/python"
 # The snippet's commands, with the repository URL pointing at this checkout:
 "$PY" -m pip install -q torch==2.13.0
-"$PY" -m pip install -q "salcheck @ git+file://localhost$REPO@$COMMIT"
 mkdir -p "$WORK/project/mypkg"
 touch "$WORK/project/mypkg/__init__.py"
+cat > "$WORK/project/pyproject.toml" <<'TOML'
+[project]
+name = "mypkg"
+version = "0"
+[tool.setuptools]
+packages = ["mypkg"]
+TOML
+(cd "$WORK/project" && "$PY" -m pip install -q "salcheck @ git+file://localhost$REPO@$COMMIT" -e .)
 write_method() {
     cat > "$WORK/project/mypkg/saliency.py" <<PY
 from salcheck.saliency import VanillaGradient
