@@ -27,11 +27,7 @@ from salcheck.view import ResultsView
 
 
 def verdicts(view: ResultsView) -> dict[str, str]:
-    out = {}
-    for key, c in ALL.items():
-        if all(view.available(*cell) for cell in c.cells()):
-            out[key] = view.decide(c).outcome
-    return out
+    return {k: v.outcome for k, v in view.decide_available(ALL).items() if v is not None}
 
 
 def compare(ref: dict[str, str], other: dict[str, str]) -> dict[str, int]:

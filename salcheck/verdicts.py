@@ -55,10 +55,8 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
 
 def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
     """Decide every comparison on ``view`` (a ResultsView); cells it lacks are left out."""
-    out: dict[str, Any] = {}
-    for key, c in (comparisons or ALL).items():
-        if all(view.available(*cell) for cell in c.cells()):
-            out[key] = verdict_dict(view.decide(c))
+    decided = view.decide_available(comparisons or ALL)
+    out = {key: verdict_dict(v) for key, v in decided.items() if v is not None}
     return {
         "record_version": RECORD_VERSION,
         "tier": view.tier.name,

@@ -141,6 +141,13 @@ class ResultsView:
     def decide(self, comparison: Comparison) -> Verdict:
         return decide(comparison, self.values)
 
+    def decide_available(self, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
+        """key -> verdict, or None where one of the comparison's cells is missing."""
+        return {
+            key: self.decide(c) if all(self.available(*cell) for cell in c.cells()) else None
+            for key, c in comparisons.items()
+        }
+
     def models(self, dataset: str = "homogeneous", variant: str = "default") -> list[tuple]:
         """(spec, trained network) per seed; trains missing models (on the workers) when
         computing."""

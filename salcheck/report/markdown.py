@@ -27,7 +27,6 @@ from ..findings import (
     POSTER_TABLES,
     POSTER_TEXT,
     SIGNS,
-    Comparison,
 )
 from ..provenance import git_commit
 from ..results import ModelResult
@@ -71,14 +70,6 @@ def _table(view, rows) -> list[str]:
         ]
         lines.append(f"| {dataset} | {variant} | " + " | ".join(parts) + " |")
     return lines
-
-
-def decide_available(view, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
-    """key -> verdict, or None where a cell is missing."""
-    return {
-        k: view.decide(c) if all(view.available(*cell) for cell in c.cells()) else None
-        for k, c in comparisons.items()
-    }
 
 
 def _verdict_rows(
@@ -261,9 +252,9 @@ def render_report(view, out: str | Path) -> Path:
             group_map_figure(fig_dir / f"maps_{dataset}.png", rows, tier.image_size)
             figures.append(dataset)
 
-    named = decide_available(view, NAMED)
-    a_rows = decide_available(view, A_CLOSE_TO_ONE)
-    signs = decide_available(view, SIGNS)
+    named = view.decide_available(NAMED)
+    a_rows = view.decide_available(A_CLOSE_TO_ONE)
+    signs = view.decide_available(SIGNS)
     q_values = dict(
         zip(
             signs,
@@ -273,7 +264,7 @@ def render_report(view, out: str | Path) -> Path:
     )
     n_rep, n_signs, n_con, n_inc = _count(signs)
     n_bh = sum(q < 0.05 for q in q_values.values() if np.isfinite(q))
-    control = decide_available(view, {**F2_CONTROL, **F2_STEPS})
+    control = view.decide_available({**F2_CONTROL, **F2_STEPS})
     models = _models(view)
     scores = [r for c in cells for r in view.scores(*c)]
     records = [r for runs in models.values() for r in runs]
