@@ -14,6 +14,6 @@ settings.load_profile("unit")
 TINY = Tier("tiny", 32, {"homogeneous": 12, "heterogeneous": 12, "large": 24}, 6, 1, 8, (0, 1))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny():
     return TINY

@@ -19,10 +19,8 @@ pytestmark = pytest.mark.slow  # trains networks
 
 
 @pytest.fixture(scope="module")
-def where(tmp_path_factory):
-    from conftest import TINY
-
-    return {"tier": TINY, "store": Store(tmp_path_factory.mktemp("checks"))}
+def where(tmp_path_factory, tiny):
+    return {"tier": tiny, "store": Store(tmp_path_factory.mktemp("checks"))}
 
 
 def test_every_check_runs_and_reports_its_numbers(where):

@@ -12,12 +12,10 @@ pytestmark = pytest.mark.slow  # trains networks
 
 
 @pytest.fixture(scope="module")
-def trained():
-    from conftest import TINY
-
-    spec = TINY.spec("homogeneous", "Noise+L1", 3)
+def trained(tiny):
+    spec = tiny.spec("homogeneous", "Noise+L1", 3)
     record, model = train_model(spec)
-    return TINY, spec, record, model
+    return tiny, spec, record, model
 
 
 def test_training_is_deterministic_and_serialisable(trained):

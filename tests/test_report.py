@@ -14,12 +14,10 @@ pytestmark = pytest.mark.slow  # trains networks
 
 
 @pytest.fixture(scope="module")
-def view(tmp_path_factory):
-    from conftest import TINY
-
+def view(tmp_path_factory, tiny):
     s = Store(tmp_path_factory.mktemp("store"))
-    run_grid(TINY.grid(["homogeneous"], ["default", "L1Norm", "Noise"]), s, test=TINY.test())
-    return ResultsView(s, TINY, compute=False)
+    run_grid(tiny.grid(["homogeneous"], ["default", "L1Norm", "Noise"]), s, test=tiny.test())
+    return ResultsView(s, tiny, compute=False)
 
 
 def test_report_tables_verdicts_and_figures(view, tmp_path):

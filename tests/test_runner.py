@@ -20,10 +20,8 @@ THREADS = torch.get_num_threads()
 
 
 @pytest.fixture(scope="module")
-def grid():
-    from conftest import TINY
-
-    return TINY, TINY.grid(["homogeneous"], ["default", "Noise"], seeds=[0])
+def grid(tiny):
+    return tiny, tiny.grid(["homogeneous"], ["default", "Noise"], seeds=[0])
 
 
 @pytest.fixture(scope="module")
@@ -170,13 +168,11 @@ def test_cli_help_lists_every_command():
         assert command in out
 
 
-def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys, monkeypatch):
-    from conftest import TINY
-
+def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys, monkeypatch, tiny):
     from salcheck import tiers
     from salcheck.verdicts import read_record
 
-    monkeypatch.setitem(tiers.TIERS, "tiny", TINY)
+    monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
     store = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2"]
     assert main(["verdicts", *store]) == 0
     assert capsys.readouterr().out == "", "without --run nothing is computed or decided"
