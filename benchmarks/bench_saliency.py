@@ -13,7 +13,7 @@ import time
 import torch
 
 from salcheck.cohort import make_cohort, preset
-from salcheck.criteria import FeatureSubtyping, map_criteria
+from salcheck.criteria import CRITERIA, Inputs
 from salcheck.models import build_model
 from salcheck.saliency import VanillaGradient, group_map, subtype_maps
 
@@ -28,8 +28,8 @@ def main() -> None:
     maps_s = time.perf_counter() - t
     n_maps = sum(len(m) for m in maps.values())
     t = time.perf_counter()
-    scores = map_criteria(group_map(maps["typical"]), group_map(maps["atypical"]))
-    scores["a"] = FeatureSubtyping()(model, cohort)
+    inputs = Inputs(model, cohort, maps, {k: group_map(v) for k, v in maps.items()})
+    scores = {k: v for criterion in CRITERIA for k, v in criterion()(inputs).items()}
     criteria_s = time.perf_counter() - t
     print(f"{n_maps} maps in {maps_s:.2f} s; criteria {scores}")
     print(json.dumps({"maps_per_s": round(n_maps / maps_s, 1), "criteria_s": round(criteria_s, 2)}))

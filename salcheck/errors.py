@@ -28,3 +28,7 @@ def check_choice(name: str, value: object, accepted: list[str] | tuple[str, ...]
     if value not in accepted:
         msg = f"unknown {name} {value!r}; accepted: {', '.join(map(str, accepted))}"
         raise InvalidArgument(msg)
+
+
+class SilentEquivalenceWarning(UserWarning):
+    """A method would silently compute another method's maps (e.g. a rule that never applies)."""

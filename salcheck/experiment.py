@@ -72,15 +72,24 @@ def test_cohort(test: TestSpec) -> Cohort:
 
 
 def train_model(
-    spec: ModelSpec, *, progress: Callable[[dict[str, float]], None] | None = None
+    spec: ModelSpec,
+    *,
+    device: str = "cpu",
+    progress: Callable[[dict[str, float]], None] | None = None,
 ) -> tuple[ModelResult, Any]:
-    """Draw the training cohort and train; returns (record, trained nn.Module)."""
-    from .training import train
+    """Draw the training cohort and train on ``device`` (cpu, cuda or auto); returns (record,
+    trained nn.Module). The device is recorded in the provenance, not in the model's key: it
+    changes the floats, not what the model is."""
+    from dataclasses import replace
 
+    from .training import resolve_device, train
+
+    device = resolve_device(device)
     t0 = time.perf_counter()
     cohort = make_cohort(spec.train_spec(), derive_seed(spec.seed, "cohort"))
     t1 = time.perf_counter()
-    trained = train(cohort, spec.train_config(), spec.seed, progress=progress)
+    config = replace(spec.train_config(), device=device)
+    trained = train(cohort, config, spec.seed, progress=progress)
     record = ModelResult(
         spec=spec,
         status="done",
@@ -90,9 +99,16 @@ def train_model(
         provenance=provenance(
             spec=spec.to_dict(),
             seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
+            device=_device_name(device),
         ),
     )
     return record, trained.model
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if device == "cuda" else "cpu"
 
 
 def weights_bytes(model) -> bytes:
@@ -104,15 +120,16 @@ def weights_bytes(model) -> bytes:
     return buf.getvalue()
 
 
-def load_model(spec: ModelSpec, data: bytes):
-    """The spec's network with the stored weights, in eval mode."""
+def load_model(spec: ModelSpec, data: bytes, device: str = "cpu"):
+    """The spec's network with the stored weights, on ``device``, in eval mode."""
     import torch
 
     from .models import build_model
+    from .training import resolve_device
 
     model = build_model(spec.model, spec.image_size, generator=torch.Generator())
     model.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
-    return model.eval()
+    return model.to(resolve_device(device)).eval()
 
 
 def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpec) -> Scores:
@@ -123,12 +140,7 @@ def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpe
     :data:`RANDOMISATION_IMAGES` typical images, and test accuracy. The model's train/eval
     mode is left as it was found.
     """
-    from .criteria import (
-        FeatureSubtyping,
-        cascading_randomisation,
-        localisation_scores,
-        map_criteria,
-    )
+    from .criteria import CRITERIA, Inputs, cascading_randomisation
     from .saliency import group_map, subtype_maps
     from .training import accuracy
 
@@ -138,12 +150,8 @@ def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpe
         maps = subtype_maps(method, model, test)
         t1 = time.perf_counter()
         group = {k: group_map(v) for k, v in maps.items()}
-        criteria = map_criteria(group["typical"], group["atypical"])
-        criteria["a"] = FeatureSubtyping()(model, test)
-        for sub, masks in (("typical", "typical_masks"), ("atypical", "atypical_masks")):
-            idx = test.indices(label=1, subtype=1 if sub == "typical" else 2)
-            scores = localisation_scores(maps[sub], getattr(test.subset(idx), masks))
-            criteria.update({f"{k}_{sub}": v for k, v in scores.items()})
+        inputs = Inputs(model, test, maps, group)
+        criteria = {k: v for criterion in CRITERIA for k, v in criterion()(inputs).items()}
         randomisation = cascading_randomisation(
             method, model, test, seed=spec.seed, max_images=RANDOMISATION_IMAGES
         )
@@ -165,5 +173,9 @@ def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpe
             "s_per_1000_maps": 1000 * (t1 - t0) / n_maps,
             "total_s": time.perf_counter() - t0,
         },
-        provenance=provenance(test=test_spec.to_dict(), method=method_name(method)),
+        provenance=provenance(
+            test=test_spec.to_dict(),
+            method=method_name(method),
+            device=_device_name(next(model.parameters()).device.type),
+        ),
     )

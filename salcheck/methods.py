@@ -25,16 +25,18 @@ DEFAULT_METHOD = "vanilla"
 
 
 def resolve_method(name: str, seed: int = 0):
-    """A saliency method from a name: ``vanilla`` or ``module:object`` (a method instance,
-    a method class, or a captum attribution class)."""
-    from .saliency import SaliencyMethod, VanillaGradient
+    """A saliency method from a name: a short name of the catalogue (``vanilla``,
+    ``integrated-gradients``, ``random``, ...; :mod:`salcheck.saliency.catalogue`) or
+    ``module:object`` (a method instance, a method class, or a captum attribution class)."""
+    from .saliency import SaliencyMethod
+    from .saliency.catalogue import CATALOGUE, build_method
 
     if not isinstance(name, str):
         return name  # already a method object
-    if name == "vanilla":
-        return VanillaGradient(seed=seed)
+    if name in CATALOGUE:
+        return build_method(name, seed)
     if ":" not in name:
-        msg = f"unknown saliency method {name!r}; accepted: vanilla, or MODULE:OBJECT"
+        msg = f"unknown saliency method {name!r}; accepted: {', '.join(CATALOGUE)}, or MODULE:OBJECT"
         raise InvalidArgument(msg)
     module, _, attr = name.partition(":")
     try:
@@ -121,6 +123,15 @@ def _stable(value: Any) -> Any:
         return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, type) or inspect.isfunction(value):
         return {"code": _qualname(value), "source": _code_id(value)}
+    if hasattr(value, "attribute") and not isinstance(value, type):  # a method inside a method
+        inner = method_fingerprint(value)
+        if inner is None:
+            raise _Unstable(value)
+        return {"method": inner}
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # an array or tensor: its bytes
+        data = value.detach().cpu().numpy() if hasattr(value, "detach") else value
+        digest = hashlib.sha256(data.tobytes()).hexdigest()
+        return {"array": digest, "shape": list(data.shape), "dtype": str(data.dtype)}
     text = repr(value)
     if " at 0x" in text:
         raise _Unstable(value)

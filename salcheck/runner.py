@@ -76,14 +76,16 @@ class CellOutcome:
         return f"done   {what} ({how}): {nums}"
 
 
-def model_entry(store: Store, spec: ModelSpec) -> tuple[ModelResult, bytes | None, bool]:
-    """(record, weights, cached): the stored model, or train and store it."""
+def model_entry(
+    store: Store, spec: ModelSpec, device: str = "cpu"
+) -> tuple[ModelResult, bytes | None, bool]:
+    """(record, weights, cached): the stored model, or train it on ``device`` and store it."""
     key = spec.key()
     state: dict[str, bytes | None] = {}
 
     def compute() -> dict[str, Any]:
         try:
-            record, model = train_model(spec)
+            record, model = train_model(spec, device=device)
             data = weights_bytes(model)
             record.weights_sha256 = store.put_blob("models", key, data)
             state["weights"] = data
@@ -106,13 +108,13 @@ def model_entry(store: Store, spec: ModelSpec) -> tuple[ModelResult, bytes | Non
     return ModelResult.from_dict(entry), state.get("weights"), cached
 
 
-def trained_model(store: Store, spec: ModelSpec):
-    """The trained network of ``spec`` (trained now if the store lacks it)."""
-    record, data, _ = model_entry(store, spec)
+def trained_model(store: Store, spec: ModelSpec, device: str = "cpu"):
+    """The trained network of ``spec`` on ``device`` (trained now if the store lacks it)."""
+    record, data, _ = model_entry(store, spec, device)
     if record.status != "done" or data is None:
         msg = f"model {spec.label()} failed: {record.error}"
         raise SalcheckError(msg)
-    return load_model(spec, data)
+    return load_model(spec, data, device)
 
 
 def evaluation_entry(
@@ -154,8 +156,10 @@ def run_cell(
     test: TestSpec | dict[str, Any],
     methods: Sequence[Any] = (),
     threads: int | None = None,
+    device: str = "cpu",
 ) -> list[CellOutcome]:
-    """Train (or find) one model, then evaluate each method on it, through the store."""
+    """Train (or find) one model on ``device``, then evaluate each method on it, through the
+    store."""
     spec = ModelSpec.from_dict(spec) if isinstance(spec, dict) else spec
     test = (
         TestSpec(**{k: v for k, v in test.items() if k != "cohort_format"})
@@ -168,11 +172,11 @@ def run_cell(
         torch.set_num_threads(threads)
     store = Store(store_root)
     t = time.perf_counter()
-    record, data, cached = model_entry(store, spec)
+    record, data, cached = model_entry(store, spec, device)
     out = [CellOutcome(spec, None, record.status, cached, time.perf_counter() - t, record.error)]
     if record.status != "done" or data is None:
         return out
-    model = None if not methods else load_model(spec, data)
+    model = None if not methods else load_model(spec, data, device)
     for m in methods:
         t = time.perf_counter()
         scores, hit = evaluation_entry(store, spec, test, resolve_method(m), model)
@@ -190,6 +194,7 @@ def run_grid(
     scheduler: str | None = None,
     dask_local: int | None = None,
     threads: int | None = None,
+    device: str = "cpu",
     on_cell: Callable[[CellOutcome], None] | None = None,
 ) -> list[CellOutcome]:
     """Train every model once and evaluate every method on each; ``on_cell`` sees each outcome.
@@ -197,8 +202,12 @@ def run_grid(
     Backends: in-process (``workers`` 1); a local process pool (``workers`` > 1); an existing
     Dask scheduler (``scheduler``); a Dask LocalCluster (``dask_local`` workers). Methods
     given by name are evaluated in the workers; method objects in this process. ``threads``:
-    torch threads per worker (default 1 with several workers).
+    torch threads per worker (default 1 with several workers). ``device``: cpu, cuda or auto
+    (recorded in each result's provenance).
     """
+    from .training import resolve_device
+
+    device = resolve_device(device)
     specs = list(dict.fromkeys(specs))
     check_workers(workers)
     on_cell = on_cell or (lambda outcome: None)
@@ -206,19 +215,20 @@ def run_grid(
     objects = [m for m in methods if not isinstance(m, str)]
     root = str(store.root)
     if scheduler or dask_local:
-        outcomes = _run_dask(specs, root, test, named, scheduler, dask_local, threads, on_cell)
+        outcomes = _run_dask(specs, root, test, named, scheduler, dask_local, threads, device, on_cell)
     elif workers > 1:
-        outcomes = _run_pool(specs, root, test, named, workers, threads or 1, on_cell)
+        outcomes = _run_pool(specs, root, test, named, workers, threads or 1, device, on_cell)
     else:
         outcomes = []
         for spec in specs:
-            for o in run_cell(spec, root, test, named, threads):
+            for o in run_cell(spec, root, test, named, threads, device):
                 on_cell(o)
                 outcomes.append(o)
     for spec in specs:
         for m in objects:
             t = time.perf_counter()
-            scores, hit = evaluation_entry(store, spec, test, m)
+            net = trained_model(store, spec, device)
+            scores, hit = evaluation_entry(store, spec, test, m, net)
             o = CellOutcome.of(scores, hit, time.perf_counter() - t)
             on_cell(o)
             outcomes.append(o)
@@ -231,7 +241,7 @@ def check_workers(workers: int) -> None:
         raise InvalidArgument(msg)
 
 
-def _run_pool(specs, root, test, methods, workers, threads, on_cell):
+def _run_pool(specs, root, test, methods, workers, threads, device, on_cell):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -241,7 +251,8 @@ def _run_pool(specs, root, test, methods, workers, threads, on_cell):
     order = sorted(specs, key=_cost, reverse=True)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [
-            pool.submit(run_cell, s.to_dict(), root, test.to_dict(), methods, threads) for s in order
+            pool.submit(run_cell, s.to_dict(), root, test.to_dict(), methods, threads, device)
+            for s in order
         ]
         for fut in as_completed(futures):
             for o in fut.result():
@@ -254,7 +265,7 @@ def _cost(spec: ModelSpec) -> float:
     return spec.train_spec().n_per_class * spec.epochs
 
 
-def _run_dask(specs, root, test, methods, scheduler, dask_local, threads, on_cell):
+def _run_dask(specs, root, test, methods, scheduler, dask_local, threads, device, on_cell):
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -274,6 +285,7 @@ def _run_dask(specs, root, test, methods, scheduler, dask_local, threads, on_cel
                 test.to_dict(),
                 methods,
                 threads or 1,
+                device,
                 key=f"cell-{s.key()}",
                 pure=False,
             )

@@ -42,7 +42,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     dropout: float = 0.0
     val_fraction: float = 0.2  # stratified by (label, subtype)
-    device: str = "cpu"  # "cuda" to train on a GPU when one is present
+    device: str = "cpu"  # "cuda" to train on a GPU, "auto" for CUDA when present
 
     def __post_init__(self) -> None:
         check_choice("model", self.model, MODEL_NAMES)
@@ -121,6 +121,127 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 64) -> torch.Te
     )
 
 
+@dataclass
+class _Run:
+    """The state of one training run: data on the device, network, optimiser, generators."""
+
+    config: TrainConfig
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    model: nn.Module
+    optimiser: torch.optim.Optimizer
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    augment: Compose
+    shuffle_gen: torch.Generator
+    aug_gen: torch.Generator
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str) -> str:
+    """ "cpu" or "cuda" for a device name; "auto" is CUDA when present, else the CPU."""
+    check_choice("device", name, DEVICES)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        msg = "device 'cuda' was asked for but no CUDA device is present; accepted here: auto, cpu"
+        raise InvalidArgument(msg)
+    return name
+
+
+def _device(config: TrainConfig) -> torch.device:
+    return torch.device(resolve_device(config.device))
+
+
+def _start(cohort: Cohort, config: TrainConfig, seed: int) -> _Run:
+    """Split, normalise and move the data; build the seeded network, optimiser and generators."""
+    device = _device(config)
+    split_rng = np.random.default_rng(derive_seed(seed, "split"))
+    train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction, split_rng)
+    x = normalise(cohort.images).to(device)
+    y = torch.as_tensor(cohort.labels, dtype=torch.long).to(device)
+    model = build_model(
+        config.model,
+        cohort.image_size,
+        dropout=config.dropout,
+        generator=torch_generator(derive_seed(seed, "init")),
+    ).to(device)
+    drop_gen = torch_generator(derive_seed(seed, "dropout"), device.type)
+    for m in model.modules():
+        if isinstance(m, GeneratorDropout):
+            m.generator = drop_gen
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
+    )
+    return _Run(
+        config=config,
+        x_train=x[train_idx],
+        y_train=y[train_idx],
+        x_val=x[val_idx],
+        y_val=y[val_idx],
+        model=model,
+        optimiser=optimiser,
+        loss_fn=get_loss(config.loss),
+        augment=Compose(config.augmentations),
+        shuffle_gen=torch_generator(derive_seed(seed, "shuffle")),
+        aug_gen=torch_generator(derive_seed(seed, "augment"), device.type),
+    )
+
+
+def _train_epoch(run: _Run, epoch: int) -> tuple[float, torch.Tensor]:
+    """One pass over the shuffled training set: (mean loss, predictions in data order)."""
+    config, model = run.config, run.model
+    device = run.x_train.device
+    model.train()
+    order = torch.randperm(len(run.x_train), generator=run.shuffle_gen).to(device)
+    total, correct = 0.0, []
+    for i in range(0, len(order), config.batch_size):
+        batch = order[i : i + config.batch_size]
+        xb, yb = run.x_train[batch], run.y_train[batch]
+        if run.augment:
+            xb = run.augment(xb, run.aug_gen)
+        logits = model(xb)
+        loss = run.loss_fn(logits, yb)
+        if not torch.isfinite(loss):
+            msg = (
+                f"training loss became {loss.item()} at epoch {epoch} (batch "
+                f"{i // config.batch_size + 1}); try a lower learning rate than "
+                f"{config.learning_rate}"
+            )
+            raise TrainingDiverged(msg)
+        run.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimiser.step()
+        total += loss.item() * len(batch)
+        correct.append(logits.argmax(1).detach())
+    train_pred = torch.empty(len(order), dtype=torch.long, device=device)
+    train_pred[order] = torch.cat(correct)
+    return total / len(order), train_pred
+
+
+def _epoch_entry(run: _Run, epoch: int, train_loss: float, train_pred: torch.Tensor) -> dict[str, float]:
+    """The epoch's history entry: losses and balanced accuracies on training and validation."""
+    val_logits = predict(run.model, run.x_val)
+    val_loss = run.loss_fn(val_logits, run.y_val.cpu()).item()
+    if not math.isfinite(val_loss):
+        msg = f"validation loss became {val_loss} at epoch {epoch}"
+        raise TrainingDiverged(msg)
+    return {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "train_balanced_accuracy": balanced_accuracy(
+            train_pred.cpu().numpy(), run.y_train.cpu().numpy()
+        ),
+        "val_balanced_accuracy": balanced_accuracy(
+            val_logits.argmax(1).numpy(), run.y_val.cpu().numpy()
+        ),
+    }
+
+
 def train(
     cohort: Cohort,
     config: TrainConfig,
@@ -134,88 +255,23 @@ def train(
     :class:`TrainingDiverged` naming the epoch when a loss becomes NaN or infinite.
     """
     t_start = time.perf_counter()
-    device = torch.device(config.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        msg = "device 'cuda' was asked for but no CUDA device is present; use device='cpu'"
-        raise InvalidArgument(msg)
-    split_rng = np.random.default_rng(derive_seed(seed, "split"))
-    train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction, split_rng)
-    x = normalise(cohort.images).to(device)
-    y = torch.as_tensor(cohort.labels, dtype=torch.long).to(device)
-    x_train, y_train, x_val, y_val = x[train_idx], y[train_idx], x[val_idx], y[val_idx]
-
-    model = build_model(
-        config.model,
-        cohort.image_size,
-        dropout=config.dropout,
-        generator=torch_generator(derive_seed(seed, "init")),
-    ).to(device)
-    drop_gen = torch_generator(derive_seed(seed, "dropout"), device.type)
-    for m in model.modules():
-        if isinstance(m, GeneratorDropout):
-            m.generator = drop_gen
-    loss_fn = get_loss(config.loss)
-    optimiser = torch.optim.Adam(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
-    )
-    shuffle_gen = torch_generator(derive_seed(seed, "shuffle"))
-    augment = Compose(config.augmentations)
-    aug_gen = torch_generator(derive_seed(seed, "augment"), device.type)
-
-    result = TrainedModel(model, config, seed, cohort.image_size)
+    run = _start(cohort, config, seed)
+    result = TrainedModel(run.model, config, seed, cohort.image_size)
     best_loss, best_state = math.inf, None
     for epoch in range(1, config.epochs + 1):
         t_epoch = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(train_idx), generator=shuffle_gen).to(device)
-        total, correct = 0.0, []
-        for i in range(0, len(order), config.batch_size):
-            batch = order[i : i + config.batch_size]
-            xb, yb = x_train[batch], y_train[batch]
-            if augment:
-                xb = augment(xb, aug_gen)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            if not torch.isfinite(loss):
-                msg = (
-                    f"training loss became {loss.item()} at epoch {epoch} (batch "
-                    f"{i // config.batch_size + 1}); try a lower learning rate than "
-                    f"{config.learning_rate}"
-                )
-                raise TrainingDiverged(msg)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(batch)
-            correct.append(logits.argmax(1).detach())
-        train_pred = torch.empty(len(order), dtype=torch.long, device=device)
-        train_pred[order] = torch.cat(correct)
-        val_logits = predict(model, x_val)
-        val_loss = loss_fn(val_logits, y_val.cpu()).item()
-        if not math.isfinite(val_loss):
-            msg = f"validation loss became {val_loss} at epoch {epoch}"
-            raise TrainingDiverged(msg)
-        entry = {
-            "epoch": epoch,
-            "train_loss": total / len(order),
-            "val_loss": val_loss,
-            "train_balanced_accuracy": balanced_accuracy(
-                train_pred.cpu().numpy(), y_train.cpu().numpy()
-            ),
-            "val_balanced_accuracy": balanced_accuracy(
-                val_logits.argmax(1).numpy(), y_val.cpu().numpy()
-            ),
-            "seconds": time.perf_counter() - t_epoch,
-        }
+        train_loss, train_pred = _train_epoch(run, epoch)
+        entry = _epoch_entry(run, epoch, train_loss, train_pred)
+        entry["seconds"] = time.perf_counter() - t_epoch
         result.history.append(entry)
-        if val_loss < best_loss:
-            best_loss, result.best_epoch = val_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
+        if entry["val_loss"] < best_loss:
+            best_loss, result.best_epoch = entry["val_loss"], epoch
+            best_state = copy.deepcopy(run.model.state_dict())
         if progress is not None:
             progress(entry)
     if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+        run.model.load_state_dict(best_state)
+    run.model.eval()
     result.timings = {
         "train_s": time.perf_counter() - t_start,
         "s_per_epoch": float(np.mean([h["seconds"] for h in result.history])),

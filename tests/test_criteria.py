@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from salcheck.cohort import atypical_box, make_cohort, preset, region_masks, typical_box
 from salcheck.criteria import (
     CRITERIA,
+    Inputs,
+    Separability,
     cascading_randomisation,
     feature_subtyping,
     localisation_scores,
@@ -21,7 +23,7 @@ from salcheck.criteria import (
     spearman_rows,
     specificity,
 )
-from salcheck.errors import InvalidArgument
+from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.models import build_model
 from salcheck.saliency import VanillaGradient
 from salcheck.strategies import cohort_specs, seeds
@@ -57,6 +59,41 @@ def test_every_criterion_declares_direction_and_chance():
     assert infos["a"].chance == 0.0 and infos["b"].chance == 1.0 and infos["c"].chance == 1.0
     assert infos["AUC"].chance == 0.5
     assert all(i.direction == "higher" and i.formula for i in infos.values())
+    keys = [k for i in infos.values() for k in i.keys]
+    assert len(keys) == len(set(keys)) == 13  # a, b, b†, c, c† and 4 localisation x 2 subtypes
+
+
+def _inputs(n: int = 64) -> Inputs:
+    """Inputs whose maps put all relevance in each image's own ROI."""
+    cohort = make_cohort(preset("test", n_per_class=6, image_size=n), 0)
+    maps, groups = {}, {}
+    for sub, code in (("typical", 1), ("atypical", 2)):
+        sel = cohort.subset(cohort.indices(label=1, subtype=code))
+        maps[sub] = getattr(sel, f"{sub}_masks").astype(float)
+        groups[sub] = maps[sub].mean(0)
+    return Inputs(build_model("convnet", n, generator=torch.Generator()), cohort, maps, groups)
+
+
+def test_every_criterion_has_one_call_shape():
+    inputs = _inputs()
+    out = {}
+    for criterion in CRITERIA:
+        values = criterion()(inputs)
+        assert tuple(values) == criterion.keys
+        out.update(values)
+    assert out["rma_typical"] == out["pointing_atypical"] == out["auc_typical"] == 1.0
+    assert out["b"] > 1 and out["c_dagger"] > 1
+
+
+def test_a_criterion_returning_other_keys_is_refused():
+    class Broken(Separability):
+        def compute(self, inputs):
+            return {"b": 1.0}
+
+    with pytest.raises(
+        SalcheckError, match=r"Broken returned keys \['b'\], declared \['b', 'b_dagger'\]"
+    ):
+        Broken()(_inputs())
 
 
 # --- calibration, over drawn cohort specs and image sizes -----------------------------------

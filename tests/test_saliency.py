@@ -4,18 +4,23 @@ import torch
 from captum.attr import Saliency
 
 from salcheck.cohort import make_cohort, preset
-from salcheck.errors import InvalidArgument
+from salcheck.errors import InvalidArgument, SilentEquivalenceWarning
+from salcheck.methods import method_fingerprint
 from salcheck.models import build_model
 from salcheck.saliency import (
-    ConstantMap,
+    Deconvolution,
+    GuidedBackprop,
     RandomMap,
     SaliencyMethod,
     SobelEdgeMap,
+    UntrainedNetwork,
     VanillaGradient,
     group_map,
+    method_tags,
     subtype_maps,
 )
-from salcheck.saliency.captum_adapter import CaptumMethod, captum_methods
+from salcheck.saliency.captum_adapter import CaptumMethod
+from salcheck.saliency.catalogue import CATALOGUE, build_method
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +33,16 @@ def images():
     return torch.rand(7, 1, 32, 32, generator=torch.Generator().manual_seed(1))
 
 
-ALL = [VanillaGradient(), RandomMap(), SobelEdgeMap(), ConstantMap(), *captum_methods()]
+RELU_ONLY = ("guided-backprop-captum", "deconvolution-captum")
 
 
-@pytest.mark.parametrize("method", ALL, ids=lambda m: m.name)
-def test_maps_are_shaped_like_images_deterministic_and_finite(method, model, images):
-    before = torch.random.get_rng_state()
+@pytest.mark.parametrize("name", [k for k in CATALOGUE if k not in RELU_ONLY])
+def test_maps_are_shaped_like_images_deterministic_and_finite(name, model, images):
+    method = build_method(name)
+    before, numpy_before = torch.random.get_rng_state(), np.random.get_state()[1].copy()
     a = method.attribute(model, images)
     assert torch.equal(torch.random.get_rng_state(), before)
+    assert np.array_equal(np.random.get_state()[1], numpy_before)
     assert a.shape == images.shape and a.dtype == torch.float32
     assert torch.isfinite(a).all()
     assert torch.equal(a, method.attribute(model, images))
@@ -80,9 +87,63 @@ def test_sobel_of_a_step_edge():
 
 
 def test_gradcam_is_upsampled_to_the_image(model, images):
-    gradcam = captum_methods()[-1]
-    assert gradcam.name == "LayerGradCam"
+    gradcam = build_method("grad-cam")
+    assert gradcam.name == "Grad-CAM"
     assert gradcam.attribute(model, images).shape == images.shape
+
+
+@pytest.mark.parametrize("name", RELU_ONLY)
+def test_captum_relu_only_rules_warn_and_equal_the_gradient_on_leaky_relu(name, model, images):
+    with pytest.warns(SilentEquivalenceWarning, match="LeakyReLU layers keep their plain gradient"):
+        maps = build_method(name).attribute(model, images)
+    assert torch.equal(maps, VanillaGradient().attribute(model, images))
+
+
+@pytest.mark.parametrize("ours", [GuidedBackprop, Deconvolution])
+def test_rectifier_rules_apply_to_leaky_relu_and_match_captum_on_relu(ours, model, images):
+    assert not torch.allclose(
+        ours().attribute(model, images), VanillaGradient().attribute(model, images)
+    )
+    relu_net = build_model("conv5_fc3", 32, generator=torch.Generator().manual_seed(0)).eval()
+    captum_cls = getattr(__import__("captum.attr", fromlist=[ours.__name__]), ours.__name__)
+    theirs = CaptumMethod(captum_cls).attribute(relu_net, images)  # ReLU only: no warning
+    assert torch.allclose(ours().attribute(relu_net, images), theirs, atol=1e-6)
+    assert not any(h for m in relu_net.modules() for h in m._backward_hooks.values())
+
+
+def test_rectifier_rule_needs_a_rectifier(images):
+    linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32 * 32, 2))
+    with pytest.raises(InvalidArgument, match=r"Sequential has no rectifier module \(ReLU, LeakyReLU"):
+        GuidedBackprop().attribute(linear, images)
+
+
+def test_untrained_network_is_seeded_and_leaves_the_model(model, images):
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    a = UntrainedNetwork(seed=0).attribute(model, images)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    assert torch.equal(a, UntrainedNetwork(seed=0).attribute(model, images))
+    assert not torch.equal(a, UntrainedNetwork(seed=1).attribute(model, images))
+    assert not torch.allclose(a, VanillaGradient().attribute(model, images))
+
+
+def test_tags_follow_the_maps(model, images):
+    for name in CATALOGUE:
+        if name in RELU_ONLY:
+            continue
+        method = build_method(name)
+        maps = method.attribute(model, images)
+        assert method_tags(method)["deterministic"] is True
+        assert method_tags(method)["signed"] == bool((maps < 0).any()), name
+    assert method_tags(object()) == {"signed": None, "deterministic": None}
+
+
+def test_fingerprint_covers_tensors_and_nested_methods():
+    a = CaptumMethod(Saliency, baselines=torch.zeros(1, 1, 64, 64))
+    b = CaptumMethod(Saliency, baselines=torch.zeros(1, 1, 64, 64).index_fill(3, torch.tensor([9]), 1))
+    assert method_fingerprint(a) != method_fingerprint(b)
+    assert method_fingerprint(UntrainedNetwork(VanillaGradient())) != method_fingerprint(
+        UntrainedNetwork(RandomMap())
+    )
 
 
 def test_bad_target_names_the_range(model, images):

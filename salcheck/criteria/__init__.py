@@ -1,6 +1,6 @@
 """Stage 5: criteria a, b, c (and daggers), localisation metrics and the randomisation check."""
 
-from .base import Criterion, CriterionInfo, region_mean
+from .base import Criterion, CriterionInfo, Inputs, region_mean
 from .localisation import (
     PointingGame,
     RelevanceMassAccuracy,
@@ -21,7 +21,12 @@ from .regions import (
     separability,
     specificity,
 )
-from .subtyping import FeatureSubtyping, feature_subtyping, last_block_features
+from .subtyping import (
+    FeatureSubtyping,
+    feature_subtyping,
+    last_block_features,
+    subtype_features_ari,
+)
 
 CRITERIA: list[type[Criterion]] = [
     FeatureSubtyping,
@@ -34,9 +39,10 @@ CRITERIA: list[type[Criterion]] = [
 ]
 
 __all__ = [
-    "CRITERIA", "Criterion", "CriterionInfo", "FeatureSubtyping", "PointingGame",
+    "CRITERIA", "Criterion", "CriterionInfo", "FeatureSubtyping", "Inputs", "PointingGame",
     "RelevanceMassAccuracy", "RelevanceRankAccuracy", "RocAuc", "Separability", "Specificity",
     "cascading_randomisation", "feature_subtyping", "last_block_features", "localisation_scores",
     "map_criteria", "pointing_game", "random_map_criteria", "region_mean", "relevance_mass_accuracy",
     "relevance_rank_accuracy", "roc_auc", "separability", "spearman_rows", "specificity",
+    "subtype_features_ari",
 ]  # fmt: skip

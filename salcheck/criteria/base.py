@@ -1,18 +1,23 @@
 """Stage 5: criteria declare their direction and their chance value (as Quantus metrics do).
 
-A :class:`Criterion` is a callable with class-level metadata: ``name``, ``symbol``,
-``direction`` ("higher" is better for every criterion here), ``chance`` (its value under random
-behaviour, or None where it depends on the mask) and ``category``.
+Every criterion has one call shape: ``criterion(inputs) -> {key: value}``, where
+:class:`Inputs` holds the trained model, the test cohort, the per-image maps of its atrophied
+typical and atypical images and their group maps. ``__call__`` is a template method: it calls
+the subclass's ``compute`` and checks that exactly the declared ``keys`` come back as floats.
+Class-level metadata (``name``, ``symbol``, ``formula``, ``direction``, ``chance``,
+``category``, ``keys``) is what the report and ``salcheck status`` print beside the numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from ..errors import InvalidArgument
+from ..cohort import Cohort
+from ..errors import InvalidArgument, SalcheckError
 
 Direction = Literal["higher", "lower"]
 
@@ -27,21 +32,50 @@ class CriterionInfo:
     direction: Direction
     chance: float | None
     category: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every criterion reads.
+
+    ``maps``: per-image maps [n, N, N] of the test cohort's atrophied images by subtype
+    ("typical", "atypical"); ``groups``: their group maps [N, N] (methods.md section 5).
+    """
+
+    model: Any  # the trained torch module
+    cohort: Cohort
+    maps: Mapping[str, np.ndarray]
+    groups: Mapping[str, np.ndarray]
 
 
 class Criterion:
-    """Base class; subclasses set the ClassVars and implement ``__call__``."""
+    """Base class: subclasses set the ClassVars and implement ``compute``."""
 
     name: ClassVar[str]
     symbol: ClassVar[str]
     formula: ClassVar[str]
     direction: ClassVar[Direction] = "higher"
-    chance: ClassVar[float | None]
+    chance: ClassVar[float | None]  # None: depends on the mask (see the subclass)
     category: ClassVar[str]
+    keys: ClassVar[tuple[str, ...]]  # the score names ``compute`` returns
 
     @classmethod
     def info(cls) -> CriterionInfo:
-        return CriterionInfo(cls.name, cls.symbol, cls.formula, cls.direction, cls.chance, cls.category)
+        return CriterionInfo(
+            cls.name, cls.symbol, cls.formula, cls.direction, cls.chance, cls.category, cls.keys
+        )
+
+    def __call__(self, inputs: Inputs) -> dict[str, float]:
+        """``compute(inputs)``, checked to return exactly ``keys``, as floats."""
+        out = self.compute(inputs)
+        if set(out) != set(self.keys):
+            msg = f"{type(self).__name__} returned keys {sorted(out)}, declared {list(self.keys)}"
+            raise SalcheckError(msg)
+        return {k: float(out[k]) for k in self.keys}
+
+    def compute(self, inputs: Inputs) -> dict[str, float]:
+        raise NotImplementedError
 
 
 def region_mean(group_map: np.ndarray, mask: np.ndarray) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from ..errors import InvalidArgument
-from .base import Criterion
+from .base import Criterion, Inputs
 
 
 def _check(maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,34 +73,62 @@ def pointing_game(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return hit
 
 
+_MASKS = {"typical": "typical_masks", "atypical": "atypical_masks"}
+_SUBTYPE = {"typical": 1, "atypical": 2}
+
+
 class _PerImage(Criterion):
+    """Mean over the images of a per-image metric, against each image's own ROI mask, for
+    the typical and the atypical atrophied images (keys ``<prefix>_typical``, ``..._atypical``)."""
+
     category = "localisation"
     chance: ClassVar[float | None] = None  # the share of the image the mask covers (0.5 for ROC-AUC)
+    prefix: ClassVar[str]
+
+    @staticmethod
+    def metric(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def compute(self, inputs: Inputs) -> dict[str, float]:
+        out = {}
+        for sub, masks in _MASKS.items():
+            idx = inputs.cohort.indices(label=1, subtype=_SUBTYPE[sub])
+            values = self.metric(inputs.maps[sub], getattr(inputs.cohort.subset(idx), masks))
+            out[f"{self.prefix}_{sub}"] = _nanmean(values)
+        return out
+
+
+def _nanmean(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 class RelevanceMassAccuracy(_PerImage):
-    name, symbol = "relevance mass accuracy", "RMA"
+    name, symbol, prefix = "relevance mass accuracy", "RMA", "rma"
     formula = "sum_mask |m| / sum |m|"
-    __call__ = staticmethod(relevance_mass_accuracy)
+    keys = ("rma_typical", "rma_atypical")
+    metric = staticmethod(relevance_mass_accuracy)
 
 
 class RelevanceRankAccuracy(_PerImage):
-    name, symbol = "relevance rank accuracy", "RRA"
+    name, symbol, prefix = "relevance rank accuracy", "RRA", "rra"
     formula = "|top-K(|m|) ∩ mask| / K, K = |mask|"
-    __call__ = staticmethod(relevance_rank_accuracy)
+    keys = ("rra_typical", "rra_atypical")
+    metric = staticmethod(relevance_rank_accuracy)
 
 
 class RocAuc(_PerImage):
-    name, symbol = "ROC-AUC", "AUC"
+    name, symbol, prefix = "ROC-AUC", "AUC", "auc"
     formula = "P(|m|(inside) > |m|(outside)), ties 1/2"
     chance = 0.5
-    __call__ = staticmethod(roc_auc)
+    keys = ("auc_typical", "auc_atypical")
+    metric = staticmethod(roc_auc)
 
 
 class PointingGame(_PerImage):
-    name, symbol = "pointing game", "PG"
+    name, symbol, prefix = "pointing game", "PG", "pointing"
     formula = "1[argmax |m| in mask]"
-    __call__ = staticmethod(pointing_game)
+    keys = ("pointing_typical", "pointing_atypical")
+    metric = staticmethod(pointing_game)
 
 
 LOCALISATION = {
@@ -113,8 +141,4 @@ LOCALISATION = {
 
 def localisation_scores(maps: np.ndarray, masks: np.ndarray) -> dict[str, float]:
     """Mean of each localisation metric over the images (NaN-aware)."""
-    out = {}
-    for key, fn in LOCALISATION.items():
-        values = fn(maps, masks)
-        out[key] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-    return out
+    return {key: _nanmean(fn(maps, masks)) for key, fn in LOCALISATION.items()}

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..cohort.geometry import region_masks
 from ..errors import InvalidArgument
-from .base import Criterion, ratio, region_mean
+from .base import Criterion, Inputs, ratio, region_mean
 
 _OTHER = {"typical": "atypical", "atypical": "typical"}
 
@@ -52,9 +52,14 @@ class Separability(Criterion):
     formula = "b = mean_Rtyp|M| / mean_Ratyp|M|;  b† = mean_Ratyp|M†| / mean_Rtyp|M†|"
     chance = 1.0
     category = "group map"
+    keys = ("b", "b_dagger")
 
-    def __call__(self, group_map: np.ndarray, subtype: str = "typical") -> float:
-        return separability(group_map, subtype)
+    def compute(self, inputs: Inputs) -> dict[str, float]:
+        g = inputs.groups
+        return {
+            "b": separability(g["typical"], "typical"),
+            "b_dagger": separability(g["atypical"], "atypical"),
+        }
 
 
 class Specificity(Criterion):
@@ -63,9 +68,14 @@ class Specificity(Criterion):
     formula = "c = mean_Rtyp|M| / mean_Rest|M|;  c† = mean_Ratyp|M†| / mean_Rest|M†|"
     chance = 1.0
     category = "group map"
+    keys = ("c", "c_dagger")
 
-    def __call__(self, group_map: np.ndarray, subtype: str = "typical") -> float:
-        return specificity(group_map, subtype)
+    def compute(self, inputs: Inputs) -> dict[str, float]:
+        g = inputs.groups
+        return {
+            "c": specificity(g["typical"], "typical"),
+            "c_dagger": specificity(g["atypical"], "atypical"),
+        }
 
 
 def random_map_criteria(cohort, draws: int, seed: int = 0) -> dict[str, float]:

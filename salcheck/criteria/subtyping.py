@@ -18,7 +18,7 @@ from torch import nn
 from ..cohort import Cohort
 from ..errors import InvalidArgument
 from ..training import normalise
-from .base import Criterion
+from .base import Criterion, Inputs
 
 
 def feature_subtyping(features: np.ndarray, subtypes: np.ndarray, runs: int = 10) -> float:
@@ -61,9 +61,15 @@ class FeatureSubtyping(Criterion):
     formula = "a = mean_{r=0..9} ARI(KMeans(k=2, random_state=r)(features), subtypes)"
     chance = 0.0
     category = "features"
+    keys = ("a",)
 
-    def __call__(self, model: nn.Module, cohort: Cohort) -> float:
-        keep = cohort.indices(label=1)
-        keep = keep[np.isin(cohort.subtypes[keep], (1, 2))]
-        sub = cohort.subset(keep)
-        return feature_subtyping(last_block_features(model, sub), sub.subtypes)
+    def compute(self, inputs: Inputs) -> dict[str, float]:
+        return {"a": subtype_features_ari(inputs.model, inputs.cohort)}
+
+
+def subtype_features_ari(model: nn.Module, cohort: Cohort) -> float:
+    """a on the cohort's atrophied typical and atypical images (label errors left out)."""
+    keep = cohort.indices(label=1)
+    keep = keep[np.isin(cohort.subtypes[keep], (1, 2))]
+    sub = cohort.subset(keep)
+    return feature_subtyping(last_block_features(model, sub), sub.subtypes)

@@ -4,6 +4,12 @@ A method is an object with ``attribute(model, images, target) -> maps`` (maps sh
 images), a readable ``name`` for reports, and a ``seed`` where it draws random numbers. The
 base class batches the work with a bounded batch size; subclasses implement
 ``attribute_batch``.
+
+Methods declare tags (:data:`TAGS`) that select checks in :mod:`salcheck.checks`:
+``signed`` (the maps keep a sign: the study's group maps average signed maps) and
+``deterministic`` (the same seed, model and images give the same maps). A method object that
+is not a :class:`SaliencyMethod` may set the same attributes; a tag it does not set is
+unknown (None), and the checks that need it are skipped, saying why.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ class SaliencyMethod:
     name: str = "saliency method"
     #: True when the maps keep a sign (the study's group maps average signed maps).
     signed: bool = True
+    #: True when the same seed, model and images give the same maps.
+    deterministic: bool = True
 
     def __init__(self, *, batch_size: int = 64, seed: int = 0) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -82,6 +90,22 @@ class SaliencyMethod:
     ) -> torch.Tensor:
         """Maps of one batch; ``offset`` is the batch's first index (to seed per image)."""
         raise NotImplementedError
+
+
+#: The tags a method may declare, and what each means.
+TAGS = {
+    "signed": "the maps keep a sign (False: every value is >= 0)",
+    "deterministic": "the same seed, model and images give the same maps",
+}
+
+
+def method_tags(method: object) -> dict[str, bool | None]:
+    """The method's declared tags; None where it declares nothing."""
+    out: dict[str, bool | None] = {}
+    for tag in TAGS:
+        value = getattr(method, tag, None)
+        out[tag] = None if value is None else bool(value)
+    return out
 
 
 def _n_outputs(model: nn.Module, x: torch.Tensor) -> int:

@@ -6,18 +6,32 @@ and their maps are upsampled bilinearly to the image size. ``NoiseTunnel`` wraps
 ``CaptumMethod(NoiseTunnel, base=Saliency, nt_type="smoothgrad", nt_samples=10)``. captum's
 noise is drawn from torch's global generator; the adapter runs each batch inside
 ``torch.random.fork_rng`` seeded from (seed, first image index), so maps are reproducible and the
-caller's global random state is left exactly as it was.
+caller's global random state is left exactly as it was; the same holds for numpy's global
+generator, which captum's ``GradientShap`` draws from (seeded per batch, then restored).
+``baselines="zeros"`` gives methods that need baselines (``GradientShap``, ``DeepLift``) an
+all-zero image of the input's size.
+
+Tags: the maps are unsigned (``signed`` False) for ``Saliency`` and SmoothGrad over it unless
+``abs=False`` is passed; every adapted method is deterministic, its noise being seeded.
+
+Silent equivalences: captum's ``GuidedBackprop``, ``Deconvolution`` and ``GuidedGradCam``
+override the backward pass of ``nn.ReLU`` modules only. On a network whose rectifiers are
+other modules (the study's ``nn.LeakyReLU``) they return the plain gradient (or Grad-CAM times
+it) without a word; the adapter warns with :class:`~salcheck.errors.SilentEquivalenceWarning`
+and names :mod:`salcheck.saliency.rectifier`, which applies the rule to every rectifier.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, SilentEquivalenceWarning
 from ..rng import derive_seed
 from .base import SaliencyMethod
 
@@ -39,6 +53,9 @@ def named_layer(model: nn.Module, name: str) -> nn.Module:
         msg = f"{type(model).__name__} has no layer {name!r}; accepted: {accepted}"
         raise InvalidArgument(msg)
     return layers[name]
+
+
+_CAPTUM_NOTES = ("Setting backward hooks on ReLU", "Setting forward, backward hooks and attributes")
 
 
 class CaptumMethod(SaliencyMethod):
@@ -69,8 +86,12 @@ class CaptumMethod(SaliencyMethod):
         self.is_layer = captum_cls.__name__.startswith("Layer")
         label = captum_cls.__name__ if base is None else f"{captum_cls.__name__}({base.__name__})"
         self.name = name or label
+        absolute = (base or captum_cls).__name__ == "Saliency" and attribute_kwargs.get("abs", True)
+        self.signed = not absolute
 
     def _build(self, model: nn.Module) -> Any:
+        if self.captum_cls.__name__ in _RELU_ONLY:
+            _warn_if_no_relu(self.captum_cls.__name__, model)
         if self.base is not None:
             return self.captum_cls(self.base(model))
         if self.is_layer:
@@ -78,15 +99,38 @@ class CaptumMethod(SaliencyMethod):
             return self.captum_cls(model, layer)
         return self.captum_cls(model)
 
+    def call_kwargs(self, x: torch.Tensor) -> dict[str, Any]:
+        """The keyword arguments of captum's ``attribute`` for the batch ``x``."""
+        kwargs = dict(self.attribute_kwargs)
+        if isinstance(kwargs.get("baselines"), str):
+            if kwargs["baselines"] != "zeros":
+                msg = f"baselines must be a tensor or 'zeros', got baselines={kwargs['baselines']!r}"
+                raise InvalidArgument(msg)
+            kwargs["baselines"] = torch.zeros_like(x[:1])
+        return kwargs
+
     def attribute_batch(
         self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
     ) -> torch.Tensor:
         method = self._build(model)
         x = x.detach().clone().requires_grad_(True)
         devices = [x.device] if x.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.enable_grad():
-            torch.manual_seed(derive_seed(self.seed, "captum", offset))
-            maps = method.attribute(x, target=target, **self.attribute_kwargs)
+        kwargs = self.call_kwargs(x)
+        seed = derive_seed(self.seed, "captum", offset)
+        numpy_state = np.random.get_state()  # GradientShap draws from numpy's global generator
+        try:
+            with (
+                torch.random.fork_rng(devices=devices),
+                torch.enable_grad(),
+                warnings.catch_warnings(),
+            ):
+                for note in _CAPTUM_NOTES:  # captum's notes that it sets hooks, on every call
+                    warnings.filterwarnings("ignore", message=note, category=UserWarning)
+                torch.manual_seed(seed)
+                np.random.seed(seed % 2**32)
+                maps = method.attribute(x, target=target, **kwargs)
+        finally:
+            np.random.set_state(numpy_state)
         if self.is_layer and maps.shape[-2:] != x.shape[-2:]:
             maps = F.interpolate(
                 maps.mean(1, keepdim=True), size=x.shape[-2:], mode="bilinear", align_corners=False
@@ -94,30 +138,37 @@ class CaptumMethod(SaliencyMethod):
         return maps.detach()
 
 
-def captum_methods(seed: int = 0) -> list[CaptumMethod]:
-    """The captum methods salcheck tests against, with small sample counts for speed."""
-    from captum.attr import (
-        GuidedBackprop,
-        InputXGradient,
-        IntegratedGradients,
-        LayerGradCam,
-        NoiseTunnel,
-        Saliency,
-    )
+class ScaledOcclusion(CaptumMethod):
+    """captum's Occlusion with a window of N/8 and a stride of N/16 pixels (zero fill), so the
+    number of windows does not change with the image size N."""
 
-    return [
-        CaptumMethod(Saliency, abs=False, seed=seed),
-        CaptumMethod(IntegratedGradients, n_steps=16, seed=seed),
-        CaptumMethod(InputXGradient, seed=seed),
-        CaptumMethod(GuidedBackprop, seed=seed),
-        CaptumMethod(
-            NoiseTunnel,
-            base=Saliency,
-            name="SmoothGrad",
-            nt_type="smoothgrad",
-            nt_samples=8,
-            stdevs=0.1,
-            seed=seed,
-        ),
-        CaptumMethod(LayerGradCam, seed=seed),
-    ]
+    def __init__(self, *, batch_size: int = 32, seed: int = 0) -> None:
+        from captum.attr import Occlusion
+
+        super().__init__(Occlusion, batch_size=batch_size, seed=seed)
+
+    def call_kwargs(self, x: torch.Tensor) -> dict[str, Any]:
+        n = x.shape[-1]
+        return {
+            "sliding_window_shapes": (x.shape[1], n // 8, n // 8),
+            "strides": (x.shape[1], n // 16, n // 16),
+        }
+
+
+#: captum classes whose rule is hooked on ``nn.ReLU`` modules only.
+_RELU_ONLY = ("GuidedBackprop", "Deconvolution", "GuidedGradCam")
+
+
+def _warn_if_no_relu(cls_name: str, model: nn.Module) -> None:
+    from .rectifier import RECTIFIERS
+
+    others = sorted({type(m).__name__ for m in model.modules() if isinstance(m, RECTIFIERS)} - {"ReLU"})
+    if others:
+        ours = "Deconvolution" if cls_name == "Deconvolution" else "GuidedBackprop"
+        msg = (
+            f"captum's {cls_name} overrides the backward pass of nn.ReLU only; this "
+            f"{type(model).__name__}'s {', '.join(others)} layers keep their plain gradient, so "
+            f"its maps may silently equal the gradient's; salcheck.saliency.{ours} "
+            f"applies the rule to every rectifier"
+        )
+        warnings.warn(msg, SilentEquivalenceWarning, stacklevel=4)

@@ -5,16 +5,23 @@
 - :class:`SobelEdgeMap`: the Sobel gradient magnitude of the input, a map that follows the
   image's edges, not the model.
 - :class:`ConstantMap`: ones everywhere.
+- :class:`UntrainedNetwork`: another method (the vanilla gradient by default) on the same
+  network with every trainable layer re-drawn from a seeded generator (BatchNorm reset): what
+  the architecture and the input alone put in a map (Adebayo et al. 2018).
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..rng import derive_seed
+from ..models import reinitialise
+from ..rng import derive_seed, torch_generator
 from .base import SaliencyMethod
+from .gradients import VanillaGradient
 
 
 class RandomMap(SaliencyMethod):
@@ -58,3 +65,20 @@ class ConstantMap(SaliencyMethod):
         self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
     ) -> torch.Tensor:
         return torch.ones_like(x)
+
+
+class UntrainedNetwork(SaliencyMethod):
+    """``base`` applied to a re-initialised copy of the model; the caller's model is untouched."""
+
+    def __init__(self, base: SaliencyMethod | None = None, *, batch_size: int = 64, seed: int = 0):
+        super().__init__(batch_size=batch_size, seed=seed)
+        self.base = base if base is not None else VanillaGradient(seed=seed)
+        self.name = f"{self.base.name} of an untrained network"
+        self.signed, self.deterministic = self.base.signed, self.base.deterministic
+
+    def attribute_batch(
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+    ) -> torch.Tensor:
+        untrained = copy.deepcopy(model)
+        reinitialise(untrained, torch_generator(derive_seed(self.seed, "untrained")))
+        return self.base.attribute_batch(untrained.eval(), x, target, offset=offset)

@@ -1,0 +1,78 @@
+"""The saliency methods salcheck knows by a short name (``salcheck benchmark --methods ...``).
+
+Each entry builds a fresh method for a seed. captum's classes are used as captum ships them
+(``guided-backprop-captum`` and ``deconvolution-captum`` included, so the benchmark can show
+their silent equivalence on LeakyReLU networks); ``guided-backprop`` and ``deconvolution``
+are salcheck's, with the rule applied to every rectifier. Sample counts are kept small for
+CPU budgets and named here: IntegratedGradients 16 steps, SmoothGrad and GradientShap 8
+samples at noise sd 0.1; Occlusion slides an N/8 window with stride N/16 (zero fill).
+The null maps and the untrained network are chance references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .base import SaliencyMethod
+from .gradients import VanillaGradient
+from .null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
+from .rectifier import Deconvolution, GuidedBackprop
+
+
+def _captum(cls_name: str, base: str | None = None, **kwargs: Any) -> Callable[[int], SaliencyMethod]:
+    def build(seed: int) -> SaliencyMethod:
+        import captum.attr
+
+        from .captum_adapter import CaptumMethod
+
+        wrapped = getattr(captum.attr, base) if base else None
+        return CaptumMethod(getattr(captum.attr, cls_name), base=wrapped, seed=seed, **kwargs)
+
+    return build
+
+
+def _occlusion(seed: int) -> SaliencyMethod:
+    from .captum_adapter import ScaledOcclusion
+
+    return ScaledOcclusion(seed=seed)
+
+
+#: short name -> builder(seed): the methods ``salcheck benchmark`` runs by default, in order.
+METHODS: dict[str, Callable[[int], SaliencyMethod]] = {
+    "vanilla": lambda seed: VanillaGradient(seed=seed),
+    "saliency": _captum("Saliency"),
+    "input-x-gradient": _captum("InputXGradient"),
+    "integrated-gradients": _captum("IntegratedGradients", n_steps=16),
+    "smoothgrad": _captum(
+        "NoiseTunnel",
+        base="Saliency",
+        name="SmoothGrad",
+        nt_type="smoothgrad",
+        nt_samples=8,
+        stdevs=0.1,
+    ),
+    "guided-backprop": lambda seed: GuidedBackprop(seed=seed),
+    "deconvolution": lambda seed: Deconvolution(seed=seed),
+    "guided-backprop-captum": _captum("GuidedBackprop", name="GuidedBackprop (captum)"),
+    "deconvolution-captum": _captum("Deconvolution", name="Deconvolution (captum)"),
+    "deeplift": _captum("DeepLift", baselines="zeros"),
+    "gradient-shap": _captum("GradientShap", baselines="zeros", n_samples=8, stdevs=0.1),
+    "grad-cam": _captum("LayerGradCam", name="Grad-CAM"),
+    "occlusion": _occlusion,
+}
+
+#: short name -> builder(seed): the chance references.
+NULLS: dict[str, Callable[[int], SaliencyMethod]] = {
+    "random": lambda seed: RandomMap(seed=seed),
+    "sobel": lambda seed: SobelEdgeMap(seed=seed),
+    "constant": lambda seed: ConstantMap(seed=seed),
+    "untrained": lambda seed: UntrainedNetwork(seed=seed),
+}
+
+CATALOGUE = {**METHODS, **NULLS}
+
+
+def build_method(name: str, seed: int = 0) -> SaliencyMethod:
+    """The catalogued method called ``name`` (KeyError if there is none)."""
+    return CATALOGUE[name](seed)
