@@ -4,7 +4,10 @@
 homogeneous default cells, trained once and kept in the store) and returns one
 :class:`CheckResult` each; ``parametrize_with_checks([...])`` turns the same checks into
 pytest parameters. Each check states its claim in one line and, on failure, names the method,
-the check and the numbers.
+the check and the numbers. A check may require tags of the method
+(:func:`salcheck.saliency.method_tags`): ``check_deterministic`` runs on methods tagged
+deterministic, the sign checks on methods tagged signed or unsigned; a method whose tags do
+not select a check gets it skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from . import atomic
 from .errors import InvalidArgument, SalcheckError
 from .findings import SPEARMAN_CEILING
 from .methods import method_name
-from .saliency import ConstantMap, RandomMap, SobelEdgeMap
+from .saliency import ConstantMap, RandomMap, SobelEdgeMap, method_tags
 from .stats import paired_test
 
 
@@ -39,11 +42,17 @@ class CheckResult:
     claim: str
     passed: bool
     numbers: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None  # why the method's tags do not select this check
+
+    @property
+    def state(self) -> str:
+        return "SKIP" if self.skipped else "PASS" if self.passed else "FAIL"
 
     def message(self) -> str:
+        if self.skipped:
+            return f"[SKIP] {self.method} / {self.check}: {self.skipped}"
         nums = "; ".join(f"{k} = {_fmt(v)}" for k, v in self.numbers.items())
-        state = "PASS" if self.passed else "FAIL"
-        return f"[{state}] {self.method} / {self.check}: {self.claim} ({nums})"
+        return f"[{self.state}] {self.method} / {self.check}: {self.claim} ({nums})"
 
 
 def _fmt(v: Any) -> str:
@@ -110,6 +119,28 @@ def _view(method, tier, store):
 
 # --- the checks --------------------------------------------------------------------------------
 
+Check = Callable[[Evidence], CheckResult]
+
+
+def requires(**tags: bool) -> Callable[[Check], Check]:
+    """Mark a check as selected only for methods with these tags."""
+
+    def mark(check: Check) -> Check:
+        check.requires = tags  # type: ignore[attr-defined]
+        return check
+
+    return mark
+
+
+def run_check(check: Check, ev: Evidence) -> CheckResult:
+    """``check(ev)``, or a skipped result when the method's tags do not select it."""
+    tags = method_tags(ev.method)
+    for tag, wanted in getattr(check, "requires", {}).items():
+        if tags[tag] != wanted:
+            why = f"needs a method tagged {tag}={wanted}; this one declares {tag}={tags[tag]}"
+            return CheckResult(_name(ev.method), check.__name__, check.__doc__ or "", True, {}, why)
+    return check(ev)
+
 
 def _sample(ev: Evidence) -> torch.Tensor:
     from .training import normalise
@@ -131,6 +162,7 @@ def check_shape_and_dtype(ev: Evidence) -> CheckResult:
     )
 
 
+@requires(deterministic=True)
 def check_deterministic(ev: Evidence) -> CheckResult:
     """The same method, model and images give the same maps twice."""
     x = _sample(ev)
@@ -143,6 +175,34 @@ def check_deterministic(ev: Evidence) -> CheckResult:
         check_deterministic.__doc__ or "",
         diff == 0.0,
         {"max_abs_difference": diff},
+    )
+
+
+@requires(signed=True)
+def check_signed_maps_take_both_signs(ev: Evidence) -> CheckResult:
+    """A method tagged signed gives maps with negative and positive values."""
+    maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], _sample(ev), 0))
+    lo, hi = float(maps.min()), float(maps.max())
+    return CheckResult(
+        _name(ev.method),
+        "check_signed_maps_take_both_signs",
+        check_signed_maps_take_both_signs.__doc__ or "",
+        lo < 0 < hi,
+        {"min": lo, "max": hi},
+    )
+
+
+@requires(signed=False)
+def check_unsigned_maps_are_nonnegative(ev: Evidence) -> CheckResult:
+    """A method tagged unsigned (signed=False) gives maps >= 0 everywhere."""
+    maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], _sample(ev), 0))
+    lo = float(maps.min())
+    return CheckResult(
+        _name(ev.method),
+        "check_unsigned_maps_are_nonnegative",
+        check_unsigned_maps_are_nonnegative.__doc__ or "",
+        lo >= 0,
+        {"min": lo},
     )
 
 
@@ -224,9 +284,11 @@ def check_stable_across_seeds(ev: Evidence) -> CheckResult:
     )
 
 
-CHECKS: tuple[Callable[[Evidence], CheckResult], ...] = (
+CHECKS: tuple[Check, ...] = (
     check_shape_and_dtype,
     check_deterministic,
+    check_signed_maps_take_both_signs,
+    check_unsigned_maps_are_nonnegative,
     check_finite,
     check_beats_chance,
     check_localises,
@@ -276,7 +338,7 @@ def check_saliency_method(
         raise InvalidArgument(msg)
     tier, store = _resolve(tier, store)
     ev = _evidence(method, tier, store)
-    results = [check(ev) for check in CHECKS]
+    results = [run_check(check, ev) for check in CHECKS]
     bad = [r for r in results if not r.passed and r.check not in expected]
     if bad and on_fail == "raise":
         raise SaliencyCheckFailed("\n".join(r.message() for r in bad))
@@ -308,7 +370,9 @@ def parametrize_with_checks(
 
             def run(m, _check=check, *, tier=tier, store=store):
                 t, s = _resolve(tier, store)
-                result = _check(_evidence(m, t, s))
+                result = run_check(_check, _evidence(m, t, s))
+                if result.skipped:
+                    pytest.skip(result.skipped)
                 if not result.passed:
                     raise SaliencyCheckFailed(result.message())
                 return result

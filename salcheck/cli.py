@@ -82,6 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             dask_local=args.dask_local,
+            device=args.device,
             on_cell=on_cell,
         )
     print(f"salcheck run: {len(outcomes) - failed} done, {failed} failed")
@@ -105,7 +106,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for e in evaluations:
         s = Scores.from_dict(e)
         by_model.setdefault(s.model.key(), []).append(s)
-    print(f"{'model':52} {'state':7} {'method':18} {'a':>5} {'b':>7} {'c':>7} {'b†':>7} {'c†':>7}")
+    columns = _status_columns()
+    print(f"{'model':52} {'state':7} {'method':18} " + " ".join(f"{h:>7}" for _, h in columns))
     records = sorted(
         (ModelResult.from_dict(m) for m in models),
         key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant, r.spec.epochs, r.spec.seed),
@@ -116,15 +118,35 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"{r.spec.label():52} {r.status:7} {'-':18}" + (f"  {r.error}" if r.error else ""))
         for s in rows:
             c = s.criteria
-            nums = " ".join(
-                f"{c.get(k, float('nan')):>{w}.2f}"
-                for k, w in (("a", 5), ("b", 7), ("c", 7), ("b_dagger", 7), ("c_dagger", 7))
-            )
+            nums = " ".join(f"{c.get(k, float('nan')):>7.2f}" for k, _ in columns)
             print(
                 f"{r.spec.label():52} {s.status:7} {s.method[:18]:18} {nums}"
                 + (f"  {s.error}" if s.error else "")
             )
+    print("; ".join(_legend()))
     return 1 if bad_models or bad_evals else 0
+
+
+def _status_columns() -> list[tuple[str, str]]:
+    """(score key, header) of the criteria on group maps and features, from their metadata."""
+    from .criteria import CRITERIA
+
+    out = []
+    for c in CRITERIA:
+        info = c.info()
+        if info.category in ("features", "group map"):
+            out += [(k, k.replace("_dagger", "†")) for k in info.keys]
+    return out
+
+
+def _legend() -> list[str]:
+    from .criteria import CRITERIA
+
+    return [
+        f"{i.symbol}: {i.name}, {i.direction} is better, chance {i.chance:g}"
+        for i in (c.info() for c in CRITERIA)
+        if i.category in ("features", "group map") and i.chance is not None
+    ]
 
 
 def _view(args: argparse.Namespace, *, compute: bool):
@@ -138,6 +160,7 @@ def _view(args: argparse.Namespace, *, compute: bool):
         seeds=args.seeds,
         compute=compute,
         workers=args.workers,
+        device=args.device,
     )
 
 
@@ -152,6 +175,49 @@ def cmd_report(args: argparse.Namespace) -> int:
             print("salcheck report: some cells failed; they are marked missing")
     path = render_report(_view(args, compute=False), args.out)
     print(f"salcheck report: wrote {path}")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from .benchmark import collect, default_methods
+    from .report.methods import render_benchmark
+    from .runner import check_workers
+    from .tiers import get_tier
+
+    tier = get_tier(args.tier)
+    check_workers(args.workers)
+    methods = args.methods or default_methods()
+    store = _store(args)
+    if args.run:
+        print(f"salcheck benchmark: {len(methods)} method(s) at tier {tier.name} into {store.root}")
+    bench = collect(
+        tier,
+        store,
+        methods,
+        seeds=args.seeds,
+        compute=args.run,
+        workers=args.workers,
+        device=args.device,
+        on_cell=lambda o: print(o.line(), flush=True),
+    )
+    path = render_benchmark(bench, args.out)
+    print(f"salcheck benchmark: wrote {path}")
+    return 0
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from .bundle import export_bundle, import_bundle
+
+    store = _store(args)
+    if args.action == "export":
+        counts = export_bundle(store, args.file, weights=not args.no_weights)
+        what = ", ".join(f"{n} {k}" for k, n in counts.items())
+        print(f"salcheck store: exported {what} from {store.root} to {args.file}")
+        return 0
+    summary = import_bundle(store, args.file, keep_existing=args.keep_existing)
+    print(f"salcheck store: imported {args.file} into {store.root}: {summary.line()}")
+    for c in summary.conflicts:
+        print(f"  kept the store's {c}")
     return 0
 
 
@@ -217,7 +283,17 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 
 def _add_execution(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that may run cells (run, report --run)."""
-    p.add_argument("--method", default="vanilla", help="saliency method: vanilla or MODULE:OBJECT")
+    p.add_argument(
+        "--method",
+        default="vanilla",
+        help="saliency method: a catalogue name (default vanilla, the study's) or MODULE:OBJECT",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where to train and evaluate (default auto: CUDA when present); recorded in provenance",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -229,12 +305,7 @@ def _add_execution(p: argparse.ArgumentParser) -> None:
     _add_store(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="salcheck", description="Property checks for saliency methods on simulated phantoms."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_generate(sub) -> None:
     g = sub.add_parser("generate", help="simulate a cohort of phantoms and write it to OUTDIR")
     g.add_argument("preset", help="homogeneous, heterogeneous, large or test")
     g.add_argument("outdir")
@@ -254,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--overwrite", action="store_true")
     g.set_defaults(func=cmd_generate)
 
+
+def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run a grid of dataset x variant x seed cells into a store")
     r.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     r.add_argument("--datasets", nargs="+", help="homogeneous, heterogeneous, large")
@@ -273,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(r)
     r.set_defaults(func=cmd_run)
 
+
+def _add_report(sub) -> None:
     rep = sub.add_parser("report", help="render the poster's tables from the store as Markdown")
     rep.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     rep.add_argument("--out", default="reports", help="output directory (default reports)")
@@ -281,6 +356,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(rep)
     rep.set_defaults(func=cmd_report)
 
+
+def _add_benchmark(sub) -> None:
+    b = sub.add_parser(
+        "benchmark",
+        help="benchmark saliency methods on the same models; writes <out>/<tier>-methods.md",
+    )
+    b.add_argument("--tier", default="ci", help="ci or paper (default ci)")
+    b.add_argument(
+        "--methods",
+        nargs="+",
+        metavar="METHOD",
+        help="catalogue names or MODULE:OBJECT (default: every catalogued method; the null "
+        "maps are always added)",
+    )
+    b.add_argument("--out", default="reports", help="output directory (default reports)")
+    b.add_argument("--run", action="store_true", help="compute missing evaluations first")
+    b.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
+    _add_execution(b)
+    b.set_defaults(func=cmd_benchmark)
+
+
+def _add_verdicts(sub) -> None:
     v = sub.add_parser(
         "verdicts",
         help="decide every comparison from the store; --write records them for the property suite",
@@ -294,8 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(v)
     v.set_defaults(func=cmd_verdicts)
 
+
+def _add_check(sub) -> None:
     c = sub.add_parser("check", help="run the check suite on a saliency method")
-    c.add_argument("method", help="MODULE:OBJECT (a salcheck method, or a captum class), or vanilla")
+    c.add_argument(
+        "method", help="a catalogue name, MODULE:OBJECT (a salcheck method or a captum class)"
+    )
     c.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     c.add_argument("--baseline", help="a file written by `salcheck baseline save`")
     c.add_argument(
@@ -309,15 +410,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("baseline", help="save a method's scores to compare later runs against")
     b.add_argument("action", choices=["save"])
-    b.add_argument("method", help="MODULE:OBJECT or vanilla")
+    b.add_argument("method", help="a catalogue name or MODULE:OBJECT")
     b.add_argument("file")
     b.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     _add_store(b)
     b.set_defaults(func=cmd_baseline)
 
+
+def _add_store_commands(sub) -> None:
     s = sub.add_parser("status", help="list the cells in a store with their state and numbers")
     _add_store(s)
     s.set_defaults(func=cmd_status)
+
+    st = sub.add_parser("store", help="export a store's results to a bundle, or import one")
+    st.add_argument("action", choices=["export", "import"])
+    st.add_argument("file", help="the bundle (.tar.gz)")
+    st.add_argument("--no-weights", action="store_true", help="export: leave the weights out")
+    st.add_argument(
+        "--keep-existing",
+        action="store_true",
+        help="import: keep the store's result where the bundle's differs, import the rest",
+    )
+    _add_store(st)
+    st.set_defaults(func=cmd_store)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salcheck", description="Property checks for saliency methods on simulated phantoms."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_generate,
+        _add_run,
+        _add_report,
+        _add_benchmark,
+        _add_verdicts,
+        _add_check,
+        _add_store_commands,
+    ):
+        add(sub)
     return parser
 
 

@@ -36,7 +36,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--salcheck-method",
         default="vanilla",
-        help="saliency method under test: vanilla or MODULE:OBJECT",
+        help="saliency method under test: a catalogue name (default vanilla) or MODULE:OBJECT",
+    )
+    group.addoption(
+        "--salcheck-device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where missing models train and evaluate (default auto: CUDA when present)",
     )
     group.addoption(
         "--salcheck-seeds",
@@ -106,6 +112,7 @@ def salcheck_view(request: pytest.FixtureRequest, salcheck_tier, salcheck_store)
         opt("--salcheck-method"),
         seeds=opt("--salcheck-seeds"),
         workers=opt("--salcheck-workers"),
+        device=opt("--salcheck-device"),
     )
 
 

@@ -242,6 +242,8 @@ def check_workers(workers: int) -> None:
 
 
 def _run_pool(specs, root, test, methods, workers, threads, device, on_cell):
+    """Two phases on one pool: train (or find) every model, then one task per (model,
+    method), so progress comes per evaluation and no worker idles behind a long cell."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -250,12 +252,24 @@ def _run_pool(specs, root, test, methods, workers, threads, device, on_cell):
     # Longest first (large sets, long training), so no long model starts last.
     order = sorted(specs, key=_cost, reverse=True)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(run_cell, s.to_dict(), root, test.to_dict(), methods, threads, device)
-            for s in order
-        ]
-        for fut in as_completed(futures):
-            for o in fut.result():
+
+        def run(tasks):
+            futures = [
+                pool.submit(run_cell, s.to_dict(), root, test.to_dict(), ms, threads, device)
+                for s, ms in tasks
+            ]
+            for fut in as_completed(futures):
+                yield from fut.result()
+
+        trained = []
+        for o in run([(s, ()) for s in order]):
+            on_cell(o)
+            outcomes.append(o)
+            if o.status == "done":
+                trained.append(o.spec)
+        ready = [s for s in order if s in set(trained)]
+        for o in run([(s, (m,)) for s in ready for m in methods]):
+            if o.method is not None:  # the model's own outcome was reported above
                 on_cell(o)
                 outcomes.append(o)
     return outcomes

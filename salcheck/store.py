@@ -150,6 +150,14 @@ class Store:
         bad += [f"{kind}/{p.name}" for p in sorted(self.path(kind, "x").parent.glob("*.corrupt"))]
         return good, bad
 
+    def items(self, kind: str) -> Iterator[tuple[str, Payload]]:
+        """(key, entry) of every readable entry of ``kind`` (corrupted ones are skipped)."""
+        for path in sorted(self.path(kind, "x").parent.glob("*.json")):
+            try:
+                yield path.stem, _read(path)
+            except (ValueError, KeyError, TypeError):
+                continue
+
     def other_versions(self) -> list[str]:
         """Store-format versions present in the root other than this one."""
         return sorted(

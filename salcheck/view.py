@@ -50,9 +50,11 @@ class ResultsView:
         compute: bool = True,
         workers: int = 1,
         whole_tier: bool = True,
+        device: str = "cpu",
         on_cell: Callable[[CellOutcome], None] | None = None,
     ) -> None:
         self.store, self.tier, self.compute, self.workers = store, tier, compute, workers
+        self.device = device
         self.method_spec = method  # a name (run in workers) or an object
         self.method = resolve_method(method)
         self.seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
@@ -115,6 +117,7 @@ class ResultsView:
             test=test,
             methods=[method] if isinstance(method, str) else (),
             workers=self.workers,
+            device=self.device,
             on_cell=self.on_cell,
         )
         for spec in todo:
@@ -160,6 +163,7 @@ class ResultsView:
                 test=self.tier.test(),
                 methods=(),
                 workers=self.workers,
+                device=self.device,
                 on_cell=self.on_cell,
             )
         out = []

@@ -58,3 +58,24 @@ def test_baseline_gate(where, tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(InvalidArgument, match="cannot read baseline"):
         compare_baseline(VanillaGradient(), tmp_path / "bad.json", **where)
+
+
+class _LyingUnsigned(VanillaGradient):
+    """Signed gradients that declare themselves unsigned and non-deterministic."""
+
+    name = "lying unsigned"
+    signed = False
+    deterministic = False
+
+
+def test_tags_select_the_checks(where):
+    results = {r.check: r for r in check_saliency_method(_LyingUnsigned(), on_fail=None, **where)}
+    assert results["check_deterministic"].skipped == (
+        "needs a method tagged deterministic=True; this one declares deterministic=False"
+    )
+    assert results["check_signed_maps_take_both_signs"].state == "SKIP"
+    assert results["check_unsigned_maps_are_nonnegative"].state == "FAIL"  # its maps go negative
+    honest = {r.check: r for r in check_saliency_method(VanillaGradient(), on_fail=None, **where)}
+    assert honest["check_signed_maps_take_both_signs"].state == "PASS"
+    assert honest["check_unsigned_maps_are_nonnegative"].skipped
+    assert {r.state for r in check_saliency_method(ConstantMap(), on_fail=None, **where)} >= {"SKIP"}

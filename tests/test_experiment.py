@@ -27,6 +27,7 @@ def test_training_is_deterministic_and_serialisable(trained):
     ]
     assert record.provenance["spec"] == spec.to_dict()
     assert {"torch", "numpy", "salcheck"} <= set(record.provenance["versions"])
+    assert record.provenance["device"] == "cpu"
     back = ModelResult.from_dict(json.loads(json.dumps(record.to_dict())))
     assert back.spec == spec and back.history == record.history
     reloaded = load_model(spec, weights_bytes(model))

@@ -112,5 +112,11 @@ def test_finding_marker_is_validated(pytester):
 def test_options_are_registered(pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
-        ["*--salcheck-tier*", "*--salcheck-seeds*", "*--salcheck-workers*", "*--salcheck-verdicts*"]
+        [
+            "*--salcheck-tier*",
+            "*--salcheck-seeds*",
+            "*--salcheck-workers*",
+            "*--salcheck-verdicts*",
+            "*--salcheck-device*",
+        ]
     )

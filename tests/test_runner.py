@@ -62,7 +62,7 @@ def test_n_methods_train_each_model_once(grid, tmp_path, monkeypatch):
     tier, specs = grid
     trained = []
     real = runner_module.train_model
-    monkeypatch.setattr(runner_module, "train_model", lambda s: trained.append(s) or real(s))
+    monkeypatch.setattr(runner_module, "train_model", lambda s, **kw: trained.append(s) or real(s, **kw))
     methods = ["vanilla", "salcheck.saliency:ConstantMap", "captum.attr:InputXGradient"]
     out = run_grid(specs, Store(tmp_path), test=tier.test(), methods=methods)
     assert sorted(trained, key=str) == sorted(specs, key=str)

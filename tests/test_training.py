@@ -110,3 +110,16 @@ def test_balanced_accuracy():
 def test_bad_config(kwargs, match):
     with pytest.raises(InvalidArgument, match=match):
         TrainConfig(**kwargs)
+
+
+def test_device_names_are_resolved_or_refused(monkeypatch):
+    from salcheck.training import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == resolve_device("cpu") == "cpu"
+    with pytest.raises(InvalidArgument, match="device 'cuda' was asked for but no CUDA device"):
+        resolve_device("cuda")
+    with pytest.raises(InvalidArgument, match="unknown device 'tpu'; accepted: auto, cpu, cuda"):
+        resolve_device("tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"

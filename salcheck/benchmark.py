@@ -1,0 +1,251 @@
+"""Which saliency method recovers the latent subtypes? Many methods on models trained once.
+
+:func:`collect` evaluates each method (and the null maps) on the default-training models of
+the three training sets of a tier, through the store, so a method is never trained for and a
+rerun costs nothing. The result, a :class:`Benchmark`, answers:
+
+- scores per method and dataset: mean ± sd over seeds of every criterion, beside the best
+  null map's mean on the same models (:meth:`Benchmark.chance`);
+- a ranking with its uncertainty (:meth:`Benchmark.ranking`): on each (dataset, seed), methods
+  are ranked on each of b, c, b†, c† and their mean rank decides the winner; a method's win
+  share is the fraction of (dataset, seed) pairs it wins (ties share);
+- silent equivalences (:meth:`Benchmark.equivalences`): two methods whose group maps agree to
+  a relative 1e-5 on every model compute the same thing, whatever their names say;
+- the study's findings that these models can decide, per method (:meth:`Benchmark.findings`);
+- whether a null map outranks the study's gradient (:func:`null_outranks`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from .findings import NAMED, Comparison
+from .methods import method_name, resolve_method
+from .results import Scores
+from .runner import CellOutcome, run_grid
+from .saliency import method_tags
+from .saliency.catalogue import METHODS, NULLS
+from .stats import Verdict
+from .store import Store
+from .tiers import Tier, check_seeds
+from .view import DERIVED, ResultsView
+
+#: The training sets of the benchmark, each with default training (the study's baseline).
+DATASETS = ("homogeneous", "heterogeneous", "large")
+#: Scores tabled per method: the criteria, localisation on typical images, and the sanity check.
+SCORES = (
+    "a",
+    "b",
+    "c",
+    "b_dagger",
+    "c_dagger",
+    "rma_typical",
+    "rra_typical",
+    "auc_typical",
+    "pointing_typical",
+    "spearman_randomised",
+)
+#: Scores whose chance level the null maps set (the rest: a is the model's, rho is a check).
+WITH_CHANCE = SCORES[1:9]
+#: The criteria that rank methods.
+RANK_CRITERIA = ("b", "c", "b_dagger", "c_dagger")
+#: Relative tolerance under which two methods' group maps count as the same maps.
+EQUIVALENCE_TOLERANCE = 1e-5
+#: The study's findings decidable on default-training models alone.
+DEFAULT_ONLY: dict[str, Comparison] = {
+    k: c for k, c in NAMED.items() if all(v == "default" for _, v in c.cells())
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One method of the benchmark and its evaluations per dataset (one per seed)."""
+
+    key: str  # as given: a catalogue name or MODULE:OBJECT
+    name: str
+    null: bool
+    tags: dict[str, bool | None]
+    runs: dict[str, list[Scores]] = field(repr=False)
+    view: ResultsView = field(repr=False)
+
+    def values(self, dataset: str, score: str) -> list[float]:
+        if score in DERIVED:
+            return [float(DERIVED[score](r.randomisation)) for r in self.runs[dataset]]
+        if score == "s_per_1000_maps":
+            return [float(r.timings[score]) for r in self.runs[dataset]]
+        return [float(r.criteria[score]) for r in self.runs[dataset]]
+
+    def mean(self, dataset: str, score: str) -> float:
+        return float(np.mean(self.values(dataset, score)))
+
+
+@dataclass
+class Benchmark:
+    tier: Tier
+    seeds: tuple[int, ...]
+    entries: list[Entry]
+    store: Store
+
+    @property
+    def methods(self) -> list[Entry]:
+        return [e for e in self.entries if not e.null]
+
+    @property
+    def nulls(self) -> list[Entry]:
+        return [e for e in self.entries if e.null]
+
+    def entry(self, key: str) -> Entry:
+        for e in self.entries:
+            if e.key == key:
+                return e
+        msg = f"no method {key!r} in the benchmark; it has {', '.join(e.key for e in self.entries)}"
+        raise KeyError(msg)
+
+    def chance(self, dataset: str, score: str) -> float:
+        """The best null map's mean on ``dataset`` (NaN without nulls)."""
+        means = [e.mean(dataset, score) for e in self.nulls]
+        return max(means) if means else math.nan
+
+    def ranking(self) -> list[tuple[Entry, float, float, float]]:
+        """(entry, mean rank, sd of rank, win share) per method, best mean rank first."""
+        return rank_methods(
+            self.methods,
+            [(d, i) for d in DATASETS for i in range(len(self.seeds))],
+            lambda e, d, i, k: e.values(d, k)[i],
+        )
+
+    def equivalences(self) -> list[tuple[Entry, Entry, float]]:
+        """(a, b, largest relative difference) for every pair whose maps agree on every model."""
+        out = []
+        for i, a in enumerate(self.entries):
+            for b in self.entries[i + 1 :]:
+                diff = max(
+                    _relative_difference(ra.maps[g], rb.maps[g])
+                    for d in DATASETS
+                    for ra, rb in zip(a.runs[d], b.runs[d], strict=True)
+                    for g in ("typical", "atypical")
+                )
+                if diff <= EQUIVALENCE_TOLERANCE:
+                    out.append((a, b, diff))
+        return out
+
+    def findings(self) -> dict[str, dict[str, Verdict | None]]:
+        """method key -> finding -> verdict (None where a cell is missing from the store)."""
+        return {e.key: e.view.decide_available(DEFAULT_ONLY) for e in self.entries}
+
+    def cost(self) -> dict[str, float]:
+        """Seconds spent evaluating every method, and training the models they share."""
+        evaluate = sum(
+            r.timings.get("total_s", 0.0) for e in self.entries for d in DATASETS for r in e.runs[d]
+        )
+        train = 0.0
+        for d in DATASETS:
+            for r in self.entries[0].runs[d]:
+                entry = self.store.get("models", r.model.key()) or {}
+                train += float(entry.get("timings", {}).get("train_s", 0.0))
+        return {"evaluate_s": evaluate, "train_s": train}
+
+
+def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    scale = max(float(np.abs(a).max()), float(np.abs(b).max()))
+    if scale == 0:
+        return 0.0
+    return float(np.abs(np.asarray(a) - np.asarray(b)).max()) / scale
+
+
+def rank_methods(
+    entries: Sequence[Any],
+    units: Sequence[Any],
+    value: Callable[..., float],
+    criteria: Sequence[str] = RANK_CRITERIA,
+) -> list[tuple[Any, float, float, float]]:
+    """Rank ``entries`` on each unit (a dataset and seed): mean over ``criteria`` of the rank
+    (1 = highest value; NaN ranks last); the lowest mean rank wins, ties share the win.
+    Returns (entry, mean rank, sd of rank over units, win share), best first."""
+    if not entries or not units:
+        return []
+    ranks = np.zeros((len(units), len(entries)))
+    wins = np.zeros(len(entries))
+    for u, unit in enumerate(units):
+        per = []
+        for k in criteria:
+            v = np.array([value(e, *unit, k) for e in entries], float)
+            per.append(rankdata(-np.nan_to_num(v, nan=-np.inf), method="average"))
+        ranks[u] = np.mean(per, 0)
+        best = np.flatnonzero(ranks[u] == ranks[u].min())
+        wins[best] += 1 / len(best)
+    sd = ranks.std(0, ddof=1) if len(units) > 1 else np.zeros(len(entries))
+    rows = [
+        (e, float(ranks[:, j].mean()), float(sd[j]), float(wins[j] / len(units)))
+        for j, e in enumerate(entries)
+    ]
+    return sorted(rows, key=lambda r: r[1])
+
+
+def null_outranks(
+    bench: Benchmark, reference: str = "vanilla", criteria: Iterable[str] = ("b", "c")
+) -> list[str]:
+    """Each (null, dataset, criterion) where a null map's mean is not below ``reference``'s."""
+    ref = bench.entry(reference)
+    out = []
+    for null in bench.nulls:
+        for d in DATASETS:
+            for k in criteria:
+                x, y = null.mean(d, k), ref.mean(d, k)
+                if not x < y:
+                    out.append(f"{null.name} {k} on {d}: {x:.3g} >= {ref.name} {y:.3g}")
+    return out
+
+
+def default_methods() -> list[str]:
+    """The catalogue's methods, then its nulls."""
+    return [*METHODS, *NULLS]
+
+
+def collect(
+    tier: Tier,
+    store: Store,
+    methods: Sequence[str] | None = None,
+    *,
+    seeds: Iterable[int] | None = None,
+    compute: bool = True,
+    workers: int = 1,
+    device: str = "cpu",
+    on_cell: Callable[[CellOutcome], None] | None = None,
+) -> Benchmark:
+    """Evaluate ``methods`` (names; default: :func:`default_methods`) and every null map on
+    the default-training models of :data:`DATASETS`; ``compute`` False reads the store only."""
+    seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
+    keys = list(dict.fromkeys([*(methods or default_methods()), *NULLS]))
+    resolved = {k: resolve_method(k) for k in keys}  # fail early on a bad name
+    specs = [tier.spec(d, "default", s) for d in DATASETS for s in seeds]
+    if compute:
+        run_grid(
+            specs,
+            store,
+            test=tier.test(),
+            methods=keys,
+            workers=workers,
+            device=device,
+            on_cell=on_cell,
+        )
+    entries = []
+    for key, method in resolved.items():
+        view = ResultsView(store, tier, key, seeds=seeds, compute=compute, whole_tier=False)
+        entries.append(
+            Entry(
+                key=key,
+                name=method_name(method),
+                null=key in NULLS,
+                tags=method_tags(method),
+                runs={d: view.scores(d) for d in DATASETS},
+                view=view,
+            )
+        )
+    return Benchmark(tier, seeds, entries, store)

@@ -1,0 +1,276 @@
+"""``salcheck benchmark``: the method benchmark as Markdown, with one saliency card per method.
+
+Writes ``<out>/<tier>-methods.md`` and, under ``<out>/<tier>-methods/``, a card
+``<method>.md`` and a group-map figure ``<method>.png`` per method. Every number comes from
+stored evaluations through :func:`salcheck.benchmark.collect`; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import atomic
+from ..benchmark import (
+    DATASETS,
+    DEFAULT_ONLY,
+    EQUIVALENCE_TOLERANCE,
+    RANK_CRITERIA,
+    SCORES,
+    WITH_CHANCE,
+    Benchmark,
+    Entry,
+    null_outranks,
+)
+from ..checks import CHECKS, CheckResult, check_saliency_method
+from ..criteria import CRITERIA
+from ..provenance import git_commit
+from ..stats import Verdict
+
+HEADERS = {
+    "a": "a",
+    "b": "b",
+    "c": "c",
+    "b_dagger": "b†",
+    "c_dagger": "c†",
+    "rma_typical": "RMA",
+    "rra_typical": "RRA",
+    "auc_typical": "AUC",
+    "pointing_typical": "PG",
+    "spearman_randomised": "ρ rand.",
+}
+MARK = {"replicated": "✓", "contradicted": "✗", "inconclusive": "?"}
+
+
+def slug(name: str) -> str:
+    """A file name for a method name: lower case, runs of other characters as one dash."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _cell(entry: Entry, dataset: str, score: str, chance: float) -> str:
+    v = entry.values(dataset, score)
+    text = f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+    if score in WITH_CHANCE and not entry.null and not np.mean(v) > chance:
+        text += " °"
+    return text
+
+
+def _scores_table(bench: Benchmark, dataset: str, entries: list[Entry]) -> list[str]:
+    cols = [HEADERS[k] for k in SCORES]
+    lines = [
+        "| method | " + " | ".join(cols) + " | s / 1000 maps |",
+        "|---|" + "---|" * (len(cols) + 1),
+    ]
+    chance = {k: bench.chance(dataset, k) for k in SCORES}
+    for e in entries:
+        cells = [_cell(e, dataset, k, chance[k]) for k in SCORES]
+        cost = np.mean(e.values(dataset, "s_per_1000_maps"))
+        name = f"*{e.name}* (null)" if e.null else e.name
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {cost:.1f} |")
+    best = [f"{chance[k]:.2f}" if k in WITH_CHANCE else "" for k in SCORES]
+    lines.append("| **best null (chance)** | " + " | ".join(best) + " | |")
+    return lines
+
+
+def _criteria_legend() -> list[str]:
+    lines = ["| symbol | criterion | formula | better | chance |", "|---|---|---|---|---|"]
+    for c in CRITERIA:
+        i = c.info()
+        chance = "mask share" if i.chance is None else f"{i.chance:g}"
+        lines.append(f"| {i.symbol} | {i.name} | `{i.formula}` | {i.direction} | {chance} |")
+    return lines
+
+
+def _verdict_mark(v: Verdict | None) -> str:
+    return "—" if v is None else MARK[v.outcome]
+
+
+def _findings_table(bench: Benchmark, findings) -> list[str]:
+    keys = list(DEFAULT_ONLY)
+    lines = ["| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for e in bench.entries:
+        row = [_verdict_mark(findings[e.key][k]) for k in keys]
+        lines.append(f"| {e.name} | " + " | ".join(row) + " |")
+    return lines
+
+
+def _checks_table(bench: Benchmark, checks: dict[str, list[CheckResult]]) -> list[str]:
+    names = [c.__name__.removeprefix("check_") for c in CHECKS]
+    lines = ["| method | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    sym = {"PASS": "pass", "FAIL": "**fail**", "SKIP": "–"}
+    for e in bench.entries:
+        lines.append(f"| {e.name} | " + " | ".join(sym[r.state] for r in checks[e.key]) + " |")
+    return lines
+
+
+def _card(bench: Benchmark, e: Entry, checks: list[CheckResult], findings, rank) -> list[str]:
+    doc = (type(e.view.method).__doc__ or "").strip().split("\n\n")[0]
+    tags = ", ".join(f"{k}={v}" for k, v in e.tags.items())
+    lines = [
+        f"# Saliency card: {e.name}",
+        "",
+        f"- command-line name: `{e.key}`; tags: {tags}; "
+        + ("a null map (chance reference)" if e.null else "a saliency method"),
+        f"- what it is: {' '.join(doc.split())}",
+        f"- cost: {np.mean([np.mean(e.values(d, 's_per_1000_maps')) for d in DATASETS]):.1f} s per "
+        "1,000 maps (one torch thread, this CPU)",
+    ]
+    if rank is not None:
+        lines.append(
+            f"- ranking: mean rank {rank[1]:.2f} ± {rank[2]:.2f} among {len(bench.methods)} methods, "
+            f"wins {rank[3]:.0%} of (dataset, seed) pairs"
+        )
+    lines += ["", "## Scores (mean ± sd over seeds; ° not above the best null map)", ""]
+    for d in DATASETS:
+        lines += [f"### {d}", "", *_scores_table(bench, d, [e]), ""]
+    lines += ["## Checks (`salcheck check`, homogeneous models)", ""]
+    lines += [f"- {r.state}: {r.message().split('] ', 1)[1]}" for r in checks]
+    lines += ["", "## The study's findings on these models", ""]
+    lines += [
+        f"- {k}: {v.outcome} — {v.message()}" if v else f"- {k}: not computed"
+        for k, v in findings.items()
+    ]
+    lines += [
+        "",
+        "## Group maps (mean over seeds; M typical, M† atypical)",
+        "",
+        f"![{e.name}]({slug(e.name)}.png)",
+        "",
+    ]
+    return lines
+
+
+def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
+    """Write the benchmark report and its cards; returns the report's path."""
+    from .figures import group_map_figure
+
+    rendered_at = git_commit()  # before the figures below change tracked files
+    tier = bench.tier
+    out = Path(out)
+    card_dir = out / f"{tier.name}-methods"
+    checks = {
+        e.key: check_saliency_method(e.view.method, tier=tier, store=bench.store, on_fail=None)
+        for e in bench.entries
+    }
+    findings = bench.findings()
+    ranking = bench.ranking()
+    ranks = {r[0].key: r for r in ranking}
+    for e in bench.entries:
+        rows = [
+            (
+                d,
+                np.mean([r.maps["typical"] for r in e.runs[d]], 0),
+                np.mean([r.maps["atypical"] for r in e.runs[d]], 0),
+            )
+            for d in DATASETS
+        ]
+        group_map_figure(card_dir / f"{slug(e.name)}.png", rows, tier.image_size)
+        card = _card(bench, e, checks[e.key], findings[e.key], ranks.get(e.key))
+        atomic.write_text(card_dir / f"{slug(e.name)}.md", "\n".join(card))
+
+    equivalences = bench.equivalences()
+    offenders = null_outranks(bench) if any(e.key == "vanilla" for e in bench.entries) else None
+    cost = bench.cost()
+    n_eval = sum(len(e.runs[d]) for e in bench.entries for d in DATASETS)
+    provenance = bench.entries[0].runs[DATASETS[0]][0].provenance
+    lines = [
+        f"# salcheck method benchmark: tier `{tier.name}`",
+        "",
+        f"Generated by `salcheck benchmark --tier {tier.name}` from the result store; do not edit "
+        f"by hand. Which saliency method recovers the latent subtypes? {len(bench.methods)} "
+        f"methods and {len(bench.nulls)} null maps, each evaluated on the same models: default "
+        f"training on the {', '.join(DATASETS)} sets, seeds {', '.join(map(str, bench.seeds))} "
+        f"({tier.image_size} x {tier.image_size}, {tier.epochs} epochs; test set "
+        f"{tier.test_n_per_class} per class). Each cell is the mean ± sd over seeds; ° marks a "
+        "value not above the best null map's mean on the same models (the row *best null*). "
+        "Localisation scores are on the typical atrophied images against each image's own "
+        "ROI; ρ rand. is the rank correlation of |map| with the trained model's after cascading "
+        "randomisation of every layer (a method that explains the model falls towards 0; the "
+        "check suite asks for at most 0.3). a is the model's, the same for every method.",
+        "",
+        "## Criteria",
+        "",
+        *_criteria_legend(),
+        "",
+        "## Silent equivalences",
+        "",
+    ]
+    if equivalences:
+        lines += [
+            f"- **{a.name}** computes the same maps as **{b.name}** (largest relative "
+            f"difference of the group maps over every model: {d:.1g})"
+            for a, b, d in equivalences
+        ]
+        lines += [
+            "",
+            "captum's GuidedBackprop and Deconvolution replace the backward pass of `nn.ReLU` "
+            "only; the study's networks use `nn.LeakyReLU`, so captum's classes return the plain "
+            "gradient (salcheck warns with `SilentEquivalenceWarning`). salcheck's "
+            "`guided-backprop` and `deconvolution` apply the rule to every rectifier.",
+        ]
+    else:
+        lines.append(
+            f"No two methods give the same maps (relative tolerance {EQUIVALENCE_TOLERANCE:g})."
+        )
+    lines += ["", "## Null maps against the study's gradient", ""]
+    if offenders is None:
+        lines.append("The study's gradient (`vanilla`) is not in this benchmark.")
+    elif offenders:
+        lines += ["A null map outranks the study's gradient:", ""] + [f"- {o}" for o in offenders]
+    else:
+        lines.append(
+            "No null map reaches the study's gradient on b or c on any dataset (means over seeds)."
+        )
+    lines += ["", "## Ranking", ""]
+    lines += [
+        f"On each (dataset, seed), the {len(bench.methods)} methods are ranked on each of "
+        f"{', '.join(HEADERS[k] for k in RANK_CRITERIA)} (1 = highest); the lowest mean rank "
+        "wins, ties share the win. Mean rank ± sd over the "
+        f"{len(DATASETS) * len(bench.seeds)} (dataset, seed) pairs, and the share won.",
+        "",
+        "| rank | method | mean rank | wins |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {i} | [{e.name}]({card_dir.name}/{slug(e.name)}.md) | {m:.2f} ± {s:.2f} | {w:.0%} |"
+        for i, (e, m, s, w) in enumerate(ranking, 1)
+    ]
+    for d in DATASETS:
+        lines += ["", f"## {d}", "", *_scores_table(bench, d, bench.entries)]
+    lines += [
+        "",
+        "## The study's findings per method",
+        "",
+        "Findings decidable on default-training models (✓ replicated, ✗ contradicted, ? "
+        "inconclusive at alpha 0.05, — not computed). Findings about training variants need "
+        "the method on every cell: `salcheck verdicts --method NAME --run`.",
+        "",
+        *_findings_table(bench, findings),
+        "",
+        "## Checks",
+        "",
+        "The check suite (`salcheck check NAME`) on the homogeneous models; – : not selected "
+        "by the method's tags.",
+        "",
+        *_checks_table(bench, checks),
+        "",
+        "## Saliency cards",
+        "",
+        *[f"- [{e.name}]({card_dir.name}/{slug(e.name)}.md)" for e in bench.entries],
+        "",
+        "## Cost and provenance",
+        "",
+        f"- {n_eval} evaluations took {cost['evaluate_s'] / 60:.1f} min of worker time "
+        f"(one torch thread each), against {cost['train_s'] / 60:.1f} min to train the "
+        f"{len(DATASETS) * len(bench.seeds)} models they share",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in provenance.get('versions', {}).items())}",
+        f"- machine: {provenance.get('machine', {}).get('platform')}",
+        f"- rendered {time.strftime('%Y-%m-%d', time.gmtime())} at commit {rendered_at}",
+        "",
+    ]
+    path = out / f"{tier.name}-methods.md"
+    atomic.write_text(path, "\n".join(lines))
+    return path

@@ -1,0 +1,96 @@
+"""The method benchmark: ranking, nulls against the gradient, equivalences, the report."""
+
+import numpy as np
+import pytest
+
+from salcheck.benchmark import (
+    DATASETS,
+    Benchmark,
+    Entry,
+    collect,
+    null_outranks,
+    rank_methods,
+)
+from salcheck.report.methods import render_benchmark, slug
+from salcheck.results import Scores
+from salcheck.store import Store
+
+
+def _entry(tier, key, values, *, null=False, maps=None):
+    """An entry whose every (dataset, seed) has criteria ``values`` (b, c, b†, c† ...)."""
+    runs = {
+        d: [
+            Scores(
+                model=tier.spec(d, "default", s),
+                method=key,
+                fingerprint=key,
+                status="done",
+                criteria=dict(values),
+                maps=maps or {"typical": np.eye(4) * (1 + s), "atypical": np.eye(4)},
+            )
+            for s in tier.seeds
+        ]
+        for d in DATASETS
+    }
+    return Entry(key, key, null, {"signed": True, "deterministic": True}, runs, view=None)
+
+
+NULL_MAPS = {"typical": np.ones((4, 4)), "atypical": np.ones((4, 4))}
+
+
+def _bench(tiny, tmp_path, gradient, null):
+    keys = ("b", "c", "b_dagger", "c_dagger")
+    entries = [
+        _entry(tiny, "vanilla", dict(zip(keys, gradient, strict=True))),
+        _entry(tiny, "random", dict(zip(keys, null, strict=True)), null=True, maps=NULL_MAPS),
+    ]
+    return Benchmark(tiny, tiny.seeds, entries, Store(tmp_path))
+
+
+def test_no_null_outranks_a_better_gradient(tiny, tmp_path):
+    assert null_outranks(_bench(tiny, tmp_path, (5, 4, 3, 2), (1, 1, 1, 1))) == []
+
+
+def test_an_inverted_ranking_is_caught(tiny, tmp_path):
+    offenders = null_outranks(_bench(tiny, tmp_path, (1, 4, 3, 2), (1.5, 1, 1, 1)))
+    assert offenders == [f"random b on {d}: 1.5 >= vanilla 1" for d in DATASETS]
+
+
+def test_ranking_shares_wins_and_ranks_nan_last():
+    table = {"x": [3.0, 1.0], "y": [2.0, 2.0], "z": [float("nan"), 0.0]}
+    rows = rank_methods(list(table), [(0,), (1,)], lambda e, u, k: table[e][u], criteria=("b",))
+    by = {e: (mean, win) for e, mean, _, win in rows}
+    assert by == {"x": (1.5, 0.5), "y": (1.5, 0.5), "z": (3.0, 0.0)}
+    assert sum(w for *_, w in rows) == pytest.approx(1.0)
+    assert [r[0] for r in rows] == ["x", "y", "z"]
+
+
+def test_equal_maps_are_reported_as_equivalent(tiny, tmp_path):
+    bench = _bench(tiny, tmp_path, (5, 4, 3, 2), (1, 1, 1, 1))
+    bench.entries.append(_entry(tiny, "copy", {"b": 5, "c": 4, "b_dagger": 3, "c_dagger": 2}))
+    assert [(a.key, b.key) for a, b, _ in bench.equivalences()] == [("vanilla", "copy")]
+
+
+@pytest.mark.slow  # trains networks
+@pytest.mark.filterwarnings("ignore::salcheck.errors.SilentEquivalenceWarning")
+def test_benchmark_on_the_tiny_tier(tiny, tmp_path):
+    store = Store(tmp_path / "store")
+    methods = ["vanilla", "guided-backprop-captum", "guided-backprop"]
+    bench = collect(tiny, store, methods, workers=1)
+    assert [e.key for e in bench.methods] == methods
+    assert [e.key for e in bench.nulls] == ["random", "sobel", "constant", "untrained"]
+    pairs = [(a.key, b.key) for a, b, _ in bench.equivalences()]
+    assert pairs == [("vanilla", "guided-backprop-captum")]
+    assert sum(w for *_, w in bench.ranking()) == pytest.approx(1.0)
+    assert collect(tiny, store, methods, compute=False).entries[0].runs == bench.entries[0].runs
+    path = render_benchmark(bench, tmp_path / "out")
+    text = path.read_text()
+    assert path.name == "tiny-methods.md"
+    assert "**GuidedBackprop (captum)** computes the same maps as **Vanilla gradient**" in text
+    assert "**Vanilla gradient** computes the same maps as **GuidedBackprop (every" not in text
+    for e in bench.entries:
+        card = (tmp_path / "out" / "tiny-methods" / f"{slug(e.name)}.md").read_text()
+        assert card.startswith(f"# Saliency card: {e.name}")
+        assert "check_beats_chance" in card
+        png = tmp_path / "out" / "tiny-methods" / f"{slug(e.name)}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG"
