@@ -8,7 +8,11 @@ fraction_of_peak (achieved ConvNet training FLOP/s over that matmul rate), and t
 throughput in models per hour (homogeneous, 64 x 64, 20 epochs, extrapolated from epochs 2-3)
 for one process using every core (``ci_models_per_hour_single``) against one one-thread
 process per core side by side (``ci_models_per_hour_workers``, what ``salcheck run`` and the
-pytest plugin do), with ``workers_speedup`` their ratio, measured in the same run.
+pytest plugin do), with ``workers_speedup`` their ratio, measured in the same run; and
+``ci_models_per_hour_batched``: the same one-thread processes, each training five seeds of the
+cell at once as one grouped network (``salcheck run --batch-models 5``), with
+``batched_speedup`` its ratio to one-at-a-time in the same layout (``..._workers``) and
+``batched_peak_mib`` the peak resident memory of one batched process.
 """
 
 from __future__ import annotations
@@ -60,18 +64,35 @@ def ci_epoch_seconds(threads: int) -> float:
     return sum(h["seconds"] for h in history[1:]) / 2
 
 
-def ci_models_per_hour(processes: int, threads: int) -> float:
-    """Models per hour with ``processes`` children of ``threads`` threads side by side."""
-    cmd = [sys.executable, __file__, "--child", str(threads)]
+def ci_batched_epoch_seconds(threads: int, k: int = 5) -> float:
+    """(child process) Seconds per epoch per model (epochs 2-3) of k ci homogeneous models
+    trained at once; prints the peak resident memory (MiB) before it."""
+    import resource
+
+    from salcheck.batched import train_batched
+
+    torch.set_num_threads(threads)
+    cohorts = [make_cohort(preset("homogeneous", image_size=64), s) for s in range(k)]
+    results = train_batched(cohorts, TrainConfig(epochs=3), list(range(k)))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return sum(r.history[1]["seconds"] + r.history[2]["seconds"] for r in results) / (2 * k)
+
+
+def ci_models_per_hour(processes: int, threads: int, mode: str = "--child") -> tuple[float, float]:
+    """(models per hour, peak MiB of a child) with ``processes`` children side by side."""
+    cmd = [sys.executable, __file__, mode, str(threads)]
     children = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
-    per_epoch = [float(c.communicate()[0].split()[-1]) for c in children]
-    return sum(3600 / (20 * s) for s in per_epoch)
+    outputs = [c.communicate()[0].split() for c in children]
+    per_epoch = [float(out[-1]) for out in outputs]
+    peak = max(float(out[-2]) for out in outputs) if mode == "--batched-child" else float("nan")
+    return sum(3600 / (20 * s) for s in per_epoch), peak
 
 
 def main() -> None:
     cores = os.cpu_count() or 1
-    single = ci_models_per_hour(1, cores)
-    workers = ci_models_per_hour(cores, 1)
+    single, _ = ci_models_per_hour(1, cores)
+    workers, _ = ci_models_per_hour(cores, 1)
+    batched, batched_mib = ci_models_per_hour(cores, 1, "--batched-child")
     peak = matmul_gflops()
     rate = convnet_rate()
     flops = training_flops_per_image(build_model("convnet", 128, generator=torch.Generator()), 128)
@@ -90,6 +111,9 @@ def main() -> None:
                 "ci_models_per_hour_single": round(single, 1),
                 "ci_models_per_hour_workers": round(workers, 1),
                 "workers_speedup": round(workers / single, 2),
+                "ci_models_per_hour_batched": round(batched, 1),
+                "batched_speedup": round(batched / workers, 2),
+                "batched_peak_mib": round(batched_mib),
             }
         )
     )
@@ -98,5 +122,7 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         print(ci_epoch_seconds(int(sys.argv[2])))
+    elif sys.argv[1:2] == ["--batched-child"]:
+        print(ci_batched_epoch_seconds(int(sys.argv[2])))
     else:
         main()

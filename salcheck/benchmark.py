@@ -217,6 +217,7 @@ def collect(
     compute: bool = True,
     workers: int = 1,
     device: str = "cpu",
+    batch_models: int | None = None,
     on_cell: Callable[[CellOutcome], None] | None = None,
 ) -> Benchmark:
     """Evaluate ``methods`` (names; default: :func:`default_methods`) and every null map on
@@ -233,6 +234,7 @@ def collect(
             methods=keys,
             workers=workers,
             device=device,
+            batch_models=batch_models,
             on_cell=on_cell,
         )
     entries = []

@@ -51,10 +51,11 @@ class ResultsView:
         workers: int = 1,
         whole_tier: bool = True,
         device: str = "cpu",
+        batch_models: int | None = None,
         on_cell: Callable[[CellOutcome], None] | None = None,
     ) -> None:
         self.store, self.tier, self.compute, self.workers = store, tier, compute, workers
-        self.device = device
+        self.device, self.batch_models = device, batch_models
         self.method_spec = method  # a name (run in workers) or an object
         self.method = resolve_method(method)
         self.seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
@@ -118,6 +119,7 @@ class ResultsView:
             methods=[method] if isinstance(method, str) else (),
             workers=self.workers,
             device=self.device,
+            batch_models=self.batch_models,
             on_cell=self.on_cell,
         )
         for spec in todo:
@@ -164,6 +166,7 @@ class ResultsView:
                 methods=(),
                 workers=self.workers,
                 device=self.device,
+                batch_models=self.batch_models,
                 on_cell=self.on_cell,
             )
         out = []

@@ -1,0 +1,252 @@
+"""Train several models of one cell at once, as one grouped network (several seeds, one pass).
+
+K ConvNets (:class:`salcheck.models.ConvNet`) become one network whose convolutions are grouped
+convolutions with K groups, whose BatchNorm runs over the K x C channels (BatchNorm is
+per channel, so this is K BatchNorms), and whose last Linear layer is a batched product. Each
+model keeps everything it would have had alone: its own training cohort, split, initial
+weights, data order and augmentation draws (the same generators, drawn in the same order, as
+:func:`salcheck.training.train`), its own loss (the sum of the K losses has, for each model's
+parameters, the gradient of that model's loss), and its own Adam state (Adam is elementwise).
+It is therefore the model it would have been alone up to float rounding (grouped kernels sum in
+another order); ``tests/test_batched.py`` shows it. Supported: the ``convnet`` network without
+dropout; :func:`supports` says whether a configuration qualifies.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .cohort import Cohort
+from .errors import InvalidArgument, TrainingDiverged
+from .models import ConvNet
+from .training import TrainConfig, TrainedModel, _Run, _start, balanced_accuracy
+
+
+def _head(net: nn.Module) -> nn.Linear:
+    """The last Linear layer of a ConvNet."""
+    head = net.classifier[-1]  # type: ignore[index]
+    assert isinstance(head, nn.Linear)
+    return head
+
+
+def supports(config: TrainConfig) -> bool:
+    """Whether :func:`train_batched` can train models of ``config``."""
+    return config.model == "convnet" and config.dropout == 0.0
+
+
+class GroupedConvNet(nn.Module):
+    """K ConvNets as one network: input [B, K, N, N] (model k's image in channel k), output
+    [K, B, 2]."""
+
+    def __init__(self, nets: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not nets or not all(isinstance(n, ConvNet) for n in nets):
+            msg = f"GroupedConvNet groups ConvNets, got {[type(n).__name__ for n in nets]}"
+            raise InvalidArgument(msg)
+        self.k = k = len(nets)
+        layers: list[nn.Module] = []
+        for parts in zip(*(n.convolutions for n in nets), strict=True):
+            first = parts[0]
+            if isinstance(first, nn.Conv2d):
+                conv = nn.Conv2d(first.in_channels * k, first.out_channels * k, 3, padding=1, groups=k)
+                conv.weight = nn.Parameter(torch.cat([p.weight.detach() for p in parts]))
+                conv.bias = nn.Parameter(torch.cat([p.bias.detach() for p in parts]))
+                layers.append(conv)
+            elif isinstance(first, nn.BatchNorm2d):
+                bn = nn.BatchNorm2d(first.num_features * k)
+                for name in ("weight", "bias"):
+                    setattr(
+                        bn, name, nn.Parameter(torch.cat([getattr(p, name).detach() for p in parts]))
+                    )
+                for name in ("running_mean", "running_var"):
+                    setattr(bn, name, torch.cat([getattr(p, name) for p in parts]).clone())
+                layers.append(bn)
+            else:
+                layers.append(copy.deepcopy(first))  # LeakyReLU, MaxPool2d: per channel
+        self.convolutions = nn.Sequential(*layers)
+        linears = [_head(n) for n in nets]
+        self.weight = nn.Parameter(torch.stack([lin.weight.detach() for lin in linears]))  # [K, 2, F]
+        self.bias = nn.Parameter(torch.stack([lin.bias.detach() for lin in linears]))  # [K, 2]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.convolutions(x)
+        f = f.reshape(f.shape[0], self.k, -1)  # model-major channels: [B, K, 64 h w]
+        return torch.einsum("bkf,kof->kbo", f, self.weight) + self.bias[:, None, :]
+
+    def unpack(self, nets: Sequence[nn.Module]) -> None:
+        """Copy each model's share of the weights (and BatchNorm statistics) into ``nets``."""
+        with torch.no_grad():
+            for parts, grouped in zip(
+                zip(*(n.convolutions for n in nets), strict=True), self.convolutions, strict=True
+            ):
+                for name in ("weight", "bias", "running_mean", "running_var"):
+                    whole = getattr(grouped, name, None)
+                    if whole is None:
+                        continue
+                    for p, share in zip(parts, whole.chunk(self.k), strict=True):
+                        getattr(p, name).copy_(share)
+                if isinstance(grouped, nn.BatchNorm2d):
+                    for p in parts:
+                        p.num_batches_tracked.copy_(grouped.num_batches_tracked)
+            for i, n in enumerate(nets):
+                _head(n).weight.copy_(self.weight[i])
+                _head(n).bias.copy_(self.bias[i])
+
+
+def _step(
+    runs: list[_Run], net: GroupedConvNet, optimiser, i: int, epoch: int, orders
+) -> tuple[list[float], list[torch.Tensor]]:
+    """One optimiser step on batch ``i`` of every model; (losses, predictions) per model."""
+    config = runs[0].config
+    xs, ys = [], []
+    for r, order in zip(runs, orders, strict=True):
+        batch = order[i : i + config.batch_size]
+        xb = r.x_train[batch]
+        if r.augment:
+            xb = r.augment(xb, r.aug_gen)
+        xs.append(xb[:, 0])
+        ys.append(r.y_train[batch])
+    logits = net(torch.stack(xs, 1))
+    losses = [r.loss_fn(logits[k], ys[k]) for k, r in enumerate(runs)]
+    total = torch.stack(losses).sum()
+    if not torch.isfinite(total):
+        bad = [k for k, loss in enumerate(losses) if not torch.isfinite(loss)]
+        msg = f"training loss of model(s) {bad} became non-finite at epoch {epoch}"
+        raise TrainingDiverged(msg)
+    optimiser.zero_grad(set_to_none=True)
+    total.backward()
+    optimiser.step()
+    return [float(loss.item()) for loss in losses], [lg.argmax(1).detach() for lg in logits]
+
+
+@torch.no_grad()
+def _validate(runs: list[_Run], net: GroupedConvNet, batch_size: int = 64) -> torch.Tensor:
+    net.eval()
+    x = torch.stack([r.x_val[:, 0] for r in runs], 1)
+    return torch.cat([net(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], 1)
+
+
+def train_batched(
+    cohorts: Sequence[Cohort], config: TrainConfig, seeds: Sequence[int]
+) -> list[TrainedModel]:
+    """Train one model per (cohort, seed) of ``config`` at once; each as :func:`train` would."""
+    if not supports(config):
+        msg = (
+            f"batched training needs model 'convnet' and dropout 0, got model={config.model!r}, "
+            f"dropout={config.dropout}"
+        )
+        raise InvalidArgument(msg)
+    t_start = time.perf_counter()
+    runs = [_start(c, config, s) for c, s in zip(cohorts, seeds, strict=True)]
+    sizes = {(len(r.x_train), len(r.x_val)) for r in runs}
+    if len(sizes) != 1:
+        raise InvalidArgument(f"models of one batch need equal split sizes, got {sorted(sizes)}")
+    device = runs[0].x_train.device
+    net = GroupedConvNet([r.model for r in runs]).to(device)
+    optimiser = torch.optim.Adam(
+        net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
+    )
+    results = [
+        TrainedModel(r.model, config, s, c.image_size)
+        for r, s, c in zip(runs, seeds, cohorts, strict=True)
+    ]
+    best = [math.inf] * len(runs)
+    best_state: list[dict[str, torch.Tensor]] = [{} for _ in runs]
+    n = len(runs[0].x_train)
+    for epoch in range(1, config.epochs + 1):
+        t_epoch = time.perf_counter()
+        net.train()
+        orders = [torch.randperm(n, generator=r.shuffle_gen).to(device) for r in runs]
+        totals = [0.0] * len(runs)
+        preds: list[list[torch.Tensor]] = [[] for _ in runs]
+        for i in range(0, n, config.batch_size):
+            losses, p = _step(runs, net, optimiser, i, epoch, orders)
+            size = len(orders[0][i : i + config.batch_size])
+            for k in range(len(runs)):
+                totals[k] += losses[k] * size
+                preds[k].append(p[k])
+        val_logits = _validate(runs, net)
+        net.unpack([r.model for r in runs])
+        for k, r in enumerate(runs):
+            train_pred = torch.empty(n, dtype=torch.long, device=device)
+            train_pred[orders[k]] = torch.cat(preds[k])
+            val_loss = r.loss_fn(val_logits[k].cpu(), r.y_val.cpu()).item()
+            if not math.isfinite(val_loss):
+                raise TrainingDiverged(
+                    f"validation loss of model {k} became {val_loss} at epoch {epoch}"
+                )
+            entry = {
+                "epoch": epoch,
+                "train_loss": totals[k] / n,
+                "val_loss": val_loss,
+                "train_balanced_accuracy": balanced_accuracy(
+                    train_pred.cpu().numpy(), r.y_train.cpu().numpy()
+                ),
+                "val_balanced_accuracy": balanced_accuracy(
+                    val_logits[k].argmax(1).cpu().numpy(), r.y_val.cpu().numpy()
+                ),
+                "seconds": (time.perf_counter() - t_epoch) / len(runs),
+            }
+            results[k].history.append(entry)
+            if val_loss < best[k]:
+                best[k], results[k].best_epoch = val_loss, epoch
+                best_state[k] = copy.deepcopy(r.model.state_dict())
+    for k, r in enumerate(runs):
+        if best_state[k]:
+            r.model.load_state_dict(best_state[k])
+        r.model.eval()
+        results[k].timings = {
+            "train_s": (time.perf_counter() - t_start) / len(runs),
+            "s_per_epoch": float(np.mean([h["seconds"] for h in results[k].history])),
+            "batched_with": float(len(runs)),
+        }
+    return results
+
+
+def train_specs(specs: Sequence[Any], *, device: str = "cpu") -> list[tuple[Any, nn.Module]]:
+    """(record, model) per :class:`~salcheck.spec.ModelSpec` of one cell (specs differing in
+    the seed only), trained at once; the records are those :func:`train_model` writes, with
+    ``batched_with`` in their timings."""
+    from dataclasses import replace
+
+    from .cohort import make_cohort
+    from .experiment import _device_name
+    from .provenance import provenance
+    from .results import ModelResult
+    from .rng import derive_seed
+    from .training import resolve_device
+
+    cells = {replace(s, seed=0) for s in specs}
+    if len(cells) != 1:
+        raise InvalidArgument(f"specs of one batch must differ in the seed only, got {len(cells)} cells")
+    device = resolve_device(device)
+    config = replace(specs[0].train_config(), device=device)
+    t0 = time.perf_counter()
+    cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]
+    cohort_s = (time.perf_counter() - t0) / len(specs)
+    trained = train_batched(cohorts, config, [s.seed for s in specs])
+    out = []
+    for spec, t in zip(specs, trained, strict=True):
+        record = ModelResult(
+            spec=spec,
+            status="done",
+            history=t.history,
+            best_epoch=t.best_epoch,
+            timings={"cohort_s": cohort_s, **t.timings},
+            provenance=provenance(
+                spec=spec.to_dict(),
+                seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
+                device=_device_name(device),
+                batched_with=len(specs),
+            ),
+        )
+        out.append((record, t.model))
+    return out
