@@ -134,6 +134,33 @@ def _validate(runs: list[_Run], net: GroupedConvNet, batch_size: int = 64) -> to
     return torch.cat([net(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], 1)
 
 
+def _entry(
+    r: _Run,
+    epoch: int,
+    train_loss: float,
+    order: torch.Tensor,
+    preds: list[torch.Tensor],
+    val_logits: torch.Tensor,
+    seconds: float,
+) -> dict[str, float]:
+    """One model's history entry for the epoch, as :func:`salcheck.training.train` writes it."""
+    train_pred = torch.empty(len(order), dtype=torch.long, device=order.device)
+    train_pred[order] = torch.cat(preds)
+    val_loss = r.loss_fn(val_logits.cpu(), r.y_val.cpu()).item()
+    if not math.isfinite(val_loss):
+        raise TrainingDiverged(f"validation loss became {val_loss} at epoch {epoch}")
+    return {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "train_balanced_accuracy": balanced_accuracy(train_pred.cpu().numpy(), r.y_train.cpu().numpy()),
+        "val_balanced_accuracy": balanced_accuracy(
+            val_logits.argmax(1).cpu().numpy(), r.y_val.cpu().numpy()
+        ),
+        "seconds": seconds,
+    }
+
+
 def train_batched(
     cohorts: Sequence[Cohort], config: TrainConfig, seeds: Sequence[int]
 ) -> list[TrainedModel]:
@@ -175,29 +202,12 @@ def train_batched(
                 preds[k].append(p[k])
         val_logits = _validate(runs, net)
         net.unpack([r.model for r in runs])
+        seconds = (time.perf_counter() - t_epoch) / len(runs)
         for k, r in enumerate(runs):
-            train_pred = torch.empty(n, dtype=torch.long, device=device)
-            train_pred[orders[k]] = torch.cat(preds[k])
-            val_loss = r.loss_fn(val_logits[k].cpu(), r.y_val.cpu()).item()
-            if not math.isfinite(val_loss):
-                raise TrainingDiverged(
-                    f"validation loss of model {k} became {val_loss} at epoch {epoch}"
-                )
-            entry = {
-                "epoch": epoch,
-                "train_loss": totals[k] / n,
-                "val_loss": val_loss,
-                "train_balanced_accuracy": balanced_accuracy(
-                    train_pred.cpu().numpy(), r.y_train.cpu().numpy()
-                ),
-                "val_balanced_accuracy": balanced_accuracy(
-                    val_logits[k].argmax(1).cpu().numpy(), r.y_val.cpu().numpy()
-                ),
-                "seconds": (time.perf_counter() - t_epoch) / len(runs),
-            }
+            entry = _entry(r, epoch, totals[k] / n, orders[k], preds[k], val_logits[k], seconds)
             results[k].history.append(entry)
-            if val_loss < best[k]:
-                best[k], results[k].best_epoch = val_loss, epoch
+            if entry["val_loss"] < best[k]:
+                best[k], results[k].best_epoch = entry["val_loss"], epoch
                 best_state[k] = copy.deepcopy(r.model.state_dict())
     for k, r in enumerate(runs):
         if best_state[k]:

@@ -175,7 +175,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         if cmd_run(run_args):
             print("salcheck report: some cells failed; they are marked missing")
-    path = render_report(_view(args, compute=False), args.out)
+    view = _view(args, compute=False)
+    beside = None
+    if args.tier != "ci" and args.beside:
+        from .verdicts import expected_outcomes
+
+        recorded = expected_outcomes(args.beside, "ci", view.method_name)
+        beside = ("ci tier", recorded) if recorded else None
+    path = render_report(view, args.out, beside=beside)
     print(f"salcheck report: wrote {path}")
     return 0
 
@@ -363,6 +370,13 @@ def _add_report(sub) -> None:
     rep.add_argument("--out", default="reports", help="output directory (default reports)")
     rep.add_argument("--run", action="store_true", help="compute missing cells first")
     rep.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
+    rep.add_argument(
+        "--beside",
+        default="properties/verdicts",
+        metavar="DIR",
+        help="for a tier other than ci, print the ci verdicts recorded under DIR beside its own "
+        "(default properties/verdicts)",
+    )
     _add_execution(rep)
     rep.set_defaults(func=cmd_report)
 

@@ -70,3 +70,14 @@ def test_other_store_version_is_named(tmp_path, tiny):
 def test_cli_report_on_empty_store_exits_nonzero(tmp_path, capsys):
     assert main(["report", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "o")]) == 2
     assert "salcheck report --run" in capsys.readouterr().err
+
+
+def test_recorded_verdicts_of_another_tier_are_printed_beside(view, tmp_path):
+    beside = ("ci tier", {"F1-homogeneous": "contradicted"})
+    text = render_report(view, tmp_path, beside=beside).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| F1 |") and "homogeneous" in line)
+    assert row.endswith("| contradicted |") and "| ci tier |" in text
+    missing = next(
+        line for line in text.splitlines() if "| Noise raises b on heterogeneous | cells" in line
+    )
+    assert missing.count("|") == row.count("|"), "a missing row keeps the table's columns"

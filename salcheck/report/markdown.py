@@ -78,6 +78,7 @@ def _verdict_rows(
     *,
     number: bool = True,
     q: dict[str, float] | None = None,
+    beside: tuple[str, dict[str, str]] | None = None,
 ) -> list[str]:
     head = ["F"] if number else []
     cols = [
@@ -91,14 +92,17 @@ def _verdict_rows(
         "reverse p",
         "seeds for 80% power",
         *(["BH q"] if q else []),
+        *([beside[0]] if beside else []),
     ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for key, v in verdicts.items():
         c = comparisons[key]
         lead = [f"F{c.number}"] if number else []
         claim = table_text(c.claim)
+        other = [beside[1].get(key, "–")] if beside else []
         if v is None:
-            lines.append("| " + " | ".join([*lead, claim, "cells missing"]) + " |")
+            gap = [""] * (len(cols) - len(lead) - 2 - len(other))
+            lines.append("| " + " | ".join([*lead, claim, "cells missing", *gap, *other]) + " |")
             continue
         word = {
             "replicated": "replicated",
@@ -116,6 +120,7 @@ def _verdict_rows(
             f"{v.p_reverse:.3g}",
             str(v.seeds_for_power or "–"),
             *([f"{q[key]:.3g}"] if q else []),
+            *other,
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -211,8 +216,11 @@ def _accuracy(view) -> list[str]:
     return lines
 
 
-def render_report(view, out: str | Path) -> Path:
-    """Write ``<out>/<tier>.md`` and its figures under ``<out>/<tier>/``; returns the path."""
+def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] | None = None) -> Path:
+    """Write ``<out>/<tier>.md`` and its figures under ``<out>/<tier>/``; returns the path.
+
+    ``beside``: (column title, key -> outcome), e.g. the ci tier's recorded verdicts printed
+    beside the paper tier's."""
     from .figures import group_map_figure, phantom_figure
 
     rendered_at = git_commit()  # before the figures below change tracked files
@@ -308,11 +316,11 @@ def render_report(view, out: str | Path) -> Path:
         "on its own at alpha (they are the study's separate claims); the property suite's gate "
         f"overturns a recorded *replicated* only at p >= {GATE_ALPHA:g}.",
         "",
-        *_verdict_rows(named, NAMED),
+        *_verdict_rows(named, NAMED, beside=beside),
         "",
         f"### a close to 1 for every variant (mean a above {A_FLOOR})",
         "",
-        *_verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False),
+        *_verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False, beside=beside),
         "",
         "## The poster's tables as signs",
         "",
@@ -322,7 +330,7 @@ def render_report(view, out: str | Path) -> Path:
         f"counts at alpha = 0.05 are in the line at the top; over this family of {n_signs} "
         f"tests, {n_bh} signs survive Benjamini-Hochberg at q < 0.05 (column BH q).",
         "",
-        *_verdict_rows(signs, SIGNS, number=False, q=q_values),
+        *_verdict_rows(signs, SIGNS, number=False, q=q_values, beside=beside),
         "",
         "## F2: more data, or more training?",
         "",
