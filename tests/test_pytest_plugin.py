@@ -114,9 +114,9 @@ def test_options_are_registered(pytester):
     result.stdout.fnmatch_lines(
         [
             "*--salcheck-tier*",
+            "*--salcheck-device*",
             "*--salcheck-seeds*",
             "*--salcheck-workers*",
             "*--salcheck-verdicts*",
-            "*--salcheck-device*",
         ]
     )
