@@ -182,3 +182,26 @@ def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys
     assert main(["verdicts", *store, "--write", str(tmp_path / "v")]) == 0
     record = read_record(tmp_path / "v" / "tiny-vanilla-gradient.json")
     assert record["seeds"] == [0, 1] and len(record["verdicts"]) > 100
+
+
+@pytest.mark.filterwarnings("ignore::salcheck.errors.SilentEquivalenceWarning")
+def test_cli_benchmark_and_store_bundles(tmp_path, capsys, monkeypatch, tiny):
+    from salcheck import tiers
+
+    monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
+    out_dir = str(tmp_path / "r")
+    store = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2"]
+    assert (
+        main(["benchmark", "--methods", "vanilla", "grad-cam", "--run", "--out", out_dir, *store]) == 0
+    )
+    text = (tmp_path / "r" / "tiny-methods.md").read_text()
+    assert "| Grad-CAM |" in text and "*Random map* (null)" in text
+    bundle = str(tmp_path / "b.tar.gz")
+    assert main(["store", "export", bundle, "--store", str(tmp_path / "s")]) == 0
+    assert main(["store", "import", bundle, "--store", str(tmp_path / "s2")]) == 0
+    out = capsys.readouterr().out
+    assert "exported 6 models, 36 evaluations" in out and "42 added, 0 already there" in out
+    moved = ["--tier", "tiny", "--store", str(tmp_path / "s2"), "--out", str(tmp_path / "r2")]
+    assert main(["benchmark", "--methods", "vanilla", "grad-cam", *moved]) == 0
+    again = (tmp_path / "r2" / "tiny-methods.md").read_text()
+    assert again.split("## homogeneous")[1] == text.split("## homogeneous")[1].replace("/r/", "/r2/")
