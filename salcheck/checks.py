@@ -148,10 +148,15 @@ def _sample(ev: Evidence) -> torch.Tensor:
     return normalise(ev.test.images[ev.test.indices(label=1)[:4]])
 
 
+def _sample_maps(ev: Evidence, x: torch.Tensor | None = None) -> torch.Tensor:
+    """The method's maps (controls node) of ``x`` (default: the sample) on the first model."""
+    return torch.as_tensor(ev.method.attribute(ev.models[0][1], _sample(ev) if x is None else x, 0))
+
+
 def check_shape_and_dtype(ev: Evidence) -> CheckResult:
     """Maps are floating-point and shaped like the images."""
     x = _sample(ev)
-    maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
+    maps = _sample_maps(ev, x)
     ok = tuple(maps.shape) == tuple(x.shape) and maps.dtype.is_floating_point
     return CheckResult(
         _name(ev.method),
@@ -166,8 +171,7 @@ def check_shape_and_dtype(ev: Evidence) -> CheckResult:
 def check_deterministic(ev: Evidence) -> CheckResult:
     """The same method, model and images give the same maps twice."""
     x = _sample(ev)
-    a = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
-    b = torch.as_tensor(ev.method.attribute(ev.models[0][1], x, 0))
+    a, b = _sample_maps(ev, x), _sample_maps(ev, x)
     diff = float((a - b).abs().max()) if a.shape == b.shape else math.inf
     return CheckResult(
         _name(ev.method),
@@ -181,7 +185,7 @@ def check_deterministic(ev: Evidence) -> CheckResult:
 @requires(signed=True)
 def check_signed_maps_take_both_signs(ev: Evidence) -> CheckResult:
     """A method tagged signed gives maps with negative and positive values."""
-    maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], _sample(ev), 0))
+    maps = _sample_maps(ev)
     lo, hi = float(maps.min()), float(maps.max())
     return CheckResult(
         _name(ev.method),
@@ -195,7 +199,7 @@ def check_signed_maps_take_both_signs(ev: Evidence) -> CheckResult:
 @requires(signed=False)
 def check_unsigned_maps_are_nonnegative(ev: Evidence) -> CheckResult:
     """A method tagged unsigned (signed=False) gives maps >= 0 everywhere."""
-    maps = torch.as_tensor(ev.method.attribute(ev.models[0][1], _sample(ev), 0))
+    maps = _sample_maps(ev)
     lo = float(maps.min())
     return CheckResult(
         _name(ev.method),
