@@ -34,7 +34,7 @@ from .saliency.catalogue import METHODS, NULLS
 from .stats import Verdict
 from .store import Store
 from .tiers import Tier, check_seeds
-from .view import DERIVED, ResultsView
+from .view import ResultsView, score_values
 
 #: The training sets of the benchmark, each with default training (the study's baseline).
 DATASETS = ("homogeneous", "heterogeneous", "large")
@@ -75,11 +75,9 @@ class Entry:
     view: ResultsView = field(repr=False)
 
     def values(self, dataset: str, score: str) -> list[float]:
-        if score in DERIVED:
-            return [float(DERIVED[score](r.randomisation)) for r in self.runs[dataset]]
         if score == "s_per_1000_maps":
             return [float(r.timings[score]) for r in self.runs[dataset]]
-        return [float(r.criteria[score]) for r in self.runs[dataset]]
+        return score_values(self.runs[dataset], score)
 
     def mean(self, dataset: str, score: str) -> float:
         return float(np.mean(self.values(dataset, score)))

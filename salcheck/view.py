@@ -33,6 +33,13 @@ DERIVED = {
 }
 
 
+def score_values(runs: Iterable[Scores], criterion: str) -> list[float]:
+    """``criterion`` of each evaluation: a stored criterion, or one of :data:`DERIVED`."""
+    if criterion in DERIVED:
+        return [float(DERIVED[criterion](r.randomisation)) for r in runs]
+    return [float(r.criteria[criterion]) for r in runs]
+
+
 class MissingResults(SalcheckError, LookupError):
     """A cell has no stored result and the view may not compute it."""
 
@@ -138,10 +145,7 @@ class ResultsView:
 
     def values(self, dataset: str, variant: str, criterion: str) -> list[float]:
         """One criterion (or a criterion derived from the randomisation curve) per seed."""
-        runs = self.scores(dataset, variant)
-        if criterion in DERIVED:
-            return [float(DERIVED[criterion](r.randomisation)) for r in runs]
-        return [float(r.criteria[criterion]) for r in runs]
+        return score_values(self.scores(dataset, variant), criterion)
 
     def decide(self, comparison: Comparison) -> Verdict:
         return decide(comparison, self.values)
