@@ -27,7 +27,7 @@ from torch import nn
 from .cohort import Cohort
 from .errors import InvalidArgument, TrainingDiverged
 from .models import ConvNet
-from .training import TrainConfig, TrainedModel, _Run, _start, balanced_accuracy
+from .training import TrainConfig, TrainedModel, _Run, _start, balanced_accuracy, finish, stop_rule
 
 
 def _head(net: nn.Module) -> nn.Linear:
@@ -185,8 +185,7 @@ def train_batched(
         TrainedModel(r.model, config, s, c.image_size)
         for r, s, c in zip(runs, seeds, cohorts, strict=True)
     ]
-    best = [math.inf] * len(runs)
-    best_state: list[dict[str, torch.Tensor]] = [{} for _ in runs]
+    rules = [stop_rule(config) for _ in runs]
     n = len(runs[0].x_train)
     for epoch in range(1, config.epochs + 1):
         t_epoch = time.perf_counter()
@@ -204,15 +203,15 @@ def train_batched(
         net.unpack([r.model for r in runs])
         seconds = (time.perf_counter() - t_epoch) / len(runs)
         for k, r in enumerate(runs):
+            if rules[k].reason is not None:
+                continue  # stopped: trained on with the others, but nothing is recorded
             entry = _entry(r, epoch, totals[k] / n, orders[k], preds[k], val_logits[k], seconds)
             results[k].history.append(entry)
-            if entry["val_loss"] < best[k]:
-                best[k], results[k].best_epoch = entry["val_loss"], epoch
-                best_state[k] = copy.deepcopy(r.model.state_dict())
-    for k, r in enumerate(runs):
-        if best_state[k]:
-            r.model.load_state_dict(best_state[k])
-        r.model.eval()
+            rules[k].observe(entry, r.model.state_dict)
+        if all(rule.reason is not None for rule in rules):
+            break
+    for k in range(len(runs)):
+        finish(results[k], rules[k])
         results[k].timings = {
             "train_s": (time.perf_counter() - t_start) / len(runs),
             "s_per_epoch": float(np.mean([h["seconds"] for h in results[k].history])),
@@ -228,9 +227,7 @@ def train_specs(specs: Sequence[Any], *, device: str = "cpu") -> list[tuple[Any,
     from dataclasses import replace
 
     from .cohort import make_cohort
-    from .experiment import _device_name
-    from .provenance import provenance
-    from .results import ModelResult
+    from .experiment import trained_records
     from .rng import derive_seed
     from .training import resolve_device
 
@@ -245,18 +242,7 @@ def train_specs(specs: Sequence[Any], *, device: str = "cpu") -> list[tuple[Any,
     trained = train_batched(cohorts, config, [s.seed for s in specs])
     out = []
     for spec, t in zip(specs, trained, strict=True):
-        record = ModelResult(
-            spec=spec,
-            status="done",
-            history=t.history,
-            best_epoch=t.best_epoch,
-            timings={"cohort_s": cohort_s, **t.timings},
-            provenance=provenance(
-                spec=spec.to_dict(),
-                seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
-                device=_device_name(device),
-                batched_with=len(specs),
-            ),
+        out += trained_records(
+            spec, t, device=device, timings={"cohort_s": cohort_s}, batched_with=len(specs)
         )
-        out.append((record, t.model))
     return out

@@ -76,10 +76,13 @@ def train_model(
     *,
     device: str = "cpu",
     progress: Callable[[dict[str, float]], None] | None = None,
-) -> tuple[ModelResult, Any]:
-    """Draw the training cohort and train on ``device`` (cpu, cuda or auto); returns (record,
-    trained nn.Module). The device is recorded in the provenance, not in the model's key: it
-    changes the floats, not what the model is."""
+) -> list[tuple[ModelResult, Any]]:
+    """Draw the training cohort and train on ``device`` (cpu, cuda or auto).
+
+    Returns (record, trained nn.Module) for ``spec`` first, then for each spec that differs
+    from it in the selection rule alone (the same run keeps both: :mod:`salcheck.stopping`).
+    The device is recorded in the provenance, not in the model's key: it changes the floats,
+    not what the model is."""
     from dataclasses import replace
 
     from .training import resolve_device, train
@@ -90,19 +93,43 @@ def train_model(
     t1 = time.perf_counter()
     config = replace(spec.train_config(), device=device)
     trained = train(cohort, config, spec.seed, progress=progress)
-    record = ModelResult(
-        spec=spec,
-        status="done",
-        history=trained.history,
-        best_epoch=trained.best_epoch,
-        timings={"cohort_s": t1 - t0, "train_s": time.perf_counter() - t1},
-        provenance=provenance(
-            spec=spec.to_dict(),
-            seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
-            device=_device_name(device),
-        ),
-    )
-    return record, trained.model
+    return trained_records(spec, trained, device=device, timings={"cohort_s": t1 - t0})
+
+
+def trained_records(
+    spec: ModelSpec, trained: Any, *, device: str, timings: dict[str, float], **extra: Any
+) -> list[tuple[ModelResult, Any]]:
+    """(record, model) of one finished run (a :class:`~salcheck.training.TrainedModel`) for
+    ``spec`` and for each sibling spec that differs in the selection rule alone."""
+    import copy
+    from dataclasses import replace
+
+    from .stopping import SELECTIONS
+
+    out = []
+    for selection in (spec.selection, *(s for s in SELECTIONS if s != spec.selection)):
+        sibling = replace(spec, selection=selection)
+        epoch, state = trained.kept(selection)
+        model = trained.model
+        if selection != spec.selection:
+            model = copy.deepcopy(trained.model)
+            model.load_state_dict(state)
+        record = ModelResult(
+            spec=sibling,
+            status="done",
+            history=trained.history,
+            best_epoch=epoch,
+            timings={**timings, **trained.timings},
+            stop=trained.stop,
+            provenance=provenance(
+                spec=sibling.to_dict(),
+                seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
+                device=_device_name(device),
+                **extra,
+            ),
+        )
+        out.append((record, model.eval()))
+    return out
 
 
 def _device_name(device: str) -> str:

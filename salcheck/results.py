@@ -23,6 +23,23 @@ class ModelResult:
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     weights_sha256: str | None = None
+    stop: dict[str, Any] = field(default_factory=dict)  # epochs_run, reason, best_epochs
+
+    @property
+    def still_improving(self) -> bool:
+        """Stopped at the cap while the validation loss still fell (:mod:`salcheck.stopping`)."""
+        from .stopping import still_improving
+
+        return self.stop.get("reason", "cap") == "cap" and still_improving(
+            self.history, self.spec.patience, self.spec.tolerance
+        )
+
+    @property
+    def learned(self) -> bool:
+        """The kept epoch's validation balanced accuracy reaches the learned floor."""
+        from .stopping import learned
+
+        return learned(self.history, self.best_epoch)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +51,7 @@ class ModelResult:
             "provenance": self.provenance,
             "error": self.error,
             "weights_sha256": self.weights_sha256,
+            "stop": self.stop,
         }
 
     @classmethod

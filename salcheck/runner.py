@@ -85,10 +85,12 @@ def model_entry(
 
     def compute() -> dict[str, Any]:
         try:
-            record, model = train_model(spec, device=device)
+            (record, model), *siblings = train_model(spec, device=device)
             data = weights_bytes(model)
             record.weights_sha256 = store.put_blob("models", key, data)
             state["weights"] = data
+            for sibling, net in siblings:  # the same run's model under another selection rule
+                _put_model(store, sibling, net, only_if_absent=True)
         except Exception as exc:  # a failing cell is recorded, and the grid goes on
             record = ModelResult(
                 spec=spec,
@@ -106,6 +108,16 @@ def model_entry(
 
     entry, cached = store.get_or_compute("models", key, compute, usable=usable)
     return ModelResult.from_dict(entry), state.get("weights"), cached
+
+
+def _put_model(store: Store, record: ModelResult, model: Any, *, only_if_absent: bool = False) -> None:
+    """Store a trained model's weights, then its record (so no record points at missing
+    weights); with ``only_if_absent``, leave a finished entry of the same key as it is."""
+    key = record.spec.key()
+    if only_if_absent and _has_model(store, record.spec):
+        return
+    record.weights_sha256 = store.put_blob("models", key, weights_bytes(model))
+    store.put("models", key, record.to_dict())
 
 
 def trained_model(store: Store, spec: ModelSpec, device: str = "cpu"):
@@ -211,9 +223,7 @@ def train_group(
         if len(todo) > 1:
             try:
                 for record, model in train_specs(todo, device=device):
-                    data = weights_bytes(model)
-                    record.weights_sha256 = store.put_blob("models", record.spec.key(), data)
-                    store.put("models", record.spec.key(), record.to_dict())
+                    _put_model(store, record, model, only_if_absent=record.spec not in todo)
             except Exception as exc:  # one at a time below, each failure recorded on its own
                 store.warn(f"batched training of {todo[0].label()} failed ({exc}); one at a time")
     out = []

@@ -23,7 +23,7 @@ from .errors import InvalidArgument, check_choice
 from .losses import LOSSES
 
 #: Bump when what a stored model means changes (training code, defaults); names every model.
-MODEL_FORMAT_VERSION = 3
+MODEL_FORMAT_VERSION = 4
 DATASETS = ("homogeneous", "heterogeneous", "large")
 BASE_VARIANTS = ("default", *AUGMENTATIONS, *(k for k in LOSSES if k != "CE"))
 
@@ -63,9 +63,12 @@ class ModelSpec:
     n_per_class: int | None = None  # None: the preset's size
     mix: tuple[float, float, float] | None = None  # None: the preset's mix
     model: str = "convnet"
-    epochs: int = 20
+    epochs: int = 20  # the cap
     batch_size: int = 8
     learning_rate: float = 1e-4
+    patience: int | None = None  # early stopping on validation loss; None: every epoch
+    tolerance: float = 0.0
+    selection: str = "loss"  # the validation metric that picks the kept epoch
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
@@ -97,6 +100,9 @@ class ModelSpec:
             epochs=self.epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            patience=self.patience,
+            tolerance=self.tolerance,
+            selection=self.selection,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,7 +132,8 @@ class ModelSpec:
         """``homogeneous/Noise/seed3`` plus the size and epochs, and the mix when not the preset's."""
         n = self.n_per_class if self.n_per_class is not None else self.train_spec().n_per_class
         mix = f" mix {'/'.join(f'{m:g}' for m in self.mix)}" if self.mix is not None else ""
-        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {self.epochs} ep{mix})"
+        stop = f"<={self.epochs} ep, patience {self.patience}" if self.patience else f"{self.epochs} ep"
+        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {stop}{mix})"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from .spec import BASE_VARIANTS, DATASETS, ModelSpec, TestSpec, parse_variant
 STEPS_CONTROL = "homogeneous-steps"
 CELL_DATASETS = (*DATASETS, STEPS_CONTROL)
 
+#: The study's training length (ClinicaDL's default epochs).
+STUDY_EPOCHS = 20
+
 #: The poster's tables: which variants were trained on which dataset (21 cells), and the control.
 POSTER_CELLS: dict[str, tuple[str, ...]] = {
     "homogeneous": (*BASE_VARIANTS, "Noise+L1"),
@@ -36,23 +39,41 @@ class Tier:
     image_size: int
     n_per_class: dict[str, int]  # per training dataset
     test_n_per_class: int
-    epochs: int
+    epochs: int  # the cap (the study's 20 without early stopping)
     batch_size: int
     seeds: tuple[int, ...]
     test_seed: int = 12345
+    patience: int | None = None  # early stopping on validation loss (None: every epoch)
+    tolerance: float = 0.0
+    selection: str = "loss"
+
+    def training(self) -> dict[str, Any]:
+        """The training protocol's fields of every model of the tier (but the control's)."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "patience": self.patience,
+            "tolerance": self.tolerance,
+            "selection": self.selection,
+        }
+
+    def steps_ratio(self) -> int:
+        """Optimiser steps of the large set per step of the homogeneous set, epoch for epoch."""
+        return self.n_per_class["large"] // self.n_per_class["homogeneous"]
 
     def spec(self, dataset: str, variant: str = "default", seed: int = 0, **overrides: Any) -> ModelSpec:
         """The model of cell (dataset, variant) for one seed at this tier's scale."""
         check_choice("dataset", dataset, CELL_DATASETS)
-        epochs = self.epochs
+        fields: dict[str, Any] = self.training()
         if dataset == STEPS_CONTROL:
+            # Every epoch of the study's training length, times the steps ratio: at least the
+            # optimiser steps of a large-set model that stops within the study's epochs.
             dataset = "homogeneous"
-            epochs = self.epochs * self.n_per_class["large"] // self.n_per_class["homogeneous"]
+            fields.update(epochs=STUDY_EPOCHS * self.steps_ratio(), patience=None)
         fields = {
+            **fields,
             "n_per_class": self.n_per_class[dataset],
             "image_size": self.image_size,
-            "epochs": epochs,
-            "batch_size": self.batch_size,
             **overrides,
         }
         return ModelSpec(dataset=dataset, variant=variant, seed=seed, **fields)

@@ -11,11 +11,11 @@ weights.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from .errors import InvalidArgument, TrainingDiverged, check_choice
 from .losses import LOSSES, get_loss
 from .models import MODEL_NAMES, GeneratorDropout, build_model
 from .rng import derive_seed, torch_generator
+from .stopping import SELECTIONS, StopRule
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,11 @@ class TrainConfig:
     model: str = "convnet"  # convnet (the poster's) or conv5_fc3 (ClinicaDL 1.x default)
     loss: str = "CE"  # CE, L1, L1Norm, SmoothL1, MSENorm
     augmentations: tuple[str, ...] = ()  # applied in this order: CropPad, Erasing, Noise, ...
-    epochs: int = 20
+    epochs: int = 20  # the cap: at most this many epochs
     batch_size: int = 8
+    patience: int | None = None  # early stopping on validation loss (None: every epoch to the cap)
+    tolerance: float = 0.0  # relative: an improvement is a validation loss below best * (1 - tol)
+    selection: str = "loss"  # the validation metric that picks the kept epoch (stopping.SELECTIONS)
     learning_rate: float = 1e-4
     weight_decay: float = 1e-4
     dropout: float = 0.0
@@ -55,6 +59,15 @@ class TrainConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 msg = f"{name} must be an integer >= {lo}, got {name}={v!r}"
                 raise InvalidArgument(msg)
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
+        ):
+            msg = f"patience must be None or an integer >= 1, got patience={self.patience!r}"
+            raise InvalidArgument(msg)
+        if not 0 <= self.tolerance < 1:
+            msg = f"tolerance must lie in [0, 1), got tolerance={self.tolerance!r}"
+            raise InvalidArgument(msg)
+        check_choice("selection", self.selection, SELECTIONS)
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             msg = f"learning_rate must be a finite number > 0, got {self.learning_rate!r}"
             raise InvalidArgument(msg)
@@ -80,6 +93,14 @@ class TrainedModel:
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    stop: dict[str, Any] = field(default_factory=dict)  # stopping.StopRule.summary()
+    #: The kept state under each selection rule (``config.selection``'s is loaded in ``model``).
+    states: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
+
+    def kept(self, selection: str) -> tuple[int, dict[str, torch.Tensor]]:
+        """(best epoch, state) under ``selection``: the model a run under that rule keeps."""
+        check_choice("selection", selection, tuple(self.states))
+        return int(self.stop["best_epochs"][selection]), self.states[selection]
 
 
 def normalise(images: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -249,7 +270,8 @@ def train(
     *,
     progress: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainedModel:
-    """Train ``config.model`` on ``cohort``; returns the model of the best validation epoch.
+    """Train ``config.model`` on ``cohort`` until the stop rule (:mod:`salcheck.stopping`);
+    returns the model of the best validation epoch under ``config.selection``.
 
     ``progress`` receives each epoch's history entry as it ends. Raises
     :class:`TrainingDiverged` naming the epoch when a loss becomes NaN or infinite.
@@ -257,26 +279,38 @@ def train(
     t_start = time.perf_counter()
     run = _start(cohort, config, seed)
     result = TrainedModel(run.model, config, seed, cohort.image_size)
-    best_loss, best_state = math.inf, None
+    rule = stop_rule(config)
     for epoch in range(1, config.epochs + 1):
         t_epoch = time.perf_counter()
         train_loss, train_pred = _train_epoch(run, epoch)
         entry = _epoch_entry(run, epoch, train_loss, train_pred)
         entry["seconds"] = time.perf_counter() - t_epoch
         result.history.append(entry)
-        if entry["val_loss"] < best_loss:
-            best_loss, result.best_epoch = entry["val_loss"], epoch
-            best_state = copy.deepcopy(run.model.state_dict())
         if progress is not None:
             progress(entry)
-    if best_state is not None:
-        run.model.load_state_dict(best_state)
-    run.model.eval()
+        if rule.observe(entry, run.model.state_dict):
+            break
+    finish(result, rule)
     result.timings = {
         "train_s": time.perf_counter() - t_start,
         "s_per_epoch": float(np.mean([h["seconds"] for h in result.history])),
     }
     return result
+
+
+def stop_rule(config: TrainConfig) -> StopRule:
+    """The stop rule and checkpoints of one run of ``config``."""
+    return StopRule(config.epochs, config.patience, config.tolerance)
+
+
+def finish(result: TrainedModel, rule: StopRule) -> None:
+    """Load the state ``result.config.selection`` keeps, and record the stop and every rule's
+    kept state in ``result``."""
+    result.stop = rule.summary()
+    result.states = {k: c.state for k, c in rule.checkpoints.items()}
+    result.best_epoch = rule.checkpoints[result.config.selection].epoch
+    result.model.load_state_dict(result.states[result.config.selection])
+    result.model.eval()
 
 
 def accuracy(model: nn.Module, cohort: Cohort) -> dict[str, float]:

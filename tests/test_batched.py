@@ -38,14 +38,16 @@ def test_grouped_network_computes_each_model():
 
 @pytest.mark.slow  # trains networks
 def test_batched_training_equals_one_at_a_time(tiny):
-    specs = [tiny.spec("homogeneous", "Noise", s, epochs=2) for s in (0, 1, 2)]
+    specs = [tiny.spec("homogeneous", "Noise", s, epochs=4, patience=1) for s in (0, 1, 2)]
     cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]
     config = specs[0].train_config()
     alone = [train(c, config, s.seed) for c, s in zip(cohorts, specs, strict=True)]
     together = train_batched(cohorts, config, [s.seed for s in specs])
     test = make_test_cohort(tiny.test())
+    # Each model stops on its own (patience 1), as it would alone, while the others go on.
+    assert len({a.stop["epochs_run"] for a in alone}) > 1
     for spec, a, b in zip(specs, alone, together, strict=True):
-        assert a.best_epoch == b.best_epoch
+        assert a.best_epoch == b.best_epoch and a.stop == b.stop
         for ha, hb in zip(a.history, b.history, strict=True):
             assert hb["val_loss"] == pytest.approx(ha["val_loss"], rel=1e-4)
             assert hb["train_loss"] == pytest.approx(ha["train_loss"], rel=1e-4)

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.slow  # trains networks
 @pytest.fixture(scope="module")
 def trained(tiny):
     spec = tiny.spec("homogeneous", "Noise+L1", 3)
-    record, model = train_model(spec)
+    (record, model), *_ = train_model(spec)
     return tiny, spec, record, model
 
 
 def test_training_is_deterministic_and_serialisable(trained):
     _, spec, record, model = trained
-    again, model2 = train_model(spec)
+    (again, model2), *_ = train_model(spec)
     assert weights_bytes(model) == weights_bytes(model2)
     assert record.status == "done" and record.history == [
         {**h, "seconds": r["seconds"]} for h, r in zip(again.history, record.history, strict=True)
@@ -62,3 +62,19 @@ def test_evaluation_key_names_model_test_and_method(trained):
     assert k == evaluation_key(spec, tier.test(), "f1")
     assert k != evaluation_key(spec, tier.test(), "f2")
     assert k != evaluation_key(tier.spec("homogeneous", "Noise+L1", 4), tier.test(), "f1")
+
+
+def test_the_other_selection_rule_is_the_model_its_own_run_keeps(tiny):
+    """One run keeps a model per selection rule; the sibling it returns equals the model a
+    run asked for that rule trains (the stop rule does not depend on the selection)."""
+    from dataclasses import replace
+
+    spec = replace(tiny.spec("homogeneous", "default", 1), epochs=4, patience=2)
+    (first, _), (sibling, sibling_net) = train_model(spec)
+    assert (first.spec.selection, sibling.spec.selection) == ("loss", "balanced_accuracy")
+    (alone, alone_net), *_ = train_model(sibling.spec)
+    assert weights_bytes(sibling_net) == weights_bytes(alone_net)
+    assert sibling.best_epoch == alone.best_epoch and sibling.stop == alone.stop
+    assert first.history == [
+        {**h, "seconds": r["seconds"]} for h, r in zip(alone.history, first.history, strict=True)
+    ]

@@ -200,7 +200,7 @@ def test_cli_benchmark_and_store_bundles(tmp_path, capsys, monkeypatch, tiny):
     assert main(["store", "export", bundle, "--store", str(tmp_path / "s")]) == 0
     assert main(["store", "import", bundle, "--store", str(tmp_path / "s2")]) == 0
     out = capsys.readouterr().out
-    assert "exported 6 models, 36 evaluations" in out and "42 added, 0 already there" in out
+    assert "exported 12 models, 36 evaluations" in out and "48 added, 0 already there" in out
     moved = ["--tier", "tiny", "--store", str(tmp_path / "s2"), "--out", str(tmp_path / "r2")]
     assert main(["benchmark", "--methods", "vanilla", "grad-cam", *moved]) == 0
     again = (tmp_path / "r2" / "tiny-methods.md").read_text()

@@ -133,7 +133,14 @@ def test_two_processes_never_both_train_a_cell(tmp_path):
     for seed in (0, 1):
         cached = [c for out in lines for s, c in out if s == seed]
         assert sorted(cached) == [False, True]
-    assert len(Store(tmp_path).scan("models")[0]) == 2
+    # Each of the 2 runs stored its model under both selection rules, once.
+    models = Store(tmp_path).scan("models")[0]
+    assert sorted((m["spec"]["seed"], m["spec"]["selection"]) for m in models) == [
+        (0, "balanced_accuracy"),
+        (0, "loss"),
+        (1, "balanced_accuracy"),
+        (1, "loss"),
+    ]
 
 
 def test_other_versions_are_listed(tmp_path):

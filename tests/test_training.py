@@ -123,3 +123,53 @@ def test_device_names_are_resolved_or_refused(monkeypatch):
         resolve_device("tpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == "cuda"
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement(tiny):
+    """Stops once ``patience`` epochs in a row bring no validation loss below the best; the
+    kept epoch under each rule is the best one run."""
+    full = train(tiny, TrainConfig(epochs=12), 2)
+    losses = [h["val_loss"] for h in full.history]
+    stopped = train(tiny, TrainConfig(epochs=12, patience=2), 2)
+    best, bad, expect = float("inf"), 0, 12
+    for epoch, loss in enumerate(losses, 1):
+        best, bad = (loss, 0) if loss < best else (best, bad + 1)
+        if bad >= 2:
+            expect = epoch
+            break
+    assert stopped.stop["epochs_run"] == len(stopped.history) == expect
+    assert stopped.stop["reason"] == ("patience" if expect < 12 else "cap")
+    # Same run up to the stop: the same losses, and the best epoch among those run.
+    assert [h["val_loss"] for h in stopped.history] == losses[:expect]
+    assert stopped.best_epoch == 1 + int(np.argmin(losses[:expect]))
+    accs = [h["val_balanced_accuracy"] for h in stopped.history]
+    assert stopped.stop["best_epochs"]["balanced_accuracy"] == 1 + int(np.argmax(accs))
+    assert stopped.kept("loss")[0] == stopped.best_epoch
+
+
+def test_stop_rule_tolerance_and_still_improving():
+    from salcheck.stopping import StopRule, learned, still_improving
+
+    rule = StopRule(epochs=10, patience=2, tolerance=0.1)
+    entries = [1.0, 0.95, 0.92, 0.5]  # 0.95 and 0.92 are within 10% of 1.0: no improvement
+    stops = [
+        rule.observe({"epoch": i + 1, "val_loss": v, "val_balanced_accuracy": 0.5}, dict)
+        for i, v in enumerate(entries)
+    ]
+    assert stops == [False, False, True, True] and rule.summary()["epochs_run"] == 3
+    assert rule.summary()["best_epochs"] == {"loss": 3, "balanced_accuracy": 1}
+    falling = [{"val_loss": 1.0 - 0.01 * i} for i in range(20)]
+    flat = [{"val_loss": v} for v in [1.0, 0.5, *[0.6] * 18]]
+    assert still_improving(falling, patience=None) and not still_improving(flat, patience=None)
+    assert still_improving(falling, patience=5) and not still_improving(flat, patience=5)
+    history = [{"val_balanced_accuracy": 0.5}, {"val_balanced_accuracy": 0.9}]
+    assert learned(history, 2) and not learned(history, 1) and not learned(history, 3)
+
+
+def test_patience_and_selection_are_checked():
+    with pytest.raises(InvalidArgument, match="patience=0"):
+        TrainConfig(patience=0)
+    with pytest.raises(InvalidArgument, match="tolerance=1"):
+        TrainConfig(tolerance=1)
+    with pytest.raises(InvalidArgument, match="selection"):
+        TrainConfig(selection="accuracy")
