@@ -13,9 +13,9 @@ import os
 import tempfile
 import time
 
-from salcheck.runner import run_grid
-from salcheck.store import Store
-from salcheck.tiers import get_tier
+from salcheck.engine.runner import run_grid
+from salcheck.store.files import Store
+from salcheck.store.tiers import get_tier
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from salcheck.store import Store
+from salcheck.store.files import Store
 
 
 def suite(method: str, store: str, workers: int) -> tuple[float, str]:

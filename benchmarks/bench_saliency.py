@@ -14,7 +14,7 @@ import torch
 
 from salcheck.cohort import make_cohort, preset
 from salcheck.criteria import CRITERIA, Inputs
-from salcheck.models import build_model
+from salcheck.models.networks import build_model
 from salcheck.saliency import VanillaGradient, group_map, subtype_maps
 
 

@@ -1,6 +1,6 @@
 """Verdict stability: do the verdicts survive other seeds and another float path?
 
-Decides every comparison of ``salcheck.findings.ALL`` whose cells are computed three times:
+Decides every comparison of ``salcheck.science.findings.ALL`` whose cells are computed three times:
 the reference (the tier's seeds, one torch thread per worker, in ``--store``), on disjoint
 seeds (``--other-seeds``, same store), and on the tier's seeds with a perturbed float path
 (``--threads`` torch threads in one worker, in a separate store, since thread counts do not
@@ -19,11 +19,11 @@ import json
 import os
 import time
 
-from salcheck.findings import ALL
-from salcheck.runner import run_grid
-from salcheck.store import Store
-from salcheck.tiers import get_tier
-from salcheck.view import ResultsView
+from salcheck.engine.runner import run_grid
+from salcheck.science.findings import ALL
+from salcheck.store.files import Store
+from salcheck.store.tiers import get_tier
+from salcheck.store.view import ResultsView
 
 
 def verdicts(view: ResultsView) -> dict[str, str]:

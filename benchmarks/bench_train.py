@@ -26,8 +26,8 @@ import time
 import torch
 
 from salcheck.cohort import make_cohort, preset
-from salcheck.models import build_model, training_flops_per_image
-from salcheck.training import TrainConfig, train
+from salcheck.models.networks import build_model, training_flops_per_image
+from salcheck.training.loop import TrainConfig, train
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -69,7 +69,7 @@ def ci_batched_epoch_seconds(threads: int, k: int = 5) -> float:
     trained at once; prints the peak resident memory (MiB) before it."""
     import resource
 
-    from salcheck.batched import train_batched
+    from salcheck.training.batched import train_batched
 
     torch.set_num_threads(threads)
     cohorts = [make_cohort(preset("homogeneous", image_size=64), s) for s in range(k)]

@@ -2,7 +2,7 @@
 
 What each finding is expected to do at a tier is data: ``properties/verdicts/<tier>-<method>.json``,
 written from the store by ``salcheck verdicts --write properties/verdicts`` (see
-``salcheck.verdicts`` for the gate that reads it). Nothing here is typed in by hand.
+``salcheck.science.verdicts`` for the gate that reads it). Nothing here is typed in by hand.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from salcheck.cohort import make_cohort
 from salcheck.criteria import feature_subtyping, random_map_criteria
-from salcheck.findings import CALIBRATION_A_BOUND, CALIBRATION_BAND
+from salcheck.science.findings import CALIBRATION_A_BOUND, CALIBRATION_BAND
 from salcheck.strategies import cohort_specs, seeds
 
 

@@ -8,7 +8,7 @@ log b - log b† - log 2 > 0 (b at least twice b†), and of mean(a) - 0.8 > 0 f
 
 import pytest
 
-from salcheck.findings import A_CLOSE_TO_ONE
+from salcheck.science.findings import A_CLOSE_TO_ONE
 
 pytestmark = pytest.mark.slow  # trains networks
 

@@ -9,7 +9,7 @@ This is a chance level the poster does not state; it is salcheck's, checked as a
 
 import pytest
 
-from salcheck.benchmark import collect, null_outranks
+from salcheck.studies.method_benchmark import collect, null_outranks
 
 pytestmark = pytest.mark.slow  # trains networks
 

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import atomic
-from .errors import InvalidArgument, SalcheckError
-from .findings import SPEARMAN_CEILING
-from .methods import method_name
-from .saliency import ConstantMap, RandomMap, SobelEdgeMap, method_tags
-from .stats import paired_test
+import salcheck.atomic as atomic
+from salcheck.errors import InvalidArgument, SalcheckError
+from salcheck.saliency import ConstantMap, RandomMap, SobelEdgeMap, method_tags
+from salcheck.saliency.resolve import method_name
+from salcheck.science.findings import SPEARMAN_CEILING
+from salcheck.science.stats import paired_test
 
 
 class SaliencyCheckFailed(SalcheckError, AssertionError):
@@ -70,10 +70,10 @@ def _name(method) -> str:
 
 class Evidence:
     """What the checks look at: the homogeneous default models of a tier and the method's
-    evaluations on them (the shared :func:`salcheck.experiment.evaluate`, through the store)."""
+    evaluations on them (the shared :func:`salcheck.engine.experiment.evaluate`, through the store)."""
 
     def __init__(self, method, tier, store) -> None:
-        from .experiment import test_cohort
+        from salcheck.engine.experiment import test_cohort
 
         self.method, self.tier, self.store = method, tier, store
         self.view = _view(method, tier, store)
@@ -106,7 +106,7 @@ _VIEWS: dict[tuple[int, str, str], Any] = {}
 
 
 def _view(method, tier, store):
-    from .view import ResultsView
+    from salcheck.store.view import ResultsView
 
     key = (id(method), tier.name, str(store.root))
     if key not in _VIEWS:
@@ -143,7 +143,7 @@ def run_check(check: Check, ev: Evidence) -> CheckResult:
 
 
 def _sample(ev: Evidence) -> torch.Tensor:
-    from .training import normalise
+    from salcheck.training.loop import normalise
 
     return normalise(ev.test.images[ev.test.indices(label=1)[:4]])
 
@@ -314,8 +314,8 @@ def _evidence(method, tier, store) -> Evidence:
 
 
 def _resolve(tier, store):
-    from .store import Store
-    from .tiers import Tier, get_tier
+    from salcheck.store.files import Store
+    from salcheck.store.tiers import Tier, get_tier
 
     tier = tier if isinstance(tier, Tier) else get_tier(tier)
     store = store if isinstance(store, Store) else Store(store)

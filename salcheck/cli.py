@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .errors import SalcheckError
+from salcheck.errors import SalcheckError
 
 
 def _progress(total: int, desc: str):
@@ -16,7 +16,7 @@ def _progress(total: int, desc: str):
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .cohort import io, make_cohort, preset
+    from salcheck.cohort import io, make_cohort, preset
 
     overrides: dict[str, object] = {}
     if args.image_size is not None:
@@ -41,8 +41,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace):
-    from .runner import store_root
-    from .store import Store
+    from salcheck.engine.runner import store_root
+    from salcheck.store.files import Store
 
     return Store(store_root(args.store))
 
@@ -50,9 +50,9 @@ def _store(args: argparse.Namespace):
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .methods import resolve_method
-    from .runner import check_workers, run_grid
-    from .tiers import get_tier
+    from salcheck.engine.runner import check_workers, run_grid
+    from salcheck.saliency.resolve import resolve_method
+    from salcheck.store.tiers import get_tier
 
     tier = get_tier(args.tier)
     check_workers(args.workers)
@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .results import ModelResult, Scores
+    from salcheck.store.records import ModelResult, Scores
 
     store = _store(args)
     models, bad_models = store.scan("models")
@@ -130,7 +130,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _status_columns() -> list[tuple[str, str]]:
     """(score key, header) of the criteria on group maps and features, from their metadata."""
-    from .criteria import CRITERIA
+    from salcheck.criteria import CRITERIA
 
     out = []
     for c in CRITERIA:
@@ -141,7 +141,7 @@ def _status_columns() -> list[tuple[str, str]]:
 
 
 def _legend() -> list[str]:
-    from .criteria import CRITERIA
+    from salcheck.criteria import CRITERIA
 
     return [
         f"{i.symbol}: {i.name}, {i.direction} is better, chance {i.chance:g}"
@@ -151,8 +151,8 @@ def _legend() -> list[str]:
 
 
 def _view(args: argparse.Namespace, *, compute: bool):
-    from .tiers import get_tier
-    from .view import ResultsView
+    from salcheck.store.tiers import get_tier
+    from salcheck.store.view import ResultsView
 
     return ResultsView(
         _store(args),
@@ -167,7 +167,7 @@ def _view(args: argparse.Namespace, *, compute: bool):
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import render_report
+    from salcheck.report import render_report
 
     if args.run:
         run_args = argparse.Namespace(
@@ -178,7 +178,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     view = _view(args, compute=False)
     beside = None
     if args.tier != "ci" and args.beside:
-        from .verdicts import expected_outcomes
+        from salcheck.science.verdicts import expected_outcomes
 
         recorded = expected_outcomes(args.beside, "ci", view.method_name)
         beside = ("ci tier", recorded) if recorded else None
@@ -188,10 +188,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import collect, default_methods
-    from .report.methods import render_benchmark
-    from .runner import check_workers
-    from .tiers import get_tier
+    from salcheck.engine.runner import check_workers
+    from salcheck.report.methods_page import render_benchmark
+    from salcheck.store.tiers import get_tier
+    from salcheck.studies.method_benchmark import collect, default_methods
 
     tier = get_tier(args.tier)
     check_workers(args.workers)
@@ -216,7 +216,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def cmd_store(args: argparse.Namespace) -> int:
-    from .bundle import export_bundle, import_bundle
+    from salcheck.store.bundle import export_bundle, import_bundle
 
     store = _store(args)
     if args.action == "export":
@@ -232,7 +232,7 @@ def cmd_store(args: argparse.Namespace) -> int:
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
-    from .verdicts import build_record, write_record
+    from salcheck.science.verdicts import build_record, write_record
 
     view = _view(args, compute=args.run)
     if args.run:
@@ -249,8 +249,8 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checks import check_saliency_method, compare_baseline
-    from .methods import resolve_method
+    from salcheck.checks import check_saliency_method, compare_baseline
+    from salcheck.saliency.resolve import resolve_method
 
     method = resolve_method(args.method)
     results = check_saliency_method(method, tier=args.tier, store=_store(args), on_fail=None)
@@ -271,8 +271,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from .checks import save_baseline
-    from .methods import resolve_method
+    from salcheck.checks import save_baseline
+    from salcheck.saliency.resolve import resolve_method
 
     data = save_baseline(resolve_method(args.method), args.file, tier=args.tier, store=_store(args))
     print(f"salcheck baseline: wrote {args.file} for {data['method']} (tier {data['tier']})")

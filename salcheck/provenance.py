@@ -35,7 +35,7 @@ def provenance(**extra: Any) -> dict[str, Any]:
     """Versions, commit, machine (with torch's thread count) and time, plus ``extra``."""
     import torch
 
-    from . import __version__
+    from salcheck import __version__
 
     return {
         **extra,

@@ -87,15 +87,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def salcheck_tier(request: pytest.FixtureRequest):
-    from .tiers import get_tier
+    from salcheck.store.tiers import get_tier
 
     return get_tier(request.config.getoption("--salcheck-tier"))
 
 
 @pytest.fixture(scope="session")
 def salcheck_store(request: pytest.FixtureRequest):
-    from .runner import store_root
-    from .store import Store
+    from salcheck.engine.runner import store_root
+    from salcheck.store.files import Store
 
     return Store(store_root(request.config.getoption("--salcheck-store")))
 
@@ -103,7 +103,7 @@ def salcheck_store(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def salcheck_view(request: pytest.FixtureRequest, salcheck_tier, salcheck_store):
     """The results view of the method under test: every property reads it."""
-    from .view import ResultsView
+    from salcheck.store.view import ResultsView
 
     opt = request.config.getoption
     return ResultsView(
@@ -119,7 +119,7 @@ def salcheck_view(request: pytest.FixtureRequest, salcheck_tier, salcheck_store)
 @pytest.fixture(scope="session")
 def salcheck_expected(request: pytest.FixtureRequest, salcheck_view) -> dict[str, str]:
     """Recorded outcome per comparison key for this tier and method (empty without a record)."""
-    from .verdicts import expected_outcomes
+    from salcheck.science.verdicts import expected_outcomes
 
     directory = request.config.getoption("--salcheck-verdicts")
     if directory is None:
@@ -129,15 +129,15 @@ def salcheck_expected(request: pytest.FixtureRequest, salcheck_view) -> dict[str
 
 @pytest.fixture
 def assert_comparison(request: pytest.FixtureRequest, salcheck_view, salcheck_expected):
-    """Call with a key of ``salcheck.findings.ALL``: decides it on the view and applies the
+    """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view and applies the
     gate for its recorded outcome (a contradicted record is a strict xfail, an inconclusive
     one a non-strict xfail; each says so with its numbers)."""
-    from .findings import ALL
-    from .verdicts import gate
+    from salcheck.science.findings import ALL
+    from salcheck.science.verdicts import gate
 
     def decide(key: str) -> Any:
         if key not in ALL:
-            msg = f"unknown comparison {key!r}; see salcheck.findings.ALL"
+            msg = f"unknown comparison {key!r}; see salcheck.science.findings.ALL"
             raise pytest.UsageError(msg)
         expected = salcheck_expected.get(key)
         verdict = salcheck_view.decide(ALL[key])

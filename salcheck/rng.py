@@ -21,7 +21,7 @@ def as_generator(seed: Seed) -> np.random.Generator:
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
         return np.random.default_rng(int(seed))
     msg = f"seed must be a non-negative int or a numpy Generator, got {seed!r}"
-    from .errors import InvalidArgument
+    from salcheck.errors import InvalidArgument
 
     raise InvalidArgument(msg)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from .cohort import CohortSpec
+from salcheck.cohort import CohortSpec
 
 
 def _as_strategy(value: object) -> st.SearchStrategy:

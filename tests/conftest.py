@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import HealthCheck, settings
 
-from salcheck.tiers import Tier
+from salcheck.store.tiers import Tier
 
 pytest_plugins = ["pytester"]
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from salcheck.augment import Compose, CropPad, Erasing, Noise, Smoothing, shift
 from salcheck.errors import InvalidArgument
+from salcheck.training.augment import Compose, CropPad, Erasing, Noise, Smoothing, shift
 
 
 def batch(n=16, size=64, seed=0):

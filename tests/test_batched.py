@@ -3,17 +3,17 @@
 import pytest
 import torch
 
-from salcheck.batched import GroupedConvNet, supports, train_batched
 from salcheck.cohort import make_cohort
+from salcheck.engine.experiment import evaluate
+from salcheck.engine.experiment import test_cohort as make_test_cohort
+from salcheck.engine.runner import groups_of, resolve_batch, run_grid, trained_model
 from salcheck.errors import InvalidArgument
-from salcheck.experiment import evaluate
-from salcheck.experiment import test_cohort as make_test_cohort
-from salcheck.models import build_model
+from salcheck.models.networks import build_model
 from salcheck.rng import derive_seed
-from salcheck.runner import groups_of, resolve_batch, run_grid, trained_model
 from salcheck.saliency import VanillaGradient
-from salcheck.store import Store
-from salcheck.training import TrainConfig, train
+from salcheck.store.files import Store
+from salcheck.training.batched import GroupedConvNet, supports, train_batched
+from salcheck.training.loop import TrainConfig, train
 
 
 def _nets(k, n=32):

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from salcheck.benchmark import (
+from salcheck.report.methods_page import render_benchmark, slug
+from salcheck.store.files import Store
+from salcheck.store.records import Scores
+from salcheck.studies.method_benchmark import (
     DATASETS,
     Benchmark,
     Entry,
@@ -11,9 +14,6 @@ from salcheck.benchmark import (
     null_outranks,
     rank_methods,
 )
-from salcheck.report.methods import render_benchmark, slug
-from salcheck.results import Scores
-from salcheck.store import Store
 
 
 def _entry(tier, key, values, *, null=False, maps=None):

@@ -4,8 +4,8 @@ import gzip
 
 import pytest
 
-from salcheck.bundle import BundleError, export_bundle, import_bundle, read_bundle
-from salcheck.store import Store
+from salcheck.store.bundle import BundleError, export_bundle, import_bundle, read_bundle
+from salcheck.store.files import Store
 
 
 def _fill(store: Store, n: int = 3, status: str = "done") -> None:

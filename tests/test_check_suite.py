@@ -13,7 +13,7 @@ from salcheck.checks import (
 )
 from salcheck.errors import InvalidArgument
 from salcheck.saliency import ConstantMap, VanillaGradient
-from salcheck.store import Store
+from salcheck.store.files import Store
 
 pytestmark = pytest.mark.slow  # trains networks
 

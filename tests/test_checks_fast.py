@@ -16,7 +16,7 @@ from salcheck.checks import (
     run_check,
 )
 from salcheck.cohort import make_cohort, preset
-from salcheck.models import build_model
+from salcheck.models.networks import build_model
 from salcheck.saliency import ConstantMap, VanillaGradient
 
 

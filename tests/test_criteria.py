@@ -24,7 +24,7 @@ from salcheck.criteria import (
     specificity,
 )
 from salcheck.errors import InvalidArgument, SalcheckError
-from salcheck.models import build_model
+from salcheck.models.networks import build_model
 from salcheck.saliency import VanillaGradient
 from salcheck.strategies import cohort_specs, seeds
 

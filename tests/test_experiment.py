@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from salcheck.experiment import evaluate, evaluation_key, load_model, train_model, weights_bytes
-from salcheck.experiment import test_cohort as make_test_cohort
-from salcheck.results import ModelResult, Scores
+from salcheck.engine.experiment import evaluate, evaluation_key, load_model, train_model, weights_bytes
+from salcheck.engine.experiment import test_cohort as make_test_cohort
 from salcheck.saliency import ConstantMap, VanillaGradient
+from salcheck.store.records import ModelResult, Scores
 
 pytestmark = pytest.mark.slow  # trains networks
 

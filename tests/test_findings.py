@@ -1,6 +1,6 @@
 import pytest
 
-from salcheck.findings import (
+from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
     ALL,
     CRITERIA_KEYS,

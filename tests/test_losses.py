@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from salcheck.errors import InvalidArgument
-from salcheck.losses import get_loss
+from salcheck.training.losses import get_loss
 
 LOGITS = torch.tensor([[2.0, 0.0], [0.5, 1.5]])
 TARGET = torch.tensor([0, 1])  # one-hot: [[1, 0], [0, 1]]

@@ -6,9 +6,9 @@ import pytest
 from captum.attr import IntegratedGradients, Saliency
 
 from salcheck.errors import InvalidArgument
-from salcheck.methods import method_fingerprint, method_name, resolve_method
 from salcheck.saliency import RandomMap, VanillaGradient
 from salcheck.saliency.captum_adapter import CaptumMethod
+from salcheck.saliency.resolve import method_fingerprint, method_name, resolve_method
 
 SOURCE = textwrap.dedent("""
     from salcheck.saliency import SaliencyMethod

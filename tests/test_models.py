@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from salcheck.errors import InvalidArgument
-from salcheck.models import Conv5FC3, ConvNet, build_model, training_flops_per_image
+from salcheck.models.networks import Conv5FC3, ConvNet, build_model, training_flops_per_image
 
 
 @pytest.mark.parametrize("n", [32, 64, 128])

@@ -11,7 +11,7 @@ CONFTEST = textwrap.dedent("""
 
     import pytest
 
-    from salcheck.stats import paired_test
+    from salcheck.science.stats import paired_test
 
     D = {"strong": [2.3, 2.2, 2.5, 2.4, 2.1], "near": [0.5, -0.2, 0.4, -0.1, 0.3],
          "weak": [0.5, -0.4, 0.3, -0.3, 0.1]}

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from salcheck.checks import read_baseline
 from salcheck.cohort import io, load, make_cohort, preset, save
 from salcheck.errors import InvalidArgument
-from salcheck.store import Store
-from salcheck.verdicts import read_record
+from salcheck.science.verdicts import read_record
+from salcheck.store.files import Store
 
 FUZZ = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -3,12 +3,12 @@ import json
 import pytest
 
 from salcheck.cli import main
-from salcheck.findings import NAMED, SIGNS
+from salcheck.engine.runner import run_grid
 from salcheck.report import ReportError, render_report
-from salcheck.report.markdown import table_text
-from salcheck.runner import run_grid
-from salcheck.store import Store
-from salcheck.view import ResultsView
+from salcheck.report.tier_page import table_text
+from salcheck.science.findings import NAMED, SIGNS
+from salcheck.store.files import Store
+from salcheck.store.view import ResultsView
 
 pytestmark = pytest.mark.slow  # trains networks
 

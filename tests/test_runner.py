@@ -7,10 +7,10 @@ import textwrap
 import pytest
 import torch
 
-import salcheck.runner as runner_module
+import salcheck.engine.runner as runner_module
 from salcheck.cli import main
-from salcheck.runner import run_grid
-from salcheck.store import Store
+from salcheck.engine.runner import run_grid
+from salcheck.store.files import Store
 
 pytestmark = pytest.mark.slow  # trains networks
 
@@ -170,7 +170,7 @@ def test_cli_help_lists_every_command():
 
 def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys, monkeypatch, tiny):
     from salcheck import tiers
-    from salcheck.verdicts import read_record
+    from salcheck.science.verdicts import read_record
 
     monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
     store = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2"]

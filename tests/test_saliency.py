@@ -5,8 +5,7 @@ from captum.attr import Saliency
 
 from salcheck.cohort import make_cohort, preset
 from salcheck.errors import InvalidArgument, SilentEquivalenceWarning
-from salcheck.methods import method_fingerprint
-from salcheck.models import build_model
+from salcheck.models.networks import build_model
 from salcheck.saliency import (
     Deconvolution,
     GuidedBackprop,
@@ -21,6 +20,7 @@ from salcheck.saliency import (
 )
 from salcheck.saliency.captum_adapter import CaptumMethod
 from salcheck.saliency.catalogue import CATALOGUE, build_method
+from salcheck.saliency.resolve import method_fingerprint
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from salcheck.errors import InvalidArgument
-from salcheck.spec import ModelSpec, TestSpec, parse_variant
-from salcheck.tiers import POSTER_CELLS, STEPS_CONTROL, check_seeds, get_tier
+from salcheck.store.keys import ModelSpec, TestSpec, parse_variant
+from salcheck.store.tiers import POSTER_CELLS, STEPS_CONTROL, check_seeds, get_tier
 
 TINY = {"n_per_class": 12, "image_size": 32, "epochs": 1}
 

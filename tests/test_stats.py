@@ -5,7 +5,7 @@ import pytest
 from scipy import stats as sps
 
 from salcheck.errors import InvalidArgument
-from salcheck.stats import benjamini_hochberg, paired_test, seeds_for_power
+from salcheck.science.stats import benjamini_hochberg, paired_test, seeds_for_power
 
 X = [12.0, 9.0, 15.0, 11.0, 7.0]
 Y = [2.0, 3.0, 1.5, 2.5, 4.0]

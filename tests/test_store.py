@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
+from salcheck.engine.runner import model_entry, run_grid
 from salcheck.errors import StoreError
-from salcheck.results import ModelResult
-from salcheck.runner import model_entry, run_grid
-from salcheck.spec import ModelSpec
-from salcheck.store import Store
+from salcheck.store.files import Store
+from salcheck.store.keys import ModelSpec
+from salcheck.store.records import ModelResult
 
 pytestmark = pytest.mark.slow  # trains networks
 
@@ -86,9 +86,9 @@ def test_unwritable_store_fails_early(tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import json, sys
-    from salcheck.spec import ModelSpec, TestSpec
-    from salcheck.runner import run_grid
-    from salcheck.store import Store
+    from salcheck.store.keys import ModelSpec, TestSpec
+    from salcheck.engine.runner import run_grid
+    from salcheck.store.files import Store
     TINY = {"n_per_class": 12, "image_size": 32, "epochs": int(sys.argv[3])}
     specs = [ModelSpec("homogeneous", seed=s, **TINY) for s in range(int(sys.argv[2]))]
     out = run_grid(specs, Store(sys.argv[1]), test=TestSpec(32, 6), methods=(),

@@ -4,9 +4,8 @@ import torch
 
 from salcheck.cohort import make_cohort, preset
 from salcheck.errors import InvalidArgument, TrainingDiverged
-from salcheck.losses import get_loss
 from salcheck.rng import derive_seed
-from salcheck.training import (
+from salcheck.training.loop import (
     TrainConfig,
     accuracy,
     balanced_accuracy,
@@ -15,6 +14,7 @@ from salcheck.training import (
     stratified_split,
     train,
 )
+from salcheck.training.losses import get_loss
 
 pytestmark = pytest.mark.slow  # trains networks
 
@@ -113,7 +113,7 @@ def test_bad_config(kwargs, match):
 
 
 def test_device_names_are_resolved_or_refused(monkeypatch):
-    from salcheck.training import resolve_device
+    from salcheck.training.loop import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == resolve_device("cpu") == "cpu"
@@ -148,7 +148,7 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(tiny):
 
 
 def test_stop_rule_tolerance_and_still_improving():
-    from salcheck.stopping import StopRule, learned, still_improving
+    from salcheck.training.stopping import StopRule, learned, still_improving
 
     rule = StopRule(epochs=10, patience=2, tolerance=0.1)
     entries = [1.0, 0.95, 0.92, 0.5]  # 0.95 and 0.92 are within 10% of 1.0: no improvement

@@ -4,8 +4,8 @@ import math
 import pytest
 
 from salcheck.errors import InvalidArgument
-from salcheck.stats import paired_test
-from salcheck.verdicts import GATE_ALPHA, expected_outcomes, gate, read_record, record_name
+from salcheck.science.stats import paired_test
+from salcheck.science.verdicts import GATE_ALPHA, expected_outcomes, gate, read_record, record_name
 
 D = {  # per-seed log differences -> a chosen p-value band
     "strong": [2.3, 2.2, 2.5, 2.4, 2.1],  # p far below alpha

@@ -1,6 +1,6 @@
 """Stage 1: cohorts of simulated brain phantoms with known latent subtypes."""
 
-from .cohort import (
+from salcheck.cohort.cohort import (
     LABEL_NAMES,
     PRESETS,
     SUBTYPE_NAMES,
@@ -11,9 +11,9 @@ from .cohort import (
     make_cohort,
     preset,
 )
-from .geometry import atypical_box, check_image_size, region_masks, rest_mask, typical_box
-from .io import load, read_caps, save
-from .phantoms import PARAM_NAMES, draw_params, render, render_masks
+from salcheck.cohort.geometry import atypical_box, check_image_size, region_masks, rest_mask, typical_box
+from salcheck.cohort.io import load, read_caps, save
+from salcheck.cohort.phantoms import PARAM_NAMES, draw_params, render, render_masks
 
 __all__ = [
     "LABEL_NAMES", "PARAM_NAMES", "PRESETS", "SUBTYPE_NAMES", "Cohort", "CohortSpec",

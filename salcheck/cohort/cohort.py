@@ -15,10 +15,16 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import InvalidArgument, check_choice
-from ..rng import Seed, as_generator
-from . import geometry
-from .phantoms import ATYPICAL_ELLIPSES, TYPICAL_ELLIPSES, draw_params, render, render_masks
+from salcheck.cohort import geometry
+from salcheck.cohort.phantoms import (
+    ATYPICAL_ELLIPSES,
+    TYPICAL_ELLIPSES,
+    draw_params,
+    render,
+    render_masks,
+)
+from salcheck.errors import InvalidArgument, check_choice
+from salcheck.rng import Seed, as_generator
 
 DrawMode = Literal["exact", "random"]
 LABEL_NAMES = ("CN", "AD")  # label 0 = controls, label 1 = atrophied

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import InvalidArgument
+from salcheck.errors import InvalidArgument
 
 #: Scale factor ranges: "large" (normal) and "small" (atrophied) ROI draws.
 LARGE = (1.0, 1.2)

@@ -26,10 +26,10 @@ from typing import Literal
 
 import numpy as np
 
-from .. import atomic
-from ..errors import InvalidArgument
-from .cohort import LABEL_NAMES, Cohort, CohortSpec
-from .phantoms import PARAM_NAMES
+import salcheck.atomic as atomic
+from salcheck.cohort.cohort import LABEL_NAMES, Cohort, CohortSpec
+from salcheck.cohort.phantoms import PARAM_NAMES
+from salcheck.errors import InvalidArgument
 
 NPZ_NAME = "cohort.npz"
 TSV_NAME = "data.tsv"

@@ -32,7 +32,7 @@ import numba
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .geometry import LARGE, SMALL, Geometry, check_image_size
+from salcheck.cohort.geometry import LARGE, SMALL, Geometry, check_image_size
 
 #: The parameters recorded for each image, in a fixed order (all float64 arrays of length n).
 PARAM_NAMES: tuple[str, ...] = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .phantoms import ellipse_table
+from salcheck.cohort.phantoms import ellipse_table
 
 
 def reference_render(params: dict[str, np.ndarray], image_size: int) -> np.ndarray:

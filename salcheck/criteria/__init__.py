@@ -1,7 +1,7 @@
 """Stage 5: criteria a, b, c (and daggers), localisation metrics and the randomisation check."""
 
-from .base import Criterion, CriterionInfo, Inputs, region_mean
-from .localisation import (
+from salcheck.criteria.base import Criterion, CriterionInfo, Inputs, region_mean
+from salcheck.criteria.localisation import (
     PointingGame,
     RelevanceMassAccuracy,
     RelevanceRankAccuracy,
@@ -12,8 +12,8 @@ from .localisation import (
     relevance_rank_accuracy,
     roc_auc,
 )
-from .randomisation import cascading_randomisation, spearman_rows
-from .regions import (
+from salcheck.criteria.randomisation import cascading_randomisation, spearman_rows
+from salcheck.criteria.regions import (
     Separability,
     Specificity,
     map_criteria,
@@ -21,7 +21,7 @@ from .regions import (
     separability,
     specificity,
 )
-from .subtyping import (
+from salcheck.criteria.subtyping import (
     FeatureSubtyping,
     feature_subtyping,
     last_block_features,

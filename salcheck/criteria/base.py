@@ -16,8 +16,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from ..cohort import Cohort
-from ..errors import InvalidArgument, SalcheckError
+from salcheck.cohort import Cohort
+from salcheck.errors import InvalidArgument, SalcheckError
 
 Direction = Literal["higher", "lower"]
 

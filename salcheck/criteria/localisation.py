@@ -18,8 +18,8 @@ from typing import ClassVar
 import numpy as np
 from scipy.stats import rankdata
 
-from ..errors import InvalidArgument
-from .base import Criterion, Inputs
+from salcheck.criteria.base import Criterion, Inputs
+from salcheck.errors import InvalidArgument
 
 
 def _check(maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,14 +16,14 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
-from ..cohort import Cohort
-from ..errors import InvalidArgument
-from ..models import reinitialise, trainable_layers
-from ..rng import derive_seed, torch_generator
-from ..saliency.base import CONTROLS, SaliencyMethod
-from ..saliency.groups import group_map
-from ..training import normalise
-from .regions import separability, specificity
+from salcheck.cohort import Cohort
+from salcheck.criteria.regions import separability, specificity
+from salcheck.errors import InvalidArgument
+from salcheck.models.networks import reinitialise, trainable_layers
+from salcheck.rng import derive_seed, torch_generator
+from salcheck.saliency.base import CONTROLS, SaliencyMethod
+from salcheck.saliency.groups import group_map
+from salcheck.training.loop import normalise
 
 
 def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

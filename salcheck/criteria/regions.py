@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cohort.geometry import region_masks
-from ..errors import InvalidArgument
-from .base import Criterion, Inputs, ratio, region_mean
+from salcheck.cohort.geometry import region_masks
+from salcheck.criteria.base import Criterion, Inputs, ratio, region_mean
+from salcheck.errors import InvalidArgument
 
 _OTHER = {"typical": "atypical", "atypical": "typical"}
 
@@ -82,8 +82,8 @@ def random_map_criteria(cohort, draws: int, seed: int = 0) -> dict[str, float]:
     """Mean b, c, b†, c† over ``draws`` iid random-map group maps of ``cohort`` (chance: 1)."""
     import torch
 
-    from ..models import build_model
-    from ..saliency import RandomMap, group_map, subtype_maps
+    from salcheck.models.networks import build_model
+    from salcheck.saliency import RandomMap, group_map, subtype_maps
 
     model = build_model("convnet", cohort.image_size, generator=torch.Generator())
     values = []

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..cohort import Cohort
-from ..errors import InvalidArgument
-from ..training import normalise
-from .base import Criterion, Inputs
+from salcheck.cohort import Cohort
+from salcheck.criteria.base import Criterion, Inputs
+from salcheck.errors import InvalidArgument
+from salcheck.training.loop import normalise
 
 
 def feature_subtyping(features: np.ndarray, subtypes: np.ndarray, runs: int = 10) -> float:

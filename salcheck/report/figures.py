@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
+import salcheck.atomic as atomic
 
 
 def _pyplot():
@@ -30,7 +30,7 @@ def _save(fig, path: Path) -> None:
 def _boxes(ax, image_size: int) -> None:
     from matplotlib.patches import Rectangle
 
-    from ..cohort import atypical_box, typical_box
+    from salcheck.cohort import atypical_box, typical_box
 
     for box, colour, label in (
         (typical_box(image_size), "tab:orange", "R_typ"),
@@ -52,7 +52,7 @@ def _boxes(ax, image_size: int) -> None:
 
 def phantom_figure(path: Path, image_size: int, seed: int = 0) -> None:
     """One phantom per kind (control, typical, atypical, error) with the region boxes."""
-    from ..cohort import CohortSpec, make_cohort
+    from salcheck.cohort import CohortSpec, make_cohort
 
     plt = _pyplot()
     cohort = make_cohort(CohortSpec(8, (0.25, 0.5, 0.25), image_size), seed)

@@ -1,10 +1,10 @@
 """Stage 4: saliency methods (one class each) and the study's group maps."""
 
-from .base import CONTROLS, TAGS, SaliencyMethod, method_tags
-from .gradients import VanillaGradient
-from .groups import group_map, subtype_maps
-from .null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
-from .rectifier import Deconvolution, GuidedBackprop
+from salcheck.saliency.base import CONTROLS, TAGS, SaliencyMethod, method_tags
+from salcheck.saliency.gradients import VanillaGradient
+from salcheck.saliency.groups import group_map, subtype_maps
+from salcheck.saliency.null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
+from salcheck.saliency.rectifier import Deconvolution, GuidedBackprop
 
 __all__ = [
     "CONTROLS", "TAGS", "ConstantMap", "Deconvolution", "GuidedBackprop", "RandomMap",

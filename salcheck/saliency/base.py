@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InvalidArgument
+from salcheck.errors import InvalidArgument
 
 #: The controls node: the study's maps back-propagate this output (methods.md section 5).
 CONTROLS = 0

@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InvalidArgument, SilentEquivalenceWarning
-from ..rng import derive_seed
-from .base import SaliencyMethod
+from salcheck.errors import InvalidArgument, SilentEquivalenceWarning
+from salcheck.rng import derive_seed
+from salcheck.saliency.base import SaliencyMethod
 
 
 def last_conv(model: nn.Module) -> nn.Module:
@@ -160,7 +160,7 @@ _RELU_ONLY = ("GuidedBackprop", "Deconvolution", "GuidedGradCam")
 
 
 def _warn_if_no_relu(cls_name: str, model: nn.Module) -> None:
-    from .rectifier import RECTIFIERS
+    from salcheck.saliency.rectifier import RECTIFIERS
 
     others = sorted({type(m).__name__ for m in model.modules() if isinstance(m, RECTIFIERS)} - {"ReLU"})
     if others:

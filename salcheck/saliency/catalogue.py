@@ -14,17 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .base import SaliencyMethod
-from .gradients import VanillaGradient
-from .null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
-from .rectifier import Deconvolution, GuidedBackprop
+from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.gradients import VanillaGradient
+from salcheck.saliency.null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
+from salcheck.saliency.rectifier import Deconvolution, GuidedBackprop
 
 
 def _captum(cls_name: str, base: str | None = None, **kwargs: Any) -> Callable[[int], SaliencyMethod]:
     def build(seed: int) -> SaliencyMethod:
         import captum.attr
 
-        from .captum_adapter import CaptumMethod
+        from salcheck.saliency.captum_adapter import CaptumMethod
 
         wrapped = getattr(captum.attr, base) if base else None
         return CaptumMethod(getattr(captum.attr, cls_name), base=wrapped, seed=seed, **kwargs)
@@ -33,7 +33,7 @@ def _captum(cls_name: str, base: str | None = None, **kwargs: Any) -> Callable[[
 
 
 def _occlusion(seed: int) -> SaliencyMethod:
-    from .captum_adapter import ScaledOcclusion
+    from salcheck.saliency.captum_adapter import ScaledOcclusion
 
     return ScaledOcclusion(seed=seed)
 

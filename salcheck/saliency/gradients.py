@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import SaliencyMethod
+from salcheck.saliency.base import SaliencyMethod
 
 
 class VanillaGradient(SaliencyMethod):

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..cohort import Cohort
-from ..errors import InvalidArgument
-from ..training import normalise
-from .base import CONTROLS, SaliencyMethod
+from salcheck.cohort import Cohort
+from salcheck.errors import InvalidArgument
+from salcheck.saliency.base import CONTROLS, SaliencyMethod
+from salcheck.training.loop import normalise
 
 GROUPS = {"typical": 1, "atypical": 2}
 

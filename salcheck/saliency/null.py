@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import reinitialise
-from ..rng import derive_seed, torch_generator
-from .base import SaliencyMethod
-from .gradients import VanillaGradient
+from salcheck.models.networks import reinitialise
+from salcheck.rng import derive_seed, torch_generator
+from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.gradients import VanillaGradient
 
 
 class RandomMap(SaliencyMethod):

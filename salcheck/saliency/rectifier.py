@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InvalidArgument
-from .base import SaliencyMethod
+from salcheck.errors import InvalidArgument
+from salcheck.saliency.base import SaliencyMethod
 
 #: The activation modules whose backward pass the rules replace.
 RECTIFIERS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU)

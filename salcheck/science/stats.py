@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .errors import InvalidArgument
+from salcheck.errors import InvalidArgument
 
 ALPHA = 0.05
 OUTCOMES = ("replicated", "contradicted", "inconclusive")

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SalcheckError
-from .store import KINDS, STORE_FORMAT_VERSION, Store, checksum
+from salcheck.errors import SalcheckError
+from salcheck.store.files import KINDS, STORE_FORMAT_VERSION, Store, checksum
 
 #: Bump when the bundle's layout changes.
 BUNDLE_FORMAT = 1
@@ -58,8 +58,8 @@ def _sha(data: bytes) -> str:
 def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool = True) -> dict[str, int]:
     """Write every entry of ``store`` (and the weights, if ``weights``) to the bundle ``path``,
     atomically; returns the number of entries per kind."""
-    from . import __version__
-    from .provenance import git_commit
+    from salcheck import __version__
+    from salcheck.provenance import git_commit
 
     members: dict[str, bytes] = {}
     counts = {}

@@ -1,11 +1,11 @@
 """Train several models of one cell at once, as one grouped network (several seeds, one pass).
 
-K ConvNets (:class:`salcheck.models.ConvNet`) become one network whose convolutions are grouped
+K ConvNets (:class:`salcheck.models.networks.ConvNet`) become one network whose convolutions are grouped
 convolutions with K groups, whose BatchNorm runs over the K x C channels (BatchNorm is
 per channel, so this is K BatchNorms), and whose last Linear layer is a batched product. Each
 model keeps everything it would have had alone: its own training cohort, split, initial
 weights, data order and augmentation draws (the same generators, drawn in the same order, as
-:func:`salcheck.training.train`), its own loss (the sum of the K losses has, for each model's
+:func:`salcheck.training.loop.train`), its own loss (the sum of the K losses has, for each model's
 parameters, the gradient of that model's loss), and its own Adam state (Adam is elementwise).
 It is therefore the model it would have been alone up to float rounding (grouped kernels sum in
 another order); ``tests/test_batched.py`` shows it. Supported: the ``convnet`` network without
@@ -18,16 +18,23 @@ import copy
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .cohort import Cohort
-from .errors import InvalidArgument, TrainingDiverged
-from .models import ConvNet
-from .training import TrainConfig, TrainedModel, _Run, _start, balanced_accuracy, finish, stop_rule
+from salcheck.cohort import Cohort
+from salcheck.errors import InvalidArgument, TrainingDiverged
+from salcheck.models.networks import ConvNet
+from salcheck.training.loop import (
+    TrainConfig,
+    TrainedModel,
+    _Run,
+    _start,
+    balanced_accuracy,
+    finish,
+    stop_rule,
+)
 
 
 def _head(net: nn.Module) -> nn.Linear:
@@ -143,7 +150,7 @@ def _entry(
     val_logits: torch.Tensor,
     seconds: float,
 ) -> dict[str, float]:
-    """One model's history entry for the epoch, as :func:`salcheck.training.train` writes it."""
+    """One model's history entry for the epoch, as :func:`salcheck.training.loop.train` writes it."""
     train_pred = torch.empty(len(order), dtype=torch.long, device=order.device)
     train_pred[order] = torch.cat(preds)
     val_loss = r.loss_fn(val_logits.cpu(), r.y_val.cpu()).item()
@@ -218,31 +225,3 @@ def train_batched(
             "batched_with": float(len(runs)),
         }
     return results
-
-
-def train_specs(specs: Sequence[Any], *, device: str = "cpu") -> list[tuple[Any, nn.Module]]:
-    """(record, model) per :class:`~salcheck.spec.ModelSpec` of one cell (specs differing in
-    the seed only), trained at once; the records are those :func:`train_model` writes, with
-    ``batched_with`` in their timings."""
-    from dataclasses import replace
-
-    from .cohort import make_cohort
-    from .experiment import trained_records
-    from .rng import derive_seed
-    from .training import resolve_device
-
-    cells = {replace(s, seed=0) for s in specs}
-    if len(cells) != 1:
-        raise InvalidArgument(f"specs of one batch must differ in the seed only, got {len(cells)} cells")
-    device = resolve_device(device)
-    config = replace(specs[0].train_config(), device=device)
-    t0 = time.perf_counter()
-    cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]
-    cohort_s = (time.perf_counter() - t0) / len(specs)
-    trained = train_batched(cohorts, config, [s.seed for s in specs])
-    out = []
-    for spec, t in zip(specs, trained, strict=True):
-        out += trained_records(
-            spec, t, device=device, timings={"cohort_s": cohort_s}, batched_with=len(specs)
-        )
-    return out

@@ -25,16 +25,16 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
-from .findings import NAMED, Comparison
-from .methods import method_name, resolve_method
-from .results import Scores
-from .runner import CellOutcome, run_grid
-from .saliency import method_tags
-from .saliency.catalogue import METHODS, NULLS
-from .stats import Verdict
-from .store import Store
-from .tiers import Tier, check_seeds
-from .view import ResultsView, score_values
+from salcheck.engine.runner import CellOutcome, run_grid
+from salcheck.saliency import method_tags
+from salcheck.saliency.catalogue import METHODS, NULLS
+from salcheck.saliency.resolve import method_name, resolve_method
+from salcheck.science.findings import NAMED, Comparison
+from salcheck.science.stats import Verdict
+from salcheck.store.files import Store
+from salcheck.store.records import Scores
+from salcheck.store.tiers import Tier, check_seeds
+from salcheck.store.view import ResultsView, score_values
 
 #: The training sets of the benchmark, each with default training (the study's baseline).
 DATASETS = ("homogeneous", "heterogeneous", "large")

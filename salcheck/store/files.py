@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import atomic
-from .errors import StoreError
+import salcheck.atomic as atomic
+from salcheck.errors import StoreError
 
 #: Bump when the store's layout changes.
 STORE_FORMAT_VERSION = 3

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .errors import check_choice
+from salcheck.errors import check_choice
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -1,6 +1,6 @@
 """The one module that wires the stages: cohort -> model -> training -> saliency -> criteria.
 
-:func:`train_model` trains the model a :class:`~salcheck.spec.ModelSpec` names;
+:func:`train_model` trains the model a :class:`~salcheck.store.keys.ModelSpec` names;
 :func:`evaluate` scores any saliency method on a trained model and a test cohort, with one set
 of parameters shared by grids, the check suite, the properties and the report.
 """
@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cohort import Cohort, make_cohort
-from .methods import method_fingerprint, method_name
-from .provenance import provenance
-from .results import ModelResult, Scores
-from .rng import derive_seed
-from .spec import ModelSpec, TestSpec, content_key
+from salcheck.cohort import Cohort, make_cohort
+from salcheck.provenance import provenance
+from salcheck.rng import derive_seed
+from salcheck.saliency.resolve import method_fingerprint, method_name
+from salcheck.store.keys import ModelSpec, TestSpec, content_key
+from salcheck.store.records import ModelResult, Scores
 
 #: Bump when what an evaluation means changes in a way the code hash below cannot see.
 EVALUATION_VERSION = 1
@@ -27,18 +27,18 @@ EVALUATION_VERSION = 1
 RANDOMISATION_IMAGES = 32
 #: The modules whose code determines an evaluation; their source is hashed into its key.
 _EVALUATION_MODULES = (
-    "experiment.py",
+    "engine/experiment.py",
     "criteria",
     "saliency/groups.py",
     "saliency/base.py",
-    "training.py",
-    "models.py",
+    "training/loop.py",
+    "models",
 )
 
 
 def evaluation_code_hash() -> str:
     """sha256 over the source of the evaluation code, so an edit to it is never served stale."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for name in _EVALUATION_MODULES:
         p = root / name
@@ -80,12 +80,12 @@ def train_model(
     """Draw the training cohort and train on ``device`` (cpu, cuda or auto).
 
     Returns (record, trained nn.Module) for ``spec`` first, then for each spec that differs
-    from it in the selection rule alone (the same run keeps both: :mod:`salcheck.stopping`).
+    from it in the selection rule alone (the same run keeps both: :mod:`salcheck.training.stopping`).
     The device is recorded in the provenance, not in the model's key: it changes the floats,
     not what the model is."""
     from dataclasses import replace
 
-    from .training import resolve_device, train
+    from salcheck.training.loop import resolve_device, train
 
     device = resolve_device(device)
     t0 = time.perf_counter()
@@ -99,12 +99,12 @@ def train_model(
 def trained_records(
     spec: ModelSpec, trained: Any, *, device: str, timings: dict[str, float], **extra: Any
 ) -> list[tuple[ModelResult, Any]]:
-    """(record, model) of one finished run (a :class:`~salcheck.training.TrainedModel`) for
+    """(record, model) of one finished run (a :class:`~salcheck.training.loop.TrainedModel`) for
     ``spec`` and for each sibling spec that differs in the selection rule alone."""
     import copy
     from dataclasses import replace
 
-    from .stopping import SELECTIONS
+    from salcheck.training.stopping import SELECTIONS
 
     out = []
     for selection in (spec.selection, *(s for s in SELECTIONS if s != spec.selection)):
@@ -151,8 +151,8 @@ def load_model(spec: ModelSpec, data: bytes, device: str = "cpu"):
     """The spec's network with the stored weights, on ``device``, in eval mode."""
     import torch
 
-    from .models import build_model
-    from .training import resolve_device
+    from salcheck.models.networks import build_model
+    from salcheck.training.loop import resolve_device
 
     model = build_model(spec.model, spec.image_size, generator=torch.Generator())
     model.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
@@ -167,9 +167,9 @@ def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpe
     :data:`RANDOMISATION_IMAGES` typical images, and test accuracy. The model's train/eval
     mode is left as it was found.
     """
-    from .criteria import CRITERIA, Inputs, cascading_randomisation
-    from .saliency import group_map, subtype_maps
-    from .training import accuracy
+    from salcheck.criteria import CRITERIA, Inputs, cascading_randomisation
+    from salcheck.saliency import group_map, subtype_maps
+    from salcheck.training.loop import accuracy
 
     t0 = time.perf_counter()
     was_training = model.training
@@ -206,3 +206,30 @@ def evaluate(method, model, test: Cohort, *, spec: ModelSpec, test_spec: TestSpe
             device=_device_name(next(model.parameters()).device.type),
         ),
     )
+
+
+def train_together(specs: Sequence[ModelSpec], *, device: str = "cpu") -> list[tuple[ModelResult, Any]]:
+    """(record, model) per :class:`~salcheck.store.keys.ModelSpec` of one cell (specs differing in
+    the seed only), trained at once; the records are those :func:`train_model` writes, with
+    ``batched_with`` in their timings."""
+    from dataclasses import replace
+
+    from salcheck.errors import InvalidArgument
+    from salcheck.training.batched import train_batched
+    from salcheck.training.loop import resolve_device
+
+    cells = {replace(s, seed=0) for s in specs}
+    if len(cells) != 1:
+        raise InvalidArgument(f"specs of one batch must differ in the seed only, got {len(cells)} cells")
+    device = resolve_device(device)
+    config = replace(specs[0].train_config(), device=device)
+    t0 = time.perf_counter()
+    cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]
+    cohort_s = (time.perf_counter() - t0) / len(specs)
+    trained = train_batched(cohorts, config, [s.seed for s in specs])
+    out = []
+    for spec, t in zip(specs, trained, strict=True):
+        out += trained_records(
+            spec, t, device=device, timings={"cohort_s": cohort_s}, batched_with=len(specs)
+        )
+    return out

@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .augment import AUGMENTATIONS
-from .cohort import CohortSpec, preset
-from .cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
-from .errors import InvalidArgument, check_choice
-from .losses import LOSSES
+from salcheck.cohort import CohortSpec, preset
+from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
+from salcheck.errors import InvalidArgument, check_choice
+from salcheck.training.augment import AUGMENTATIONS
+from salcheck.training.losses import LOSSES
 
 #: Bump when what a stored model means changes (training code, defaults); names every model.
 MODEL_FORMAT_VERSION = 4
@@ -90,7 +90,7 @@ class ModelSpec:
         return preset(self.dataset, **over)
 
     def train_config(self):
-        from .training import TrainConfig
+        from salcheck.training.loop import TrainConfig
 
         augs, loss = parse_variant(self.variant)
         return TrainConfig(

@@ -1,8 +1,8 @@
 """``salcheck report``: the poster's tables and every verdict, rendered from the store.
 
-Every number comes from stored evaluations, read through :class:`salcheck.view.ResultsView`
+Every number comes from stored evaluations, read through :class:`salcheck.store.view.ResultsView`
 (mean ± sd over the tier's seeds) next to the poster's value as the poster prints it; verdicts
-come from :func:`salcheck.findings.decide`, the function the properties use. Missing cells are
+come from :func:`salcheck.science.findings.decide`, the function the properties use. Missing cells are
 marked as missing. The Markdown and its figures are written atomically; nothing in them is
 edited by hand.
 """
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
-from ..errors import SalcheckError
-from ..findings import (
+import salcheck.atomic as atomic
+from salcheck.errors import SalcheckError
+from salcheck.provenance import git_commit
+from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
     A_FLOOR,
     CRITERIA_KEYS,
@@ -28,11 +29,10 @@ from ..findings import (
     POSTER_TEXT,
     SIGNS,
 )
-from ..provenance import git_commit
-from ..results import ModelResult
-from ..stats import Verdict, benjamini_hochberg
-from ..store import STORE_FORMAT_VERSION
-from ..verdicts import GATE_ALPHA
+from salcheck.science.stats import Verdict, benjamini_hochberg
+from salcheck.science.verdicts import GATE_ALPHA
+from salcheck.store.files import STORE_FORMAT_VERSION
+from salcheck.store.records import ModelResult
 
 HEADERS = ("a", "b", "c", "b†", "c†")
 ACCURACY_KEYS = (
@@ -221,7 +221,7 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
 
     ``beside``: (column title, key -> outcome), e.g. the ci tier's recorded verdicts printed
     beside the paper tier's."""
-    from .figures import group_map_figure, phantom_figure
+    from salcheck.report.figures import group_map_figure, phantom_figure
 
     rendered_at = git_commit()  # before the figures below change tracked files
     tier = view.tier
@@ -307,7 +307,7 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
     lines += [
         "## Findings",
         "",
-        "Three-way verdicts at alpha = 0.05 (`salcheck.stats.paired_test`): *replicated* when "
+        "Three-way verdicts at alpha = 0.05 (`salcheck.science.stats.paired_test`): *replicated* when "
         "the one-sided paired t-test over seeds in the poster's direction gives p < alpha, "
         "*contradicted* when the test in the opposite direction does, *inconclusive* otherwise. "
         "Differences are of logs (ratios) for b, c and of values for a and rank correlations. "

@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any
 
-from .errors import InvalidArgument
+from salcheck.errors import InvalidArgument
 
 DEFAULT_METHOD = "vanilla"
 
@@ -28,8 +28,8 @@ def resolve_method(name: str, seed: int = 0):
     """A saliency method from a name: a short name of the catalogue (``vanilla``,
     ``integrated-gradients``, ``random``, ...; :mod:`salcheck.saliency.catalogue`) or
     ``module:object`` (a method instance, a method class, or a captum attribution class)."""
-    from .saliency import SaliencyMethod
-    from .saliency.catalogue import CATALOGUE, build_method
+    from salcheck.saliency import SaliencyMethod
+    from salcheck.saliency.catalogue import CATALOGUE, build_method
 
     if not isinstance(name, str):
         return name  # already a method object
@@ -49,7 +49,7 @@ def resolve_method(name: str, seed: int = 0):
     if isinstance(obj, type) and issubclass(obj, SaliencyMethod):
         return obj(seed=seed)
     if isinstance(obj, type) and hasattr(obj, "attribute"):
-        from .saliency.captum_adapter import CaptumMethod
+        from salcheck.saliency.captum_adapter import CaptumMethod
 
         return CaptumMethod(obj, seed=seed)
     if hasattr(obj, "attribute"):

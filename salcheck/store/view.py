@@ -13,15 +13,15 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .errors import SalcheckError
-from .findings import Comparison, decide
-from .methods import DEFAULT_METHOD, method_fingerprint, method_name, resolve_method
-from .results import Scores
-from .runner import CellOutcome, evaluation_entry, run_grid, trained_model
-from .spec import ModelSpec
-from .stats import Verdict
-from .store import Store
-from .tiers import Tier, check_seeds
+from salcheck.engine.runner import CellOutcome, evaluation_entry, run_grid, trained_model
+from salcheck.errors import SalcheckError
+from salcheck.saliency.resolve import DEFAULT_METHOD, method_fingerprint, method_name, resolve_method
+from salcheck.science.findings import Comparison, decide
+from salcheck.science.stats import Verdict
+from salcheck.store.files import Store
+from salcheck.store.keys import ModelSpec
+from salcheck.store.records import Scores
+from salcheck.store.tiers import Tier, check_seeds
 
 #: Criteria derived from an evaluation's cascading-randomisation curve (F8).
 DERIVED = {
@@ -99,7 +99,7 @@ class ResultsView:
         return [self._scores[s] for s in specs]
 
     def _fill(self, specs: list[ModelSpec]) -> None:
-        from .experiment import evaluation_key
+        from salcheck.engine.experiment import evaluation_key
 
         test = self.tier.test()
         todo = []

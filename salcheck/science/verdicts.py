@@ -1,7 +1,7 @@
 """Recorded verdicts: what the engine measured, written by ``salcheck verdicts --write``.
 
 A record holds, for one (tier, saliency method), the three-way verdict at alpha of every
-comparison in :data:`salcheck.findings.ALL` with its numbers, the seeds and the commit. The
+comparison in :data:`salcheck.science.findings.ALL` with its numbers, the seeds and the commit. The
 property suite reads it to know what to expect; the report states the verdicts computed from
 the same store by the same function.
 
@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import atomic
-from .errors import InvalidArgument
-from .findings import ALL, Comparison
-from .provenance import git_commit
-from .stats import ALPHA, OUTCOMES, Verdict
+import salcheck.atomic as atomic
+from salcheck.errors import InvalidArgument
+from salcheck.provenance import git_commit
+from salcheck.science.findings import ALL, Comparison
+from salcheck.science.stats import ALPHA, OUTCOMES, Verdict
 
 GATE_ALPHA = 0.2
 RECORD_VERSION = 1

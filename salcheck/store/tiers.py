@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidArgument, check_choice
-from .spec import BASE_VARIANTS, DATASETS, ModelSpec, TestSpec, parse_variant
+from salcheck.errors import InvalidArgument, check_choice
+from salcheck.store.keys import BASE_VARIANTS, DATASETS, ModelSpec, TestSpec, parse_variant
 
 #: Training datasets a cell may name: the presets and the step-matched control.
 STEPS_CONTROL = "homogeneous-steps"

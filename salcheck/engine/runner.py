@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidArgument, SalcheckError
-from .experiment import (
+from salcheck.engine.experiment import (
     evaluate,
     evaluation_key,
     load_model,
@@ -28,11 +27,12 @@ from .experiment import (
     train_model,
     weights_bytes,
 )
-from .methods import method_fingerprint, method_name, resolve_method
-from .provenance import provenance
-from .results import ModelResult, Scores
-from .spec import ModelSpec, TestSpec
-from .store import Store
+from salcheck.errors import InvalidArgument, SalcheckError
+from salcheck.provenance import provenance
+from salcheck.saliency.resolve import method_fingerprint, method_name, resolve_method
+from salcheck.store.files import Store
+from salcheck.store.keys import ModelSpec, TestSpec
+from salcheck.store.records import ModelResult, Scores
 
 
 @dataclass(frozen=True)
@@ -203,11 +203,11 @@ def train_group(
     device: str = "cpu",
 ) -> list[CellOutcome]:
     """Train the models of ``specs`` (one cell, several seeds) that the store lacks, at once
-    (:mod:`salcheck.batched`), holding every entry's lock; falls back to one at a time when
+    (:mod:`salcheck.training.batched`), holding every entry's lock; falls back to one at a time when
     the batched training fails."""
     import contextlib
 
-    from .batched import train_specs
+    from salcheck.engine.experiment import train_together
 
     if threads:
         import torch
@@ -222,7 +222,7 @@ def train_group(
         todo = [s for s in cell if not _has_model(store, s)]
         if len(todo) > 1:
             try:
-                for record, model in train_specs(todo, device=device):
+                for record, model in train_together(todo, device=device):
                     _put_model(store, record, model, only_if_absent=record.spec not in todo)
             except Exception as exc:  # one at a time below, each failure recorded on its own
                 store.warn(f"batched training of {todo[0].label()} failed ({exc}); one at a time")
@@ -251,7 +251,7 @@ def groups_of(specs: Sequence[ModelSpec], size: int) -> list[list[ModelSpec]]:
     """Specs that differ in the seed only, in groups of at most ``size`` (order kept)."""
     from dataclasses import replace
 
-    from .batched import supports
+    from salcheck.training.batched import supports
 
     cells: dict[ModelSpec, list[ModelSpec]] = {}
     for spec in specs:
@@ -294,7 +294,7 @@ def run_grid(
     (recorded in each result's provenance). ``batch_models``: models of one cell trained at
     once (:func:`resolve_batch`; local backends only).
     """
-    from .training import resolve_device
+    from salcheck.training.loop import resolve_device
 
     device = resolve_device(device)
     batch = resolve_batch(batch_models, device)
@@ -415,6 +415,6 @@ def _run_dask(specs, root, test, methods, scheduler, dask_local, threads, device
 
 def store_root(path: str | os.PathLike[str] | None) -> Path:
     """The store directory a command uses: ``path``, else the default."""
-    from .store import default_store
+    from salcheck.store.files import default_store
 
     return Path(path) if path else default_store()

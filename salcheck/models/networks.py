@@ -14,8 +14,8 @@ import math
 import torch
 from torch import nn
 
-from .cohort.geometry import check_image_size
-from .errors import check_choice
+from salcheck.cohort.geometry import check_image_size
+from salcheck.errors import check_choice
 
 MODEL_NAMES = ("convnet", "conv5_fc3")
 

@@ -21,13 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .augment import AUGMENTATIONS, Compose
-from .cohort import Cohort
-from .errors import InvalidArgument, TrainingDiverged, check_choice
-from .losses import LOSSES, get_loss
-from .models import MODEL_NAMES, GeneratorDropout, build_model
-from .rng import derive_seed, torch_generator
-from .stopping import SELECTIONS, StopRule
+from salcheck.cohort import Cohort
+from salcheck.errors import InvalidArgument, TrainingDiverged, check_choice
+from salcheck.models.networks import MODEL_NAMES, GeneratorDropout, build_model
+from salcheck.rng import derive_seed, torch_generator
+from salcheck.training.augment import AUGMENTATIONS, Compose
+from salcheck.training.losses import LOSSES, get_loss
+from salcheck.training.stopping import SELECTIONS, StopRule
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def train(
     *,
     progress: Callable[[dict[str, float]], None] | None = None,
 ) -> TrainedModel:
-    """Train ``config.model`` on ``cohort`` until the stop rule (:mod:`salcheck.stopping`);
+    """Train ``config.model`` on ``cohort`` until the stop rule (:mod:`salcheck.training.stopping`);
     returns the model of the best validation epoch under ``config.selection``.
 
     ``progress`` receives each epoch's history entry as it ends. Raises
@@ -317,7 +317,7 @@ def accuracy(model: nn.Module, cohort: Cohort) -> dict[str, float]:
     """Accuracy on ``cohort`` overall (balanced), per label and per (label, subtype)."""
     pred = predict(model, normalise(cohort.images)).argmax(1).numpy()
     out = {"balanced_accuracy": balanced_accuracy(pred, cohort.labels)}
-    from .cohort import LABEL_NAMES, SUBTYPE_NAMES
+    from salcheck.cohort import LABEL_NAMES, SUBTYPE_NAMES
 
     for lab in np.unique(cohort.labels):
         keep = cohort.labels == lab

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .spec import ModelSpec
+from salcheck.store.keys import ModelSpec
 
 
 @dataclass
@@ -27,8 +27,8 @@ class ModelResult:
 
     @property
     def still_improving(self) -> bool:
-        """Stopped at the cap while the validation loss still fell (:mod:`salcheck.stopping`)."""
-        from .stopping import still_improving
+        """Stopped at the cap while the validation loss still fell (see ``training.stopping``)."""
+        from salcheck.training.stopping import still_improving
 
         return self.stop.get("reason", "cap") == "cap" and still_improving(
             self.history, self.spec.patience, self.spec.tolerance
@@ -37,7 +37,7 @@ class ModelResult:
     @property
     def learned(self) -> bool:
         """The kept epoch's validation balanced accuracy reaches the learned floor."""
-        from .stopping import learned
+        from salcheck.training.stopping import learned
 
         return learned(self.history, self.best_epoch)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .errors import check_choice
+from salcheck.errors import check_choice
 
 Params = dict[str, torch.Tensor]
 

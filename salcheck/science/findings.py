@@ -2,7 +2,7 @@
 
 A :class:`Comparison` says "x exceeds y" for two operands, each a criterion of a cell
 (dataset, variant, criterion) paired by training seed, or a constant; :func:`decide` applies
-:func:`salcheck.stats.paired_test` to the values a results view gives. The properties, the
+:func:`salcheck.science.stats.paired_test` to the values a results view gives. The properties, the
 report and ``salcheck verdicts`` all call :func:`decide`, so they agree by construction.
 
 - ``NAMED``: the poster's findings F1-F5, the claims its tables state (Noise raises c and c†,
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .stats import Verdict, paired_test
+from salcheck.science.stats import Verdict, paired_test
 
 CRITERIA_KEYS = ("a", "b", "c", "b_dagger", "c_dagger")
 SYMBOLS = {"a": "a", "b": "b", "c": "c", "b_dagger": "b†", "c_dagger": "c†"}

@@ -2,7 +2,8 @@
 
 Writes ``<out>/<tier>-methods.md`` and, under ``<out>/<tier>-methods/``, a card
 ``<method>.md`` and a group-map figure ``<method>.png`` per method. Every number comes from
-stored evaluations through :func:`salcheck.benchmark.collect`; nothing is typed in by hand.
+stored evaluations through :func:`salcheck.studies.method_benchmark.collect`; nothing is
+typed in by hand.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
-from ..benchmark import (
+import salcheck.atomic as atomic
+from salcheck.checks import CHECKS, CheckResult, check_saliency_method
+from salcheck.criteria import CRITERIA
+from salcheck.provenance import git_commit
+from salcheck.science.stats import Verdict
+from salcheck.studies.method_benchmark import (
     DATASETS,
     DEFAULT_ONLY,
     EQUIVALENCE_TOLERANCE,
@@ -25,10 +30,6 @@ from ..benchmark import (
     Entry,
     null_outranks,
 )
-from ..checks import CHECKS, CheckResult, check_saliency_method
-from ..criteria import CRITERIA
-from ..provenance import git_commit
-from ..stats import Verdict
 
 HEADERS = {
     "a": "a",
@@ -145,7 +146,7 @@ def _card(bench: Benchmark, e: Entry, checks: list[CheckResult], findings, rank)
 
 def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     """Write the benchmark report and its cards; returns the report's path."""
-    from .figures import group_map_figure
+    from salcheck.report.figures import group_map_figure
 
     rendered_at = git_commit()  # before the figures below change tracked files
     tier = bench.tier

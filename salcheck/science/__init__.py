@@ -1,0 +1,1 @@
+"""The science: the study's findings as data, the decision rule, and recorded verdicts."""

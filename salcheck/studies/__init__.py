@@ -1,0 +1,2 @@
+"""Studies beyond the poster's findings, each computed through the store: the method
+benchmark."""
