@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 
-from salcheck.engine.runner import run_grid
+from salcheck.engine.plan import run_grid
 from salcheck.store.files import Store
 from salcheck.store.tiers import get_tier
 

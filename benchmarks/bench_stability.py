@@ -19,7 +19,7 @@ import json
 import os
 import time
 
-from salcheck.engine.runner import run_grid
+from salcheck.engine.plan import run_grid
 from salcheck.science.findings import ALL
 from salcheck.store.files import Store
 from salcheck.store.tiers import get_tier

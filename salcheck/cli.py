@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from salcheck.errors import SalcheckError
+from salcheck.options import RUN, add_arguments
 
 
 def _progress(total: int, desc: str):
@@ -40,104 +42,113 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> Any:
     from salcheck.engine.runner import store_root
     from salcheck.store.files import Store
 
     return Store(store_root(args.store))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from salcheck.engine.runner import check_workers, run_grid
-    from salcheck.saliency.resolve import resolve_method
+def _tier(args: argparse.Namespace) -> Any:
     from salcheck.store.tiers import get_tier
 
-    tier = get_tier(args.tier)
-    check_workers(args.workers)
-    specs = tier.grid(args.datasets, args.variants, args.seeds)
-    methods = args.methods or [args.method]
-    for m in methods:
-        resolve_method(m)  # fail before any training on a method that cannot be imported
-    store = _store(args)  # fails before any training when the store is not writable
-    print(
-        f"salcheck run: {len(specs)} models x {len(methods)} method(s) at tier {tier.name} "
-        f"into {store.root}"
-    )
-    failed = 0
-    with tqdm(total=len(specs) * (1 + len(methods)), unit="step", desc="grid", disable=None) as bar:
+    return get_tier(args.tier)
 
-        def on_cell(outcome):
+
+def _execute(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
+    """Make ``store`` hold ``plan`` with a progress bar; returns the number of failures."""
+    from tqdm import tqdm
+
+    from salcheck.engine.plan import execute
+    from salcheck.engine.runner import check_workers
+
+    check_workers(args.workers)
+    todo = plan.missing(store)
+    if not len(todo):
+        return 0
+    print(f"salcheck {what}: computing {todo.summary()} into {store.root}")
+    failed = 0
+    with tqdm(total=len(todo), unit="task", desc=what, disable=None) as bar:
+
+        def on_progress(outcome: Any) -> None:
             nonlocal failed
             failed += outcome.status != "done"
             bar.update(1)
             bar.write(outcome.line())
 
-        outcomes = run_grid(
-            specs,
+        execute(
+            todo,
             store,
-            test=tier.test(),
-            methods=methods,
             workers=args.workers,
-            scheduler=args.scheduler,
-            dask_local=args.dask_local,
+            scheduler=getattr(args, "scheduler", None),
+            dask_local=getattr(args, "dask_local", None),
             device=args.device,
             batch_models=args.batch_models,
-            on_cell=on_cell,
+            on_progress=on_progress,
         )
-    print(f"salcheck run: {len(outcomes) - failed} done, {failed} failed")
-    return 1 if failed else 0
+    print(f"salcheck {what}: {failed} failed" if failed else f"salcheck {what}: done")
+    return failed
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from salcheck.engine.plan import cells_plan
+    from salcheck.saliency.resolve import resolve
+
+    tier = _tier(args)
+    methods = [resolve(m) for m in (args.methods or [args.method])]  # fails before any training
+    cells = tier.cells(args.datasets, args.variants)
+    plan = cells_plan(tier, cells, methods=methods, parts=args.parts, seeds=args.seeds)
+    return 1 if _execute(plan, _store(args), args, "run") else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from salcheck.store.records import ModelResult, Scores
+    from salcheck.store.records import Evaluation, ModelResult
 
     store = _store(args)
-    models, bad_models = store.scan("models")
-    evaluations, bad_evals = store.scan("evaluations")
-    for name in bad_models + bad_evals:
-        print(f"CORRUPTED {name}: its checksum does not match; it is recomputed when next needed")
+    scans = {kind: store.scan(kind) for kind in ("models", "features", "maps")}
+    bad = [name for _, broken in scans.values() for name in broken]
+    for name in bad:
+        print(f"CORRUPTED {name}: it is set aside and recomputed when next needed")
+    models = scans["models"][0]
     if not models:
         other = store.other_versions()
         hint = f" (results of other store versions: {', '.join(other)})" if other else ""
         print(f"{store.root}: no models{hint}; run `salcheck run --tier ci` to compute some")
-        return 1 if bad_models or bad_evals else 0
-    by_model: dict[str, list[Scores]] = {}
-    for e in evaluations:
-        s = Scores.from_dict(e)
+        return 1 if bad else 0
+    by_model: dict[str, list[Evaluation]] = {}
+    for e in scans["maps"][0]:
+        s = Evaluation.from_dict(e)
         by_model.setdefault(s.model.key(), []).append(s)
+    a_of = {}
+    for f in scans["features"][0]:
+        e = Evaluation.from_dict(f)
+        a_of[e.model.key()] = e.criteria.get("a")
     columns = _status_columns()
-    print(f"{'model':52} {'state':7} {'method':18} " + " ".join(f"{h:>7}" for _, h in columns))
+    print(f"{'model':58} {'state':7} {'method':18} {'a':>7} " + " ".join(f"{h:>7}" for _, h in columns))
     records = sorted(
         (ModelResult.from_dict(m) for m in models),
         key=lambda r: (r.spec.image_size, r.spec.dataset, r.spec.variant, r.spec.epochs, r.spec.seed),
     )
     for r in records:
         rows = by_model.get(r.spec.key(), [])
+        a = a_of.get(r.spec.key())
+        a_text = f"{a:>7.2f}" if a is not None else f"{'-':>7}"
+        lead = f"{r.spec.label():58}"
         if not rows or r.status != "done":
-            print(f"{r.spec.label():52} {r.status:7} {'-':18}" + (f"  {r.error}" if r.error else ""))
-        for s in rows:
-            c = s.criteria
-            nums = " ".join(f"{c.get(k, float('nan')):>7.2f}" for k, _ in columns)
-            print(
-                f"{r.spec.label():52} {s.status:7} {s.method[:18]:18} {nums}"
-                + (f"  {s.error}" if s.error else "")
-            )
+            print(f"{lead} {r.status:7} {'-':18} {a_text}" + (f"  {r.error}" if r.error else ""))
+        for e in rows:
+            nums = " ".join(f"{e.criteria.get(k, float('nan')):>7.2f}" for k, _ in columns)
+            error = f"  {e.error}" if e.error else ""
+            print(f"{lead} {e.status:7} {(e.method or '?')[:18]:18} {a_text} {nums}{error}")
     print("; ".join(_legend()))
-    return 1 if bad_models or bad_evals else 0
+    return 1 if bad else 0
 
 
 def _status_columns() -> list[tuple[str, str]]:
-    """(score key, header) of the criteria on group maps and features, from their metadata."""
-    from salcheck.criteria import CRITERIA
+    """(score key, header) of the group-map criteria, from their metadata."""
+    from salcheck.criteria import MAP_CRITERIA
 
-    out = []
-    for c in CRITERIA:
-        info = c.info()
-        if info.category in ("features", "group map"):
-            out += [(k, k.replace("_dagger", "†")) for k in info.keys]
-    return out
+    return [(k, c.symbols[k]) for c in MAP_CRITERIA if c.category == "group map" for k in c.keys]
 
 
 def _legend() -> list[str]:
@@ -150,32 +161,22 @@ def _legend() -> list[str]:
     ]
 
 
-def _view(args: argparse.Namespace, *, compute: bool):
-    from salcheck.store.tiers import get_tier
+def _view(args: argparse.Namespace, method: Any) -> Any:
     from salcheck.store.view import ResultsView
 
-    return ResultsView(
-        _store(args),
-        get_tier(args.tier),
-        args.method,
-        seeds=args.seeds,
-        compute=compute,
-        workers=args.workers,
-        device=args.device,
-        batch_models=args.batch_models,
-    )
+    return ResultsView(_store(args), _tier(args), method, seeds=args.seeds)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from salcheck.engine.plan import report_plan
     from salcheck.report import render_report
+    from salcheck.saliency.resolve import resolve
 
-    if args.run:
-        run_args = argparse.Namespace(
-            **{**vars(args), "datasets": None, "variants": None, "methods": None}
-        )
-        if cmd_run(run_args):
-            print("salcheck report: some cells failed; they are marked missing")
-    view = _view(args, compute=False)
+    method = resolve(args.method)
+    tier = _tier(args)
+    if args.run and _execute(report_plan(tier, method, seeds=args.seeds), _store(args), args, "report"):
+        print("salcheck report: some tasks failed; their cells are marked missing")
+    view = _view(args, method)
     beside = None
     if args.tier != "ci" and args.beside:
         from salcheck.science.verdicts import expected_outcomes
@@ -188,30 +189,33 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from salcheck.engine.runner import check_workers
     from salcheck.report.methods_page import render_benchmark
-    from salcheck.store.tiers import get_tier
-    from salcheck.studies.method_benchmark import collect, default_methods
+    from salcheck.studies.method_benchmark import benchmark_plan, collect, default_methods
 
-    tier = get_tier(args.tier)
-    check_workers(args.workers)
-    methods = args.methods or default_methods()
+    tier = _tier(args)
     store = _store(args)
+    plan, refs = benchmark_plan(tier, args.methods or default_methods(), seeds=args.seeds)
     if args.run:
-        print(f"salcheck benchmark: {len(methods)} method(s) at tier {tier.name} into {store.root}")
-    bench = collect(
-        tier,
-        store,
-        methods,
-        seeds=args.seeds,
-        compute=args.run,
-        workers=args.workers,
-        device=args.device,
-        batch_models=args.batch_models,
-        on_cell=lambda o: print(o.line(), flush=True),
-    )
+        _execute(plan, store, args, "benchmark")
+    bench = collect(tier, store, refs, seeds=args.seeds)
     path = render_benchmark(bench, args.out)
     print(f"salcheck benchmark: wrote {path}")
+    return 0
+
+
+def cmd_protocol(args: argparse.Namespace) -> int:
+    from salcheck.report.protocol_page import render_protocol
+    from salcheck.studies.protocol import adopted_plan, collect, protocol_plan
+
+    tier = _tier(args)
+    store = _store(args)
+    if args.run:
+        _execute(protocol_plan(tier, args.method, seeds=args.seeds), store, args, "protocol")
+        _execute(adopted_plan(store, tier, args.method, seeds=args.seeds), store, args, "protocol")
+    rows = collect(store, tier, args.method, seeds=args.seeds)
+    seeds = tuple(args.seeds or tier.seeds)
+    path = render_protocol(rows, tier, seeds, args.out)
+    print(f"salcheck protocol: wrote {path}")
     return 0
 
 
@@ -232,12 +236,14 @@ def cmd_store(args: argparse.Namespace) -> int:
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
+    from salcheck.engine.plan import report_plan
+    from salcheck.saliency.resolve import resolve
     from salcheck.science.verdicts import build_record, write_record
 
-    view = _view(args, compute=args.run)
+    method = resolve(args.method)
     if args.run:
-        for cell in view.tier.cells():
-            view.scores(*cell)  # the first call computes the whole tier on the workers
+        _execute(report_plan(_tier(args), method, seeds=args.seeds), _store(args), args, "verdicts")
+    view = _view(args, method)
     if args.write:
         path = write_record(view, args.write)
         print(f"salcheck verdicts: wrote {path}")
@@ -249,15 +255,18 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from salcheck.checks import check_saliency_method, compare_baseline
-    from salcheck.saliency.resolve import resolve_method
+    from salcheck.checks import compare_baseline, run_suite
+    from salcheck.saliency.resolve import resolve
 
-    method = resolve_method(args.method)
-    results = check_saliency_method(method, tier=args.tier, store=_store(args), on_fail=None)
+    method = resolve(args.method)
+    store = _store(args)
+    results = list(
+        run_suite(method, tier=args.tier, store=store, workers=args.workers, device=args.device)
+    )
     if args.baseline:
         results.append(
             compare_baseline(
-                method, args.baseline, tolerance=args.tolerance, tier=args.tier, store=_store(args)
+                method, args.baseline, tolerance=args.tolerance, tier=args.tier, store=store
             )
         )
     for r in results:
@@ -272,57 +281,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from salcheck.checks import save_baseline
-    from salcheck.saliency.resolve import resolve_method
+    from salcheck.saliency.resolve import resolve
 
-    data = save_baseline(resolve_method(args.method), args.file, tier=args.tier, store=_store(args))
+    data = save_baseline(resolve(args.method), args.file, tier=args.tier, store=_store(args))
     print(f"salcheck baseline: wrote {args.file} for {data['method']} (tier {data['tier']})")
     return 0
 
 
-def _default_workers() -> int:
-    import os
-
-    return max(1, os.cpu_count() or 1)
-
-
-def _add_store(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--store", help="result store directory (default: $SALCHECK_STORE or ~/.cache/salcheck)"
-    )
-
-
-def _add_execution(p: argparse.ArgumentParser) -> None:
-    """Options shared by the commands that may run cells (run, report --run)."""
-    p.add_argument(
-        "--method",
-        default="vanilla",
-        help="saliency method: a catalogue name (default vanilla, the study's) or MODULE:OBJECT",
-    )
-    p.add_argument(
-        "--device",
-        default="auto",
-        choices=("auto", "cpu", "cuda"),
-        help="where to train and evaluate (default auto: CUDA when present); recorded in provenance",
-    )
-    p.add_argument(
-        "--batch-models",
-        type=int,
-        metavar="K",
-        help="train up to K seeds of a cell at once as one grouped network (default: 8 on "
-        "CUDA, 1 on a CPU, where it is barely faster)",
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=_default_workers(),
-        help="local worker processes, one torch thread each (default: the CPU count)",
-    )
-    p.add_argument("--scheduler", help="address of a Dask scheduler to run the cells on")
-    p.add_argument("--dask-local", type=int, metavar="K", help="start a Dask LocalCluster of K workers")
-    _add_store(p)
-
-
-def _add_generate(sub) -> None:
+def _add_generate(sub: Any) -> None:
     g = sub.add_parser("generate", help="simulate a cohort of phantoms and write it to OUTDIR")
     g.add_argument("preset", help="homogeneous, heterogeneous, large or test")
     g.add_argument("outdir")
@@ -343,33 +309,36 @@ def _add_generate(sub) -> None:
     g.set_defaults(func=cmd_generate)
 
 
-def _add_run(sub) -> None:
-    r = sub.add_parser("run", help="run a grid of dataset x variant x seed cells into a store")
-    r.add_argument("--tier", default="ci", help="ci or paper (default ci)")
-    r.add_argument("--datasets", nargs="+", help="homogeneous, heterogeneous, large")
+def _add_run(sub: Any) -> None:
+    r = sub.add_parser("run", help="train and evaluate a grid of dataset x variant x seed cells")
+    r.add_argument("--datasets", nargs="+", help="homogeneous, heterogeneous, large, homogeneous-steps")
     r.add_argument(
         "--variants",
         nargs="+",
         help="default, CropPad, Erasing, Noise, Smoothing, L1, L1Norm, SmoothL1, "
         "MSENorm, or combinations such as Noise+L1 (default: the poster's)",
     )
-    r.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
     r.add_argument(
         "--methods",
         nargs="+",
         metavar="METHOD",
         help="several saliency methods, each evaluated on the same trained models",
     )
-    _add_execution(r)
+    r.add_argument(
+        "--parts",
+        nargs="*",
+        default=["features", "maps"],
+        choices=("features", "maps", "randomisation"),
+        help="evaluation parts to compute (default: features maps; none: train only)",
+    )
+    add_arguments(r, RUN)
     r.set_defaults(func=cmd_run)
 
 
-def _add_report(sub) -> None:
+def _add_report(sub: Any) -> None:
     rep = sub.add_parser("report", help="render the poster's tables from the store as Markdown")
-    rep.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     rep.add_argument("--out", default="reports", help="output directory (default reports)")
-    rep.add_argument("--run", action="store_true", help="compute missing cells first")
-    rep.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
+    rep.add_argument("--run", action="store_true", help="compute what the store lacks first")
     rep.add_argument(
         "--beside",
         default="properties/verdicts",
@@ -377,16 +346,15 @@ def _add_report(sub) -> None:
         help="for a tier other than ci, print the ci verdicts recorded under DIR beside its own "
         "(default properties/verdicts)",
     )
-    _add_execution(rep)
+    add_arguments(rep, RUN)
     rep.set_defaults(func=cmd_report)
 
 
-def _add_benchmark(sub) -> None:
+def _add_benchmark(sub: Any) -> None:
     b = sub.add_parser(
         "benchmark",
         help="benchmark saliency methods on the same models; writes <out>/<tier>-methods.md",
     )
-    b.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     b.add_argument(
         "--methods",
         nargs="+",
@@ -395,33 +363,41 @@ def _add_benchmark(sub) -> None:
         "maps are always added)",
     )
     b.add_argument("--out", default="reports", help="output directory (default reports)")
-    b.add_argument("--run", action="store_true", help="compute missing evaluations first")
-    b.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
-    _add_execution(b)
+    b.add_argument("--run", action="store_true", help="compute what the store lacks first")
+    add_arguments(b, tuple(n for n in RUN if n != "method"))
     b.set_defaults(func=cmd_benchmark)
 
 
-def _add_verdicts(sub) -> None:
+def _add_protocol(sub: Any) -> None:
+    p = sub.add_parser(
+        "protocol",
+        help="measure each open choice of the protocol against the poster; writes "
+        "<out>/<tier>-protocol.md",
+    )
+    p.add_argument("--out", default="reports", help="output directory (default reports)")
+    p.add_argument("--run", action="store_true", help="compute what the store lacks first")
+    add_arguments(p, RUN)
+    p.set_defaults(func=cmd_protocol)
+
+
+def _add_verdicts(sub: Any) -> None:
     v = sub.add_parser(
         "verdicts",
         help="decide every comparison from the store; --write records them for the property suite",
     )
-    v.add_argument("--tier", default="ci", help="ci or paper (default ci)")
-    v.add_argument("--seeds", nargs="+", type=int, help="training seeds (default: the tier's)")
     v.add_argument(
         "--write", metavar="DIR", help="write <tier>-<method>.json under DIR (e.g. properties/verdicts)"
     )
-    v.add_argument("--run", action="store_true", help="compute missing cells first")
-    _add_execution(v)
+    v.add_argument("--run", action="store_true", help="compute what the store lacks first")
+    add_arguments(v, RUN)
     v.set_defaults(func=cmd_verdicts)
 
 
-def _add_check(sub) -> None:
+def _add_check(sub: Any) -> None:
     c = sub.add_parser("check", help="run the check suite on a saliency method")
     c.add_argument(
         "method", help="a catalogue name, MODULE:OBJECT (a salcheck method or a captum class)"
     )
-    c.add_argument("--tier", default="ci", help="ci or paper (default ci)")
     c.add_argument("--baseline", help="a file written by `salcheck baseline save`")
     c.add_argument(
         "--tolerance",
@@ -429,21 +405,20 @@ def _add_check(sub) -> None:
         default=2.0,
         help="allowed drop below the baseline, in baseline seed sd (default 2)",
     )
-    _add_store(c)
+    add_arguments(c, ("tier", "store", "workers", "device"))
     c.set_defaults(func=cmd_check)
 
     b = sub.add_parser("baseline", help="save a method's scores to compare later runs against")
     b.add_argument("action", choices=["save"])
     b.add_argument("method", help="a catalogue name or MODULE:OBJECT")
     b.add_argument("file")
-    b.add_argument("--tier", default="ci", help="ci or paper (default ci)")
-    _add_store(b)
+    add_arguments(b, ("tier", "store"))
     b.set_defaults(func=cmd_baseline)
 
 
-def _add_store_commands(sub) -> None:
+def _add_store_commands(sub: Any) -> None:
     s = sub.add_parser("status", help="list the cells in a store with their state and numbers")
-    _add_store(s)
+    add_arguments(s, ("store",))
     s.set_defaults(func=cmd_status)
 
     st = sub.add_parser("store", help="export a store's results to a bundle, or import one")
@@ -455,8 +430,20 @@ def _add_store_commands(sub) -> None:
         action="store_true",
         help="import: keep the store's result where the bundle's differs, import the rest",
     )
-    _add_store(st)
+    add_arguments(st, ("store",))
     st.set_defaults(func=cmd_store)
+
+
+COMMANDS = [
+    _add_generate,
+    _add_run,
+    _add_report,
+    _add_benchmark,
+    _add_protocol,
+    _add_verdicts,
+    _add_check,
+    _add_store_commands,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -464,15 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="salcheck", description="Property checks for saliency methods on simulated phantoms."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (
-        _add_generate,
-        _add_run,
-        _add_report,
-        _add_benchmark,
-        _add_verdicts,
-        _add_check,
-        _add_store_commands,
-    ):
+    for add in COMMANDS:
         add(sub)
     return parser
 

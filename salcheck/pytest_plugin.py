@@ -1,19 +1,19 @@
 """pytest plugin (entry point ``salcheck``): options, fixtures and the ``finding`` marker.
 
-Options: ``--salcheck-tier ci|paper`` (default ci); ``--salcheck-store DIR`` (default
-``$SALCHECK_STORE`` or ``~/.cache/salcheck``); ``--salcheck-method NAME`` (the saliency method
-the properties judge: ``vanilla``, the study's gradient, or ``MODULE:OBJECT``);
-``--salcheck-seeds S S ...`` (training seeds; default the tier's); ``--salcheck-workers K``
-(processes that train missing models; default the CPU count); ``--salcheck-verdicts DIR``
-(recorded verdicts; default ``properties/verdicts`` under the rootdir).
-Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_view`` (the one results view),
-``salcheck_expected`` (recorded outcomes) and ``assert_comparison``. Nothing heavy is imported
-until a fixture is used.
+Options (declared once with the command line's, in :mod:`salcheck.options`):
+``--salcheck-tier``, ``--salcheck-store``, ``--salcheck-method``, ``--salcheck-seeds``,
+``--salcheck-workers``, ``--salcheck-device``, ``--salcheck-batch-models``,
+``--salcheck-verdicts``.
+Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_method`` (the method under test,
+resolved once), ``salcheck_compute`` (executes a plan: the one way a property computes),
+``salcheck_view`` (a read-only view of the method's results, after the property suite's plan
+is executed), ``salcheck_expected`` (recorded verdicts) and ``assert_comparison``. Nothing
+heavy is imported until a fixture is used.
 """
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,49 +21,9 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("salcheck", "salcheck property checks")
-    group.addoption(
-        "--salcheck-tier",
-        default="ci",
-        choices=("ci", "paper"),
-        help="scale of the simulated study (default ci)",
-    )
-    group.addoption(
-        "--salcheck-store",
-        default=None,
-        help="result store directory (default $SALCHECK_STORE or ~/.cache/salcheck)",
-    )
-    group.addoption(
-        "--salcheck-method",
-        default="vanilla",
-        help="saliency method under test: a catalogue name (default vanilla) or MODULE:OBJECT",
-    )
-    group.addoption(
-        "--salcheck-device",
-        default="auto",
-        choices=("auto", "cpu", "cuda"),
-        help="where missing models train and evaluate (default auto: CUDA when present)",
-    )
-    group.addoption(
-        "--salcheck-seeds",
-        type=int,
-        nargs="+",
-        default=None,
-        metavar="SEED",
-        help="training seeds (default: the tier's)",
-    )
-    group.addoption(
-        "--salcheck-workers",
-        type=int,
-        default=max(1, os.cpu_count() or 1),
-        help="processes that train missing models, one torch thread each (default: the CPU count)",
-    )
-    group.addoption(
-        "--salcheck-verdicts",
-        default=None,
-        metavar="DIR",
-        help="recorded verdicts (default: properties/verdicts under the rootdir)",
-    )
+    from salcheck.options import add_pytest_options
+
+    add_pytest_options(parser.getgroup("salcheck", "salcheck property checks"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,51 +46,81 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def salcheck_tier(request: pytest.FixtureRequest):
+def salcheck_tier(request: pytest.FixtureRequest) -> Any:
     from salcheck.store.tiers import get_tier
 
-    return get_tier(request.config.getoption("--salcheck-tier"))
+    return get_tier(request.config.getoption("salcheck_tier"))
 
 
 @pytest.fixture(scope="session")
-def salcheck_store(request: pytest.FixtureRequest):
+def salcheck_store(request: pytest.FixtureRequest) -> Any:
     from salcheck.engine.runner import store_root
     from salcheck.store.files import Store
 
-    return Store(store_root(request.config.getoption("--salcheck-store")))
+    return Store(store_root(request.config.getoption("salcheck_store")))
 
 
 @pytest.fixture(scope="session")
-def salcheck_view(request: pytest.FixtureRequest, salcheck_tier, salcheck_store):
-    """The results view of the method under test: every property reads it."""
-    from salcheck.store.view import ResultsView
+def salcheck_method(request: pytest.FixtureRequest) -> Any:
+    """The saliency method under test, resolved once (a ``MethodRef``)."""
+    from salcheck.saliency.resolve import resolve
+
+    return resolve(request.config.getoption("salcheck_method"))
+
+
+@pytest.fixture(scope="session")
+def salcheck_compute(request: pytest.FixtureRequest, salcheck_store: Any) -> Any:
+    """``compute(plan)`` makes the store hold a plan, on the configured workers and device."""
+    from salcheck.engine.plan import execute
 
     opt = request.config.getoption
-    return ResultsView(
-        salcheck_store,
-        salcheck_tier,
-        opt("--salcheck-method"),
-        seeds=opt("--salcheck-seeds"),
-        workers=opt("--salcheck-workers"),
-        device=opt("--salcheck-device"),
-    )
+
+    def compute(plan: Any) -> list[Any]:
+        return execute(
+            plan,
+            salcheck_store,
+            workers=opt("salcheck_workers"),
+            device=opt("salcheck_device"),
+            batch_models=opt("salcheck_batch_models"),
+            on_progress=lambda o: print(f"[salcheck] {o.line()}", file=sys.__stderr__, flush=True),
+        )
+
+    return compute
 
 
 @pytest.fixture(scope="session")
-def salcheck_expected(request: pytest.FixtureRequest, salcheck_view) -> dict[str, str]:
-    """Recorded outcome per comparison key for this tier and method (empty without a record)."""
+def salcheck_view(
+    request: pytest.FixtureRequest,
+    salcheck_tier: Any,
+    salcheck_store: Any,
+    salcheck_method: Any,
+    salcheck_compute: Any,
+) -> Any:
+    """The read-only view of the method's results, once the property suite's plan is held."""
+    from salcheck.engine.plan import properties_plan
+    from salcheck.store.view import ResultsView
+
+    seeds = request.config.getoption("salcheck_seeds")
+    view = ResultsView(salcheck_store, salcheck_tier, salcheck_method, seeds=seeds)
+    salcheck_compute(properties_plan(salcheck_tier, salcheck_method, seeds=view.seeds))
+    return view
+
+
+@pytest.fixture(scope="session")
+def salcheck_expected(request: pytest.FixtureRequest, salcheck_view: Any) -> dict[str, Any]:
+    """Recorded verdict per comparison key for this tier and method (empty without a record)."""
     from salcheck.science.verdicts import expected_outcomes
 
-    directory = request.config.getoption("--salcheck-verdicts")
+    directory = request.config.getoption("salcheck_verdicts")
     if directory is None:
         directory = Path(str(request.config.rootpath)) / "properties" / "verdicts"
     return expected_outcomes(directory, salcheck_view.tier.name, salcheck_view.method_name)
 
 
 @pytest.fixture
-def assert_comparison(request: pytest.FixtureRequest, salcheck_view, salcheck_expected):
-    """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view and applies the
-    gate for its recorded outcome (a contradicted record is a strict xfail, an inconclusive
+def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_expected: Any) -> Any:
+    """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view and applies
+    the gate for its recorded outcome (a contradicted record is a strict xfail, an inconclusive
     one a non-strict xfail; each says so with its numbers)."""
     from salcheck.science.findings import ALL
     from salcheck.science.verdicts import gate

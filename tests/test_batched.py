@@ -4,13 +4,15 @@ import pytest
 import torch
 
 from salcheck.cohort import make_cohort
-from salcheck.engine.experiment import evaluate
-from salcheck.engine.experiment import test_cohort as make_test_cohort
-from salcheck.engine.runner import groups_of, resolve_batch, run_grid, trained_model
+from salcheck.criteria import EvalProtocol
+from salcheck.engine.evaluate import score_maps
+from salcheck.engine.plan import run_grid
+from salcheck.engine.runner import groups_of, resolve_batch, trained_network
 from salcheck.errors import InvalidArgument
 from salcheck.models.networks import build_model
 from salcheck.rng import derive_seed
 from salcheck.saliency import VanillaGradient
+from salcheck.saliency.resolve import resolve
 from salcheck.store.files import Store
 from salcheck.training.batched import GroupedConvNet, supports, train_batched
 from salcheck.training.loop import TrainConfig, train
@@ -43,7 +45,8 @@ def test_batched_training_equals_one_at_a_time(tiny):
     config = specs[0].train_config()
     alone = [train(c, config, s.seed) for c, s in zip(cohorts, specs, strict=True)]
     together = train_batched(cohorts, config, [s.seed for s in specs])
-    test = make_test_cohort(tiny.test())
+    test = tiny.test().cohort()
+    vanilla = resolve(VanillaGradient())
     # Each model stops on its own (patience 1), as it would alone, while the others go on.
     assert len({a.stop["epochs_run"] for a in alone}) > 1
     for spec, a, b in zip(specs, alone, together, strict=True):
@@ -53,8 +56,8 @@ def test_batched_training_equals_one_at_a_time(tiny):
             assert hb["train_loss"] == pytest.approx(ha["train_loss"], rel=1e-4)
         for key, value in a.model.state_dict().items():
             assert torch.allclose(b.model.state_dict()[key].float(), value.float(), atol=2e-3), key
-        sa = evaluate(VanillaGradient(), a.model, test, spec=spec, test_spec=tiny.test())
-        sb = evaluate(VanillaGradient(), b.model, test, spec=spec, test_spec=tiny.test())
+        kw = {"spec": spec, "test_spec": tiny.test(), "protocol": EvalProtocol()}
+        sa, sb = score_maps(vanilla, a.model, test, **kw), score_maps(vanilla, b.model, test, **kw)
         for k in ("b", "c", "b_dagger", "c_dagger"):
             assert sb.criteria[k] == pytest.approx(sa.criteria[k], rel=1e-2), k
 
@@ -63,13 +66,13 @@ def test_batched_training_equals_one_at_a_time(tiny):
 def test_grids_train_a_cell_at_once_and_store_each_model(tiny, tmp_path):
     specs = tiny.grid(["homogeneous"], ["default"], seeds=[0, 1])
     store = Store(tmp_path)
-    out = run_grid(specs, store, test=tiny.test(), methods=(), batch_models=4)
+    out = run_grid(specs, store, test=tiny.test(), parts=(), batch_models=4)
     assert [o.status for o in out] == ["done", "done"]
     for spec in specs:
         record = store.get("models", spec.key())
         assert record["provenance"]["batched_with"] == 2
         assert record["timings"]["batched_with"] == 2.0
-        assert trained_model(store, spec) is not None
+        assert trained_network(store, spec) is not None
 
 
 def test_groups_and_batch_sizes(tiny):

@@ -5,34 +5,46 @@ import pytest
 
 from salcheck.report.methods_page import render_benchmark, slug
 from salcheck.store.files import Store
-from salcheck.store.records import Scores
+from salcheck.store.records import Evaluation
 from salcheck.studies.method_benchmark import (
     DATASETS,
     Benchmark,
     Entry,
+    benchmark_plan,
     collect,
     null_outranks,
     rank_methods,
 )
 
 
+class GivenView:
+    """A results view with given criteria ``values`` on every (dataset, seed)."""
+
+    def __init__(self, tier, key, values, maps):
+        self.tier, self.key, self.values_, self.maps = tier, key, dict(values), maps
+
+    def evaluations(self, dataset, variant, part):
+        return [
+            Evaluation(
+                part=part,
+                model=self.tier.spec(dataset, variant, s),
+                status="done",
+                method=self.key,
+                fingerprint=self.key,
+                criteria=dict(self.values_),
+                maps=self.maps or {"typical": np.eye(4) * (1 + s), "atypical": np.eye(4)},
+            )
+            for s in self.tier.seeds
+        ]
+
+    def values(self, dataset, variant, criterion):
+        return [self.values_[criterion]] * len(self.tier.seeds)
+
+
 def _entry(tier, key, values, *, null=False, maps=None):
     """An entry whose every (dataset, seed) has criteria ``values`` (b, c, b†, c† ...)."""
-    runs = {
-        d: [
-            Scores(
-                model=tier.spec(d, "default", s),
-                method=key,
-                fingerprint=key,
-                status="done",
-                criteria=dict(values),
-                maps=maps or {"typical": np.eye(4) * (1 + s), "atypical": np.eye(4)},
-            )
-            for s in tier.seeds
-        ]
-        for d in DATASETS
-    }
-    return Entry(key, key, null, {"signed": True, "deterministic": True}, runs, view=None)
+    view = GivenView(tier, key, values, maps)
+    return Entry(key, key, null, {"signed": True, "deterministic": True}, view=view)
 
 
 NULL_MAPS = {"typical": np.ones((4, 4)), "atypical": np.ones((4, 4))}
@@ -74,17 +86,22 @@ def test_equal_maps_are_reported_as_equivalent(tiny, tmp_path):
 @pytest.mark.slow  # trains networks
 @pytest.mark.filterwarnings("ignore::salcheck.errors.SilentEquivalenceWarning")
 def test_benchmark_on_the_tiny_tier(tiny, tmp_path):
+    from salcheck.engine.plan import execute
+    from salcheck.store.view import MissingResults
+
     store = Store(tmp_path / "store")
     methods = ["vanilla", "guided-backprop-captum", "guided-backprop"]
-    bench = collect(tiny, store, methods, workers=1)
+    plan, refs = benchmark_plan(tiny, methods)
+    with pytest.raises(MissingResults, match="maps of Vanilla gradient"):
+        collect(tiny, store, refs)  # reading computes nothing
+    execute(plan, store)
+    bench = collect(tiny, store, refs)
     assert [e.key for e in bench.methods] == methods
     assert [e.key for e in bench.nulls] == ["random", "sobel", "constant", "untrained"]
     pairs = [(a.key, b.key) for a, b, _ in bench.equivalences()]
     assert pairs == [("vanilla", "guided-backprop-captum")]
     assert sum(w for *_, w in bench.ranking()) == pytest.approx(1.0)
-    stored = collect(tiny, store, methods, compute=False).entries[0]
-    for d in DATASETS:
-        assert [r.criteria for r in stored.runs[d]] == [r.criteria for r in bench.entries[0].runs[d]]
+    assert execute(plan, store) == []  # a finished plan computes nothing
     path = render_benchmark(bench, tmp_path / "out")
     text = path.read_text()
     assert path.name == "tiny-methods.md"

@@ -66,12 +66,14 @@ def test_every_criterion_declares_direction_and_chance():
 def _inputs(n: int = 64) -> Inputs:
     """Inputs whose maps put all relevance in each image's own ROI."""
     cohort = make_cohort(preset("test", n_per_class=6, image_size=n), 0)
-    maps, groups = {}, {}
+    maps, groups, members = {}, {}, {}
     for sub, code in (("typical", 1), ("atypical", 2)):
-        sel = cohort.subset(cohort.indices(label=1, subtype=code))
+        members[sub] = cohort.indices(label=1, subtype=code)
+        sel = cohort.subset(members[sub])
         maps[sub] = getattr(sel, f"{sub}_masks").astype(float)
         groups[sub] = maps[sub].mean(0)
-    return Inputs(build_model("convnet", n, generator=torch.Generator()), cohort, maps, groups)
+    model = build_model("convnet", n, generator=torch.Generator())
+    return Inputs(model, cohort, maps, groups, members)
 
 
 def test_every_criterion_has_one_call_shape():

@@ -3,10 +3,14 @@ import json
 import numpy as np
 import pytest
 
-from salcheck.engine.experiment import evaluate, evaluation_key, load_model, train_model, weights_bytes
-from salcheck.engine.experiment import test_cohort as make_test_cohort
+from salcheck.criteria import EvalProtocol
+from salcheck.engine.evaluate import score_features, score_maps, score_randomisation
+from salcheck.engine.train import load_model, train_model
+from salcheck.models import weights_bytes
 from salcheck.saliency import ConstantMap, VanillaGradient
-from salcheck.store.records import ModelResult, Scores
+from salcheck.saliency.resolve import resolve
+from salcheck.store.keys import evaluation_key
+from salcheck.store.records import Evaluation, ModelResult
 
 pytestmark = pytest.mark.slow  # trains networks
 
@@ -34,47 +38,65 @@ def test_training_is_deterministic_and_serialisable(trained):
     assert weights_bytes(reloaded) == weights_bytes(model)
 
 
-def test_evaluate_scores_every_criterion_and_leaves_the_mode(trained):
+def test_each_part_scores_what_it_says_and_leaves_the_mode(trained):
     tier, spec, _, model = trained
-    test = make_test_cohort(tier.test())
+    test, kw = tier.test().cohort(), {"spec": spec, "test_spec": tier.test()}
+    vanilla = resolve(VanillaGradient())
     model.train()
-    s = evaluate(VanillaGradient(), model, test, spec=spec, test_spec=tier.test())
+    features = score_features(model, test, **kw)
+    maps = score_maps(vanilla, model, test, protocol=EvalProtocol(), **kw)
+    curve = score_randomisation(vanilla, model, test, protocol=EvalProtocol(), **kw)
     assert model.training
-    assert set(s.criteria) >= {"a", "b", "c", "b_dagger", "c_dagger", "rma_typical", "auc_atypical"}
-    assert s.maps["typical"].shape == (32, 32) and s.randomisation[0]["layer"] == "none"
-    assert s.timings["s_per_1000_maps"] > 0
-    back = Scores.from_dict(json.loads(json.dumps(s.to_dict())))
-    assert back.criteria == s.criteria and back.model == spec
-    assert np.array_equal(back.maps["atypical"], s.maps["atypical"].astype(np.float32))
-    again = evaluate(VanillaGradient(), model.eval(), test, spec=spec, test_spec=tier.test())
-    assert again.criteria == s.criteria
+    assert set(features.criteria) == {"a"} and "balanced_accuracy" in features.accuracy
+    assert set(maps.criteria) >= {"b", "c", "b_dagger", "c_dagger", "rma_typical", "auc_atypical"}
+    assert "a" not in maps.criteria and maps.maps["typical"].shape == (32, 32)
+    assert curve.curve[0]["layer"] == "none" and curve.curve[0]["spearman"] == pytest.approx(1)
+    assert maps.timings["s_per_1000_maps"] > 0
+    back = Evaluation.from_dict(json.loads(json.dumps(maps.to_dict())))
+    assert back.criteria == maps.criteria and back.model == spec
+    assert np.array_equal(back.maps["atypical"], maps.maps["atypical"].astype(np.float32))
+    again = score_maps(vanilla, model.eval(), test, protocol=EvalProtocol(), **kw)
+    assert again.criteria == maps.criteria
+
+
+def test_protocol_switches_change_what_they_say(trained):
+    """|m| averaging makes the group map non-negative; the skull rim enlarges Rest; only
+    correctly classified images keep a subset; drawn regions change b."""
+    tier, spec, _, model = trained
+    test, kw = tier.test().cohort(), {"spec": spec, "test_spec": tier.test()}
+    vanilla = resolve(VanillaGradient())
+    base = score_maps(vanilla, model, test, protocol=EvalProtocol(), **kw)
+    absolute = score_maps(vanilla, model, test, protocol=EvalProtocol(averaging="absolute"), **kw)
+    assert (absolute.maps["typical"] >= 0).all() and (base.maps["typical"] < 0).any()
+    drawn = score_maps(vanilla, model, test, protocol=EvalProtocol(regions="drawn"), **kw)
+    assert drawn.criteria["b"] != base.criteria["b"]
+    correct = score_maps(vanilla, model, test, protocol=EvalProtocol(images="correct"), **kw)
+    n = {g: len(test.indices(label=1, subtype=s)) for g, s in (("typical", 1), ("atypical", 2))}
+    assert all(correct.provenance["images"][g] <= n[g] for g in n)
+    assert base.provenance["images"] == n
 
 
 def test_constant_map_scores_chance(trained):
     tier, spec, _, model = trained
-    s = evaluate(ConstantMap(), model, make_test_cohort(tier.test()), spec=spec, test_spec=tier.test())
+    s = score_maps(
+        resolve(ConstantMap()),
+        model,
+        tier.test().cohort(),
+        spec=spec,
+        test_spec=tier.test(),
+        protocol=EvalProtocol(),
+    )
     assert s.criteria["b"] == pytest.approx(1) and s.criteria["c_dagger"] == pytest.approx(1)
 
 
-def test_evaluation_key_names_model_test_and_method(trained):
+def test_evaluation_keys_name_part_model_test_method_and_protocol(trained):
     tier, spec, _, _ = trained
-    k = evaluation_key(spec, tier.test(), "f1")
-    assert k == evaluation_key(spec, tier.test(), "f1")
-    assert k != evaluation_key(spec, tier.test(), "f2")
-    assert k != evaluation_key(tier.spec("homogeneous", "Noise+L1", 4), tier.test(), "f1")
-
-
-def test_the_other_selection_rule_is_the_model_its_own_run_keeps(tiny):
-    """One run keeps a model per selection rule; the sibling it returns equals the model a
-    run asked for that rule trains (the stop rule does not depend on the selection)."""
-    from dataclasses import replace
-
-    spec = replace(tiny.spec("homogeneous", "default", 1), epochs=4, patience=2)
-    (first, _), (sibling, sibling_net) = train_model(spec)
-    assert (first.spec.selection, sibling.spec.selection) == ("loss", "balanced_accuracy")
-    (alone, alone_net), *_ = train_model(sibling.spec)
-    assert weights_bytes(sibling_net) == weights_bytes(alone_net)
-    assert sibling.best_epoch == alone.best_epoch and sibling.stop == alone.stop
-    assert first.history == [
-        {**h, "seconds": r["seconds"]} for h, r in zip(alone.history, first.history, strict=True)
-    ]
+    test = tier.test()
+    k = evaluation_key("maps", spec, test, "f1", EvalProtocol().to_dict())
+    assert k == evaluation_key("maps", spec, test, "f1", EvalProtocol().to_dict())
+    assert k != evaluation_key("maps", spec, test, "f2", EvalProtocol().to_dict())
+    assert k != evaluation_key("maps", spec, test, "f1", EvalProtocol(regions="drawn").to_dict())
+    assert k != evaluation_key("randomisation", spec, test, "f1", EvalProtocol().to_dict())
+    assert k != evaluation_key("maps", tier.spec("homogeneous", "Noise+L1", 4), test, "f1", {})
+    # The features are the model's: no method or protocol enters their key.
+    assert evaluation_key("features", spec, test) == evaluation_key("features", spec, test)

@@ -110,13 +110,11 @@ def test_finding_marker_is_validated(pytester):
 
 
 def test_options_are_registered(pytester):
+    """The plugin offers every run option the command line declares (one declaration)."""
+    from salcheck.cli import build_parser
+    from salcheck.options import OPTIONS, PLUGIN
+
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(
-        [
-            "*--salcheck-tier*",
-            "*--salcheck-device*",
-            "*--salcheck-seeds*",
-            "*--salcheck-workers*",
-            "*--salcheck-verdicts*",
-        ]
-    )
+    result.stdout.fnmatch_lines([f"*--salcheck-{OPTIONS[n].flag[2:]}*" for n in PLUGIN])
+    run_help = build_parser().parse_args(["run"])
+    assert {n for n in PLUGIN if n != "verdicts"} <= set(vars(run_help))

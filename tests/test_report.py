@@ -3,7 +3,7 @@ import json
 import pytest
 
 from salcheck.cli import main
-from salcheck.engine.runner import run_grid
+from salcheck.engine.plan import run_grid
 from salcheck.report import ReportError, render_report
 from salcheck.report.tier_page import table_text
 from salcheck.science.findings import NAMED, SIGNS
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow  # trains networks
 def view(tmp_path_factory, tiny):
     s = Store(tmp_path_factory.mktemp("store"))
     run_grid(tiny.grid(["homogeneous"], ["default", "L1Norm", "Noise"]), s, test=tiny.test())
-    return ResultsView(s, tiny, compute=False)
+    return ResultsView(s, tiny)
 
 
 def test_report_tables_verdicts_and_figures(view, tmp_path):
@@ -56,14 +56,14 @@ def test_report_and_properties_agree(view, tmp_path):
 
 def test_empty_store_says_what_to_run(tmp_path, tiny):
     with pytest.raises(ReportError, match=r"no evaluations of Vanilla gradient for tier tiny"):
-        render_report(ResultsView(Store(tmp_path), tiny, compute=False), tmp_path / "out")
+        render_report(ResultsView(Store(tmp_path), tiny), tmp_path / "out")
 
 
 def test_other_store_version_is_named(tmp_path, tiny):
     (tmp_path / "v1").mkdir()
     (tmp_path / "v1" / "old.json").write_text(json.dumps({}))
     with pytest.raises(ReportError, match=r"store version\(s\) v1"):
-        render_report(ResultsView(Store(tmp_path), tiny, compute=False), tmp_path / "out")
+        render_report(ResultsView(Store(tmp_path), tiny), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

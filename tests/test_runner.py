@@ -9,7 +9,7 @@ import torch
 
 import salcheck.engine.runner as runner_module
 from salcheck.cli import main
-from salcheck.engine.runner import run_grid
+from salcheck.engine.plan import run_grid
 from salcheck.store.files import Store
 
 pytestmark = pytest.mark.slow  # trains networks
@@ -47,8 +47,8 @@ def test_dask_local_cluster_matches_in_process(grid, tmp_path, in_process):
     tier, specs = grid
     store = Store(tmp_path)
     assert_same(run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS), in_process)
-    again = run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS)
-    assert all(o.cached for o in again)
+    # A finished plan starts no worker and computes nothing.
+    assert run_grid(specs, store, test=tier.test(), dask_local=2, threads=THREADS) == []
 
 
 def test_process_pool_matches_in_process(grid, tmp_path, in_process):
@@ -94,14 +94,13 @@ def test_an_edited_method_is_never_answered_from_the_store(grid, tmp_path, monke
         module.write_text(EDITABLE.format(body=body))
         sys.modules.pop("user_method_edit", None)
         importlib.invalidate_caches()
-        out = run_grid(specs[:1], store, test=tier.test(), methods=["user_method_edit:Edited"])
-        return out[-1]
+        return run_grid(specs[:1], store, test=tier.test(), methods=["user_method_edit:Edited"])
 
     first = run("return super().attribute_batch(model, x, target, offset=offset)")
-    assert not first.cached and first.criteria["b"] != pytest.approx(1)
-    assert run("return super().attribute_batch(model, x, target, offset=offset)").cached
+    assert first[-1].part == "maps" and first[-1].criteria["b"] != pytest.approx(1)
+    assert run("return super().attribute_batch(model, x, target, offset=offset)") == []  # stored
     edited = run("import torch; return torch.ones_like(x)")
-    assert not edited.cached and edited.criteria["b"] == pytest.approx(1)
+    assert [o.part for o in edited] == ["maps"] and edited[0].criteria["b"] == pytest.approx(1)
     sys.modules.pop("user_method_edit", None)
 
 
@@ -113,12 +112,12 @@ def test_cli_run_then_status_and_corrupted_entries(grid, tmp_path, capsys):
     run_grid(specs[:1], Store(store), test=tier.test())
     assert main(["status", "--store", store]) == 0
     assert "homogeneous/default/seed0" in capsys.readouterr().out
-    entry = next((Store(store).dir / "evaluations").glob("*.json"))
+    entry = next((Store(store).dir / "maps").glob("*.json"))
     data = json.loads(entry.read_text())
     data["entry"]["criteria"]["b"] = 99.0  # a flipped number
     entry.write_text(json.dumps(data))
     assert main(["status", "--store", store]) == 1
-    assert f"CORRUPTED evaluations/{entry.name}" in capsys.readouterr().out
+    assert f"CORRUPTED maps/{entry.name}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

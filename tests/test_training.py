@@ -5,7 +5,7 @@ import torch
 from salcheck.cohort import make_cohort, preset
 from salcheck.errors import InvalidArgument, TrainingDiverged
 from salcheck.rng import derive_seed
-from salcheck.training.loop import (
+from salcheck.training import (
     TrainConfig,
     accuracy,
     balanced_accuracy,

@@ -118,23 +118,34 @@ def inside_ellipse(
 
 
 @lru_cache(maxsize=32)
-def _rest_mask(image_size: int) -> np.ndarray:
+def _brain(image_size: int, rim: bool) -> np.ndarray:
     g = Geometry(check_image_size(image_size))
     rows, cols = np.ogrid[0 : g.n, 0 : g.n]
-    o = g.max_offset
-    brain = inside_ellipse(rows.astype(float), cols.astype(float), g.c + o / 2, g.c, g.a - o, g.b - o)
-    m = brain & ~typical_box(g.n).mask(g.n) & ~atypical_box(g.n).mask(g.n)
+    rows_f, cols_f = rows.astype(float), cols.astype(float)
+    if rim:  # the skull ellipse: the bright rim and everything inside it
+        m = inside_ellipse(rows_f, cols_f, g.c, g.c, g.a, g.b)
+    else:  # the smallest brain any image can have (o = N/32)
+        o = g.max_offset
+        m = inside_ellipse(rows_f, cols_f, g.c + o / 2, g.c, g.a - o, g.b - o)
     m.flags.writeable = False
     return m
 
 
-def rest_mask(image_size: int) -> np.ndarray:
-    """Rest: inside the smallest brain ellipse any image can have, outside both boxes.
+def brain_mask(image_size: int, *, rim: bool = False) -> np.ndarray:
+    """The pixels criterion c compares against, before the ROI regions are taken out.
 
-    The smallest brain has o = N/32: centre (c + N/64, c), semi-axes (a - N/32, b - N/32). The
-    skull rim lies outside it, so gradients gathered there do not bias criterion c.
+    ``rim=False``: inside the smallest brain ellipse any image can have (o = N/32: centre
+    (c + N/64, c), semi-axes (a - N/32, b - N/32)), so the skull rim, where gradients gather,
+    is left out. ``rim=True``: inside the skull ellipse (centre (c, c), semi-axes (a, b)), rim
+    included.
     """
-    return _rest_mask(image_size).copy()
+    return _brain(check_image_size(image_size), rim).copy()
+
+
+def rest_mask(image_size: int, *, rim: bool = False) -> np.ndarray:
+    """Rest: :func:`brain_mask` outside both analytic boxes."""
+    n = check_image_size(image_size)
+    return brain_mask(n, rim=rim) & ~typical_box(n).mask(n) & ~atypical_box(n).mask(n)
 
 
 def region_masks(image_size: int) -> dict[str, np.ndarray]:

@@ -12,11 +12,15 @@ from salcheck.criteria.localisation import (
     relevance_rank_accuracy,
     roc_auc,
 )
-from salcheck.criteria.randomisation import cascading_randomisation, spearman_rows
+from salcheck.criteria.protocol import CHOICES as PROTOCOL_CHOICES
+from salcheck.criteria.protocol import EvalProtocol
+from salcheck.criteria.randomisation import RANDOMISATION_SCORES, cascading_randomisation, spearman_rows
 from salcheck.criteria.regions import (
     Separability,
     Specificity,
-    map_criteria,
+    analytic_regions,
+    group_map_scores,
+    group_regions,
     random_map_criteria,
     separability,
     specificity,
@@ -28,8 +32,9 @@ from salcheck.criteria.subtyping import (
     subtype_features_ari,
 )
 
-CRITERIA: list[type[Criterion]] = [
-    FeatureSubtyping,
+#: The criteria on per-image and group maps (a method's evaluation), and on the model's
+#: features (criterion a: the same for every method).
+MAP_CRITERIA: list[type[Criterion]] = [
     Separability,
     Specificity,
     RelevanceMassAccuracy,
@@ -37,12 +42,48 @@ CRITERIA: list[type[Criterion]] = [
     RocAuc,
     PointingGame,
 ]
+FEATURE_CRITERIA: list[type[Criterion]] = [FeatureSubtyping]
+CRITERIA: list[type[Criterion]] = [*FEATURE_CRITERIA, *MAP_CRITERIA]
+
+
+def symbols() -> dict[str, str]:
+    """Score key -> the symbol tables print, from every criterion's metadata."""
+    return {k: v for c in CRITERIA for k, v in c.symbols.items()}
+
 
 __all__ = [
-    "CRITERIA", "Criterion", "CriterionInfo", "FeatureSubtyping", "Inputs", "PointingGame",
-    "RelevanceMassAccuracy", "RelevanceRankAccuracy", "RocAuc", "Separability", "Specificity",
-    "cascading_randomisation", "feature_subtyping", "last_block_features", "localisation_scores",
-    "map_criteria", "pointing_game", "random_map_criteria", "region_mean", "relevance_mass_accuracy",
-    "relevance_rank_accuracy", "roc_auc", "separability", "spearman_rows", "specificity",
+    "CRITERIA",
+    "FEATURE_CRITERIA",
+    "MAP_CRITERIA",
+    "PROTOCOL_CHOICES",
+    "RANDOMISATION_SCORES",
+    "Criterion",
+    "CriterionInfo",
+    "EvalProtocol",
+    "FeatureSubtyping",
+    "Inputs",
+    "PointingGame",
+    "RelevanceMassAccuracy",
+    "RelevanceRankAccuracy",
+    "RocAuc",
+    "Separability",
+    "Specificity",
+    "analytic_regions",
+    "cascading_randomisation",
+    "feature_subtyping",
+    "group_map_scores",
+    "group_regions",
+    "last_block_features",
+    "localisation_scores",
+    "pointing_game",
+    "random_map_criteria",
+    "region_mean",
+    "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
+    "roc_auc",
+    "separability",
+    "spearman_rows",
+    "specificity",
     "subtype_features_ari",
+    "symbols",
 ]  # fmt: skip

@@ -11,12 +11,13 @@ Class-level metadata (``name``, ``symbol``, ``formula``, ``direction``, ``chance
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from salcheck.cohort import Cohort
+from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument, SalcheckError
 
 Direction = Literal["higher", "lower"]
@@ -33,20 +34,24 @@ class CriterionInfo:
     chance: float | None
     category: str
     keys: tuple[str, ...]
+    symbols: Mapping[str, str]  # key -> the symbol a table prints (b_dagger -> b†)
 
 
 @dataclass(frozen=True)
 class Inputs:
     """What every criterion reads.
 
-    ``maps``: per-image maps [n, N, N] of the test cohort's atrophied images by subtype
-    ("typical", "atypical"); ``groups``: their group maps [N, N] (methods.md section 5).
+    ``maps``: per-image maps [n, N, N] by group ("typical", "atypical"); ``members``: the
+    cohort indices of those images, in the same order; ``groups``: their group maps [N, N]
+    (methods.md section 5); ``protocol``: how the criteria read them.
     """
 
     model: Any  # the trained torch module
     cohort: Cohort
     maps: Mapping[str, np.ndarray]
     groups: Mapping[str, np.ndarray]
+    members: Mapping[str, np.ndarray]
+    protocol: EvalProtocol = field(default_factory=EvalProtocol)
 
 
 class Criterion:
@@ -59,11 +64,19 @@ class Criterion:
     chance: ClassVar[float | None]  # None: depends on the mask (see the subclass)
     category: ClassVar[str]
     keys: ClassVar[tuple[str, ...]]  # the score names ``compute`` returns
+    symbols: ClassVar[dict[str, str]]  # key -> the symbol a table prints
 
     @classmethod
     def info(cls) -> CriterionInfo:
         return CriterionInfo(
-            cls.name, cls.symbol, cls.formula, cls.direction, cls.chance, cls.category, cls.keys
+            cls.name,
+            cls.symbol,
+            cls.formula,
+            cls.direction,
+            cls.chance,
+            cls.category,
+            cls.keys,
+            dict(cls.symbols),
         )
 
     def __call__(self, inputs: Inputs) -> dict[str, float]:

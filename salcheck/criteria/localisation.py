@@ -74,7 +74,6 @@ def pointing_game(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 
 _MASKS = {"typical": "typical_masks", "atypical": "atypical_masks"}
-_SUBTYPE = {"typical": 1, "atypical": 2}
 
 
 class _PerImage(Criterion):
@@ -92,8 +91,8 @@ class _PerImage(Criterion):
     def compute(self, inputs: Inputs) -> dict[str, float]:
         out = {}
         for sub, masks in _MASKS.items():
-            idx = inputs.cohort.indices(label=1, subtype=_SUBTYPE[sub])
-            values = self.metric(inputs.maps[sub], getattr(inputs.cohort.subset(idx), masks))
+            images = inputs.cohort.subset(np.asarray(inputs.members[sub]))
+            values = self.metric(inputs.maps[sub], getattr(images, masks))
             out[f"{self.prefix}_{sub}"] = _nanmean(values)
         return out
 
@@ -106,6 +105,7 @@ class RelevanceMassAccuracy(_PerImage):
     name, symbol, prefix = "relevance mass accuracy", "RMA", "rma"
     formula = "sum_mask |m| / sum |m|"
     keys = ("rma_typical", "rma_atypical")
+    symbols: ClassVar[dict[str, str]] = {"rma_typical": "RMA typ", "rma_atypical": "RMA atyp"}
     metric = staticmethod(relevance_mass_accuracy)
 
 
@@ -113,6 +113,7 @@ class RelevanceRankAccuracy(_PerImage):
     name, symbol, prefix = "relevance rank accuracy", "RRA", "rra"
     formula = "|top-K(|m|) ∩ mask| / K, K = |mask|"
     keys = ("rra_typical", "rra_atypical")
+    symbols: ClassVar[dict[str, str]] = {"rra_typical": "RRA typ", "rra_atypical": "RRA atyp"}
     metric = staticmethod(relevance_rank_accuracy)
 
 
@@ -121,6 +122,7 @@ class RocAuc(_PerImage):
     formula = "P(|m|(inside) > |m|(outside)), ties 1/2"
     chance = 0.5
     keys = ("auc_typical", "auc_atypical")
+    symbols: ClassVar[dict[str, str]] = {"auc_typical": "AUC typ", "auc_atypical": "AUC atyp"}
     metric = staticmethod(roc_auc)
 
 
@@ -128,6 +130,7 @@ class PointingGame(_PerImage):
     name, symbol, prefix = "pointing game", "PG", "pointing"
     formula = "1[argmax |m| in mask]"
     keys = ("pointing_typical", "pointing_atypical")
+    symbols: ClassVar[dict[str, str]] = {"pointing_typical": "PG typ", "pointing_atypical": "PG atyp"}
     metric = staticmethod(pointing_game)
 
 

@@ -17,13 +17,13 @@ from scipy.stats import rankdata
 from torch import nn
 
 from salcheck.cohort import Cohort
-from salcheck.criteria.regions import separability, specificity
+from salcheck.criteria.protocol import EvalProtocol
+from salcheck.criteria.regions import group_map_scores, group_regions
 from salcheck.errors import InvalidArgument
 from salcheck.models.networks import reinitialise, trainable_layers
 from salcheck.rng import derive_seed, torch_generator
 from salcheck.saliency.base import CONTROLS, SaliencyMethod
-from salcheck.saliency.groups import group_map
-from salcheck.training.loop import normalise
+from salcheck.training.inference import normalise
 
 
 def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -39,7 +39,13 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def cascading_randomisation(
-    method: SaliencyMethod, model: nn.Module, cohort: Cohort, *, seed: int = 0, max_images: int = 64
+    method: SaliencyMethod,
+    model: nn.Module,
+    cohort: Cohort,
+    *,
+    seed: int = 0,
+    max_images: int = 64,
+    protocol: EvalProtocol | None = None,
 ) -> list[dict[str, float | str]]:
     """One row per step: the layer just re-initialised, mean Spearman rho of |map| against
     the trained model's maps on the typical images, and b, c of the randomised typical map.
@@ -52,6 +58,8 @@ def cascading_randomisation(
         raise InvalidArgument(msg)
     x = normalise(cohort.images[idx])
     m = copy.deepcopy(model).eval()
+    protocol = protocol or EvalProtocol()
+    regions = {"typical": group_regions(cohort, idx, protocol)}
 
     def typical_maps() -> np.ndarray:
         return method.attribute(m, x, CONTROLS)[:, 0].numpy()
@@ -61,14 +69,14 @@ def cascading_randomisation(
     rows: list[dict[str, float | str]] = []
 
     def record(layer: str, maps: np.ndarray) -> None:
-        gm = group_map(maps)
+        scores = group_map_scores({"typical": protocol.group_map(maps)}, regions)
         rho = spearman_rows(np.abs(before), np.abs(maps))  # NaN for a constant map
         rows.append(
             {
                 "layer": layer,
                 "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else math.nan,
-                "b": separability(gm, "typical"),
-                "c": specificity(gm, "typical"),
+                "b": scores["b"],
+                "c": scores["c"],
             }
         )
 
@@ -78,3 +86,18 @@ def cascading_randomisation(
             reinitialise(layer, gen)
         record(name, typical_maps())
     return rows
+
+
+def _abs_log(value: float | str) -> float:
+    return abs(math.log(float(value)))
+
+
+#: Scores read off a cascading-randomisation curve (rows as :func:`cascading_randomisation`
+#: returns them), by name: what F8 and the randomisation check compare.
+RANDOMISATION_SCORES = {
+    "abs_log_b": lambda rows: _abs_log(rows[0]["b"]),  # |log b| of the trained model
+    "abs_log_c": lambda rows: _abs_log(rows[0]["c"]),
+    "abs_log_b_randomised": lambda rows: _abs_log(rows[-1]["b"]),  # after full randomisation
+    "abs_log_c_randomised": lambda rows: _abs_log(rows[-1]["c"]),
+    "spearman_randomised": lambda rows: float(rows[-1]["spearman"]),  # rho of |map| after it
+}

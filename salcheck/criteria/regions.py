@@ -1,29 +1,59 @@
 """Criteria b and c on group maps (methods.md section 6; adopted definitions).
 
-With mean_R(M) = mean of |M| over region R, R_typ and R_atyp the analytic boxes and Rest the
-brain outside both boxes:
+With mean_R(M) = mean of |M| over region R, R_typ and R_atyp the regions of ROI 2 and ROI 1
+(analytic boxes, or the group's drawn footprints: :class:`~salcheck.criteria.protocol.EvalProtocol`)
+and Rest the brain outside both:
 
 - b  (separability)  = mean_Rtyp(M)   / mean_Ratyp(M)      on the typical group map M;
 - b† (separability)  = mean_Ratyp(M†) / mean_Rtyp(M†)      on the atypical group map M†;
 - c  (specificity)   = mean_Rtyp(M)   / mean_Rest(M);
 - c† (specificity)   = mean_Ratyp(M†) / mean_Rest(M†).
 
-A map with no spatial preference gives 1 for each; higher is better.
+A map with no spatial preference gives 1 for each; higher is better. :func:`group_map_scores`
+is the one place these four numbers are computed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import numpy as np
 
-from salcheck.cohort.geometry import region_masks
+from salcheck.cohort import Cohort
+from salcheck.cohort.geometry import atypical_box, brain_mask, check_image_size, typical_box
 from salcheck.criteria.base import Criterion, Inputs, ratio, region_mean
+from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument
 
+SUBTYPES = ("typical", "atypical")
 _OTHER = {"typical": "atypical", "atypical": "typical"}
+Regions = Mapping[str, np.ndarray]  # "typical", "atypical", "rest" -> boolean [N, N]
 
 
-def _regions(group_map: np.ndarray, subtype: str) -> dict[str, np.ndarray]:
-    """The analytic regions for a square group map, after checking both arguments."""
+def analytic_regions(image_size: int, protocol: EvalProtocol | None = None) -> dict[str, np.ndarray]:
+    """The analytic boxes R_typ, R_atyp and Rest (the brain, or the skull, outside both)."""
+    n = check_image_size(image_size)
+    rim = (protocol or EvalProtocol()).rest == "skull"
+    typ, atyp = typical_box(n).mask(n), atypical_box(n).mask(n)
+    return {"typical": typ, "atypical": atyp, "rest": brain_mask(n, rim=rim) & ~typ & ~atyp}
+
+
+def group_regions(cohort: Cohort, members: np.ndarray, protocol: EvalProtocol) -> dict[str, np.ndarray]:
+    """The regions a group map of ``cohort``'s images ``members`` is scored on: the analytic
+    boxes, or (``regions="drawn"``) the union of those images' ROI-2 and ROI-1 footprints."""
+    if protocol.regions == "boxes":
+        return analytic_regions(cohort.image_size, protocol)
+    if len(members) == 0:
+        msg = "drawn regions need at least one image behind the group map, got none"
+        raise InvalidArgument(msg)
+    group = cohort.subset(np.asarray(members))
+    typ, atyp = np.asarray(group.typical_masks.any(0)), np.asarray(group.atypical_masks.any(0))
+    rest = brain_mask(cohort.image_size, rim=protocol.rest == "skull") & ~typ & ~atyp
+    return {"typical": typ, "atypical": atyp, "rest": rest}
+
+
+def _check(group_map: np.ndarray, subtype: str) -> np.ndarray:
     if subtype not in _OTHER:
         msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
         raise InvalidArgument(msg)
@@ -31,19 +61,54 @@ def _regions(group_map: np.ndarray, subtype: str) -> dict[str, np.ndarray]:
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         msg = f"a group map must be a square [N, N] array, got shape {m.shape}"
         raise InvalidArgument(msg)
-    return region_masks(m.shape[0])
+    return m
 
 
-def separability(group_map: np.ndarray, subtype: str = "typical") -> float:
-    """b (subtype="typical") or b† (subtype="atypical") of a group map."""
-    r = _regions(group_map, subtype)
-    return ratio(region_mean(group_map, r[subtype]), region_mean(group_map, r[_OTHER[subtype]]))
+def separability(
+    group_map: np.ndarray, subtype: str = "typical", regions: Regions | None = None
+) -> float:
+    """b (subtype="typical") or b† (subtype="atypical") of a group map (default regions: the
+    analytic boxes)."""
+    m = _check(group_map, subtype)
+    r = regions if regions is not None else analytic_regions(m.shape[0])
+    return ratio(region_mean(m, r[subtype]), region_mean(m, r[_OTHER[subtype]]))
 
 
-def specificity(group_map: np.ndarray, subtype: str = "typical") -> float:
+def specificity(
+    group_map: np.ndarray, subtype: str = "typical", regions: Regions | None = None
+) -> float:
     """c (subtype="typical") or c† (subtype="atypical") of a group map."""
-    r = _regions(group_map, subtype)
-    return ratio(region_mean(group_map, r[subtype]), region_mean(group_map, r["rest"]))
+    m = _check(group_map, subtype)
+    r = regions if regions is not None else analytic_regions(m.shape[0])
+    return ratio(region_mean(m, r[subtype]), region_mean(m, r["rest"]))
+
+
+def group_map_scores(
+    groups: Mapping[str, np.ndarray], regions: Mapping[str, Regions] | None = None
+) -> dict[str, float]:
+    """b, c (of the typical group map) and b†, c† (of the atypical one), keys ``b``, ``c``,
+    ``b_dagger``, ``c_dagger``; ``regions`` per group (default: the analytic boxes). Only the
+    groups present are scored.
+
+    Examples:
+        >>> m = np.ones((64, 64)); m[48:54, 27:41] = 3.0   # inside R_typ at N = 64
+        >>> {k: round(v, 2) for k, v in group_map_scores({"typical": m}).items()}
+        {'b': 2.35, 'c': 3.0}
+    """
+    out: dict[str, float] = {}
+    for subtype, suffix in (("typical", ""), ("atypical", "_dagger")):
+        if subtype in groups:
+            r = regions[subtype] if regions is not None else None
+            out["b" + suffix] = separability(groups[subtype], subtype, r)
+            out["c" + suffix] = specificity(groups[subtype], subtype, r)
+    return out
+
+
+def _scores(inputs: Inputs) -> dict[str, float]:
+    regions = {
+        g: group_regions(inputs.cohort, inputs.members[g], inputs.protocol) for g in inputs.groups
+    }
+    return group_map_scores(inputs.groups, regions)
 
 
 class Separability(Criterion):
@@ -53,13 +118,11 @@ class Separability(Criterion):
     chance = 1.0
     category = "group map"
     keys = ("b", "b_dagger")
+    symbols: ClassVar[dict[str, str]] = {"b": "b", "b_dagger": "b†"}
 
     def compute(self, inputs: Inputs) -> dict[str, float]:
-        g = inputs.groups
-        return {
-            "b": separability(g["typical"], "typical"),
-            "b_dagger": separability(g["atypical"], "atypical"),
-        }
+        s = _scores(inputs)
+        return {k: s[k] for k in self.keys}
 
 
 class Specificity(Criterion):
@@ -69,35 +132,23 @@ class Specificity(Criterion):
     chance = 1.0
     category = "group map"
     keys = ("c", "c_dagger")
+    symbols: ClassVar[dict[str, str]] = {"c": "c", "c_dagger": "c†"}
 
     def compute(self, inputs: Inputs) -> dict[str, float]:
-        g = inputs.groups
-        return {
-            "c": specificity(g["typical"], "typical"),
-            "c_dagger": specificity(g["atypical"], "atypical"),
-        }
+        s = _scores(inputs)
+        return {k: s[k] for k in self.keys}
 
 
-def random_map_criteria(cohort, draws: int, seed: int = 0) -> dict[str, float]:
+def random_map_criteria(cohort: Cohort, draws: int, seed: int = 0) -> dict[str, float]:
     """Mean b, c, b†, c† over ``draws`` iid random-map group maps of ``cohort`` (chance: 1)."""
     import torch
 
-    from salcheck.models.networks import build_model
+    from salcheck.models import build_model
     from salcheck.saliency import RandomMap, group_map, subtype_maps
 
     model = build_model("convnet", cohort.image_size, generator=torch.Generator())
     values = []
     for k in range(draws):
         maps = subtype_maps(RandomMap(seed=seed + k), model, cohort)
-        values.append(map_criteria(group_map(maps["typical"]), group_map(maps["atypical"])))
+        values.append(group_map_scores({g: group_map(maps[g]) for g in SUBTYPES}))
     return {key: float(np.mean([v[key] for v in values])) for key in values[0]}
-
-
-def map_criteria(typical_map: np.ndarray, atypical_map: np.ndarray) -> dict[str, float]:
-    """b, c, b†, c† (keys b, c, b_dagger, c_dagger) of the two group maps."""
-    return {
-        "b": separability(typical_map, "typical"),
-        "c": specificity(typical_map, "typical"),
-        "b_dagger": separability(atypical_map, "atypical"),
-        "c_dagger": specificity(atypical_map, "atypical"),
-    }

@@ -9,7 +9,7 @@ features); 1 = perfect recovery of the subtypes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import ClassVar, cast
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from torch import nn
 from salcheck.cohort import Cohort
 from salcheck.criteria.base import Criterion, Inputs
 from salcheck.errors import InvalidArgument
-from salcheck.training.loop import normalise
+from salcheck.training.inference import normalise
 
 
 def feature_subtyping(features: np.ndarray, subtypes: np.ndarray, runs: int = 10) -> float:
@@ -62,6 +62,7 @@ class FeatureSubtyping(Criterion):
     chance = 0.0
     category = "features"
     keys = ("a",)
+    symbols: ClassVar[dict[str, str]] = {"a": "a"}
 
     def compute(self, inputs: Inputs) -> dict[str, float]:
         return {"a": subtype_features_ari(inputs.model, inputs.cohort)}

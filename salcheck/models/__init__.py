@@ -6,12 +6,22 @@ from salcheck.models.networks import (
     ConvNet,
     GeneratorDropout,
     build_model,
+    load_weights,
     reinitialise,
     trainable_layers,
     training_flops_per_image,
+    weights_bytes,
 )
 
 __all__ = [
-    "MODEL_NAMES", "Conv5FC3", "ConvNet", "GeneratorDropout", "build_model", "reinitialise",
-    "trainable_layers", "training_flops_per_image",
+    "MODEL_NAMES",
+    "Conv5FC3",
+    "ConvNet",
+    "GeneratorDropout",
+    "build_model",
+    "load_weights",
+    "reinitialise",
+    "trainable_layers",
+    "training_flops_per_image",
+    "weights_bytes",
 ]  # fmt: skip

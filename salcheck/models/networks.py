@@ -169,3 +169,22 @@ def training_flops_per_image(model: nn.Module, image_size: int) -> int:
         elif isinstance(m, nn.Linear):
             flops += 2 * m.in_features * m.out_features
     return 3 * flops
+
+
+def weights_bytes(model: nn.Module) -> bytes:
+    """A model's tensors as ``torch.save`` bytes (loaded back with ``weights_only``)."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    return buf.getvalue()
+
+
+def load_weights(name: str, image_size: int, data: bytes, device: str = "cpu") -> nn.Module:
+    """Network ``name`` of ``image_size`` with the weights ``data`` (``torch.load`` with
+    ``weights_only``), on ``device``, in eval mode."""
+    import io
+
+    model = build_model(name, image_size, generator=torch.Generator())
+    model.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
+    return model.to(device).eval()

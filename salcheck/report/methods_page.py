@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import salcheck.atomic as atomic
-from salcheck.checks import CHECKS, CheckResult, check_saliency_method
+from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
 from salcheck.provenance import git_commit
 from salcheck.science.stats import Verdict
@@ -108,7 +108,7 @@ def _checks_table(bench: Benchmark, checks: dict[str, list[CheckResult]]) -> lis
 
 
 def _card(bench: Benchmark, e: Entry, checks: list[CheckResult], findings, rank) -> list[str]:
-    doc = (type(e.view.method).__doc__ or "").strip().split("\n\n")[0]
+    doc = (type(e.view.method.method).__doc__ or "").strip().split("\n\n")[0]
     tags = ", ".join(f"{k}={v}" for k, v in e.tags.items())
     lines = [
         f"# Saliency card: {e.name}",
@@ -152,10 +152,7 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     tier = bench.tier
     out = Path(out)
     card_dir = out / f"{tier.name}-methods"
-    checks = {
-        e.key: check_saliency_method(e.view.method, tier=tier, store=bench.store, on_fail=None)
-        for e in bench.entries
-    }
+    checks = {e.key: bench.checks(e) for e in bench.entries}
     findings = bench.findings()
     ranking = bench.ranking()
     ranks = {r[0].key: r for r in ranking}
@@ -163,8 +160,8 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
         rows = [
             (
                 d,
-                np.mean([r.maps["typical"] for r in e.runs[d]], 0),
-                np.mean([r.maps["atypical"] for r in e.runs[d]], 0),
+                np.mean([r.maps["typical"] for r in e.runs(d)], 0),
+                np.mean([r.maps["atypical"] for r in e.runs(d)], 0),
             )
             for d in DATASETS
         ]
@@ -175,8 +172,8 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     equivalences = bench.equivalences()
     offenders = null_outranks(bench) if any(e.key == "vanilla" for e in bench.entries) else None
     cost = bench.cost()
-    n_eval = sum(len(e.runs[d]) for e in bench.entries for d in DATASETS)
-    provenance = bench.entries[0].runs[DATASETS[0]][0].provenance
+    n_eval = sum(len(e.runs(d)) for e in bench.entries for d in DATASETS)
+    provenance = bench.entries[0].runs(DATASETS[0])[0].provenance
     lines = [
         f"# salcheck method benchmark: tier `{tier.name}`",
         "",

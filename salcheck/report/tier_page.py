@@ -33,6 +33,7 @@ from salcheck.science.stats import Verdict, benjamini_hochberg
 from salcheck.science.verdicts import GATE_ALPHA
 from salcheck.store.files import STORE_FORMAT_VERSION
 from salcheck.store.records import ModelResult
+from salcheck.store.view import MissingResults
 
 HEADERS = ("a", "b", "c", "b†", "c†")
 ACCURACY_KEYS = (
@@ -140,10 +141,10 @@ def _count(verdicts: dict[str, Verdict | None]) -> tuple[int, int, int, int]:
 def _models(view) -> dict[tuple[str, str], list[ModelResult]]:
     out: dict[tuple[str, str], list[ModelResult]] = {}
     for dataset, variant in view.tier.cells():
-        records = [view.store.get("models", s.key()) for s in view.specs(dataset, variant)]
-        out[(dataset, variant)] = [
-            ModelResult.from_dict(r) for r in records if r is not None and r.get("status") == "done"
-        ]
+        try:
+            out[(dataset, variant)] = view.models(dataset, variant)
+        except MissingResults:
+            out[(dataset, variant)] = []
     return out
 
 
@@ -201,10 +202,8 @@ def _accuracy(view) -> list[str]:
     rows = []
     for dataset, variant in view.tier.cells():
         if view.available(dataset, variant):
-            runs = view.scores(dataset, variant)
-            rows.append(
-                (dataset, variant, [[r.accuracy.get(k, math.nan) for r in runs] for k in ACCURACY_KEYS])
-            )
+            runs = view.accuracy(dataset, variant)
+            rows.append((dataset, variant, [[r.get(k, math.nan) for r in runs] for k in ACCURACY_KEYS]))
     # A column that is empty by construction (the test set has no label errors) is left out.
     keep = [i for i in range(len(ACCURACY_KEYS)) if any(np.isfinite(vals[i]).any() for *_, vals in rows)]
     lines = [
@@ -250,8 +249,8 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
         rows = [
             (
                 variant,
-                np.mean([r.maps["typical"] for r in view.scores(d, variant)], 0),
-                np.mean([r.maps["atypical"] for r in view.scores(d, variant)], 0),
+                np.mean([m["typical"] for m in view.group_maps(d, variant)], 0),
+                np.mean([m["atypical"] for m in view.group_maps(d, variant)], 0),
             )
             for d, variant in cells
             if d == dataset
@@ -274,7 +273,7 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
     n_bh = sum(q < 0.05 for q in q_values.values() if np.isfinite(q))
     control = view.decide_available({**F2_CONTROL, **F2_STEPS})
     models = _models(view)
-    scores = [r for c in cells for r in view.scores(*c)]
+    scores = [r for c in cells for r in view.evaluations(*c, "maps")]
     records = [r for runs in models.values() for r in runs]
     commits = sorted({str(r.provenance.get("git_commit")) for r in records})
     eval_commits = sorted({str(r.provenance.get("git_commit")) for r in scores})

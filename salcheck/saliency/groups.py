@@ -13,7 +13,7 @@ from torch import nn
 from salcheck.cohort import Cohort
 from salcheck.errors import InvalidArgument
 from salcheck.saliency.base import CONTROLS, SaliencyMethod
-from salcheck.training.loop import normalise
+from salcheck.training.inference import normalise
 
 GROUPS = {"typical": 1, "atypical": 2}
 

@@ -17,11 +17,63 @@ import inspect
 import json
 import os
 import sys
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from salcheck.errors import InvalidArgument
 
 DEFAULT_METHOD = "vanilla"
+#: The fingerprint prefix of a method whose results no other run may read.
+VOLATILE = "volatile:"
+
+
+@dataclass(frozen=True)
+class MethodRef:
+    """A saliency method resolved once (:func:`resolve`): what the user named (``spec``), its
+    readable ``name``, its ``fingerprint``, its tags, and the object. It travels as one value
+    through plans, store keys, workers (pickled) and reports. Two refs are equal when spec,
+    name, fingerprint and tags are. A method whose source cannot be read gets a fingerprint
+    ``volatile:<random>`` drawn at resolution: its results are stored for this run only and
+    never answered to another."""
+
+    spec: str
+    name: str
+    fingerprint: str
+    tags: tuple[tuple[str, bool | None], ...]
+    method: Any = field(compare=False, repr=False)
+
+    @property
+    def cacheable(self) -> bool:
+        """Whether another run may be answered from the stored results."""
+        return not self.fingerprint.startswith(VOLATILE)
+
+    def tag(self, name: str) -> bool | None:
+        return dict(self.tags).get(name)
+
+
+def resolve(method: Any, seed: int = 0) -> MethodRef:
+    """The one place a method is resolved and fingerprinted: a catalogue name, ``MODULE:OBJECT``,
+    a method object, or an existing :class:`MethodRef` (returned as it is).
+
+    Examples:
+        >>> ref = resolve("vanilla")
+        >>> ref.name, ref.cacheable, ref.tag("signed")
+        ('Vanilla gradient', True, True)
+    """
+    from salcheck.saliency.base import method_tags
+
+    if isinstance(method, MethodRef):
+        return method
+    obj = resolve_method(method, seed) if isinstance(method, str) else method
+    spec = method if isinstance(method, str) else f"{type(obj).__module__}:{type(obj).__qualname__}"
+    return MethodRef(
+        spec=spec,
+        name=method_name(obj),
+        fingerprint=method_fingerprint(obj) or f"{VOLATILE}{uuid.uuid4().hex}",
+        tags=tuple(method_tags(obj).items()),
+        method=obj,
+    )
 
 
 def resolve_method(name: str, seed: int = 0):

@@ -25,7 +25,7 @@ from scipy import stats
 from salcheck.errors import InvalidArgument
 
 ALPHA = 0.05
-OUTCOMES = ("replicated", "contradicted", "inconclusive")
+OUTCOMES = ("replicated", "contradicted", "inconclusive", "undecidable")
 SCALES = ("log", "difference")
 
 
@@ -48,6 +48,7 @@ class Verdict:
     x: tuple[float, ...]
     y: tuple[float, ...]
     alpha: float = ALPHA
+    reason: str | None = None  # why a comparison is undecidable
 
     @property
     def holds(self) -> bool:
@@ -182,3 +183,26 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
         ranked = p[order] * m / np.arange(1, m + 1)
         q[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
     return q.tolist()
+
+
+def undecidable(claim: str, reason: str, x: Sequence[float] = (), y: Sequence[float] = ()) -> Verdict:
+    """The verdict of a comparison its evidence cannot decide (a model that did not learn, or
+    stopped at the cap while still improving), with the reason."""
+    nan = float("nan")
+    return Verdict(
+        claim,
+        "undecidable",
+        len(x),
+        0,
+        "log",
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        None,
+        tuple(x),
+        tuple(y),
+        reason=reason,
+    )

@@ -26,8 +26,8 @@ import salcheck.atomic as atomic
 from salcheck.errors import StoreError
 
 #: Bump when the store's layout changes.
-STORE_FORMAT_VERSION = 3
-KINDS = ("models", "evaluations")
+STORE_FORMAT_VERSION = 4
+KINDS = ("models", "features", "maps", "randomisation", "checks")
 
 Payload = dict[str, Any]
 

@@ -11,12 +11,13 @@ and start from the same weights: comparisons between variants are paired.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from salcheck.cohort import CohortSpec, preset
+from salcheck.cohort import Cohort, CohortSpec, make_cohort, preset
 from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
 from salcheck.errors import InvalidArgument, check_choice
 from salcheck.training.augment import AUGMENTATIONS
@@ -149,5 +150,120 @@ class TestSpec:
     def cohort_spec(self) -> CohortSpec:
         return preset("test", image_size=self.image_size, n_per_class=self.n_per_class)
 
+    def cohort(self) -> Cohort:
+        """The test cohort, drawn once per process (every model of a tier shares it)."""
+        if self not in _TEST_COHORTS:
+            _TEST_COHORTS.clear()
+            _TEST_COHORTS[self] = make_cohort(self.cohort_spec(), self.seed)
+        return _TEST_COHORTS[self]
+
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "cohort_format": COHORT_FORMAT_VERSION}
+
+
+_TEST_COHORTS: dict[TestSpec, Cohort] = {}
+
+#: Bump when what an evaluation means changes in a way the code hashes below cannot see.
+EVALUATION_VERSION = 2
+#: The modules (under ``salcheck/``) whose source determines each kind of derived result; their
+#: source is hashed into its key, so an edit recomputes exactly the results it can change.
+EVALUATION_CODE: dict[str, tuple[str, ...]] = {
+    "features": (
+        "engine/evaluate.py",
+        "criteria/base.py",
+        "criteria/subtyping.py",
+        "training/inference.py",
+        "models",
+    ),
+    "maps": (
+        "engine/evaluate.py",
+        "criteria/base.py",
+        "criteria/protocol.py",
+        "criteria/regions.py",
+        "criteria/localisation.py",
+        "saliency/base.py",
+        "saliency/groups.py",
+        "training/inference.py",
+        "models",
+    ),
+    "randomisation": (
+        "engine/evaluate.py",
+        "criteria/base.py",
+        "criteria/protocol.py",
+        "criteria/regions.py",
+        "criteria/randomisation.py",
+        "saliency/base.py",
+        "saliency/groups.py",
+        "training/inference.py",
+        "models",
+    ),
+    "checks": ("checks.py", "engine/evaluate.py", "saliency/base.py", "training/inference.py", "models"),
+}
+
+
+@functools.cache
+def code_hash(kind: str) -> str:
+    """sha256 over the source of the modules that compute ``kind`` (:data:`EVALUATION_CODE`)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for name in EVALUATION_CODE[kind]:
+        p = root / name
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def evaluation_payload(
+    part: str,
+    model: ModelSpec,
+    test: TestSpec,
+    fingerprint: str | None = None,
+    protocol: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Everything that determines one part of an evaluation (:func:`evaluation_key` hashes it):
+    the model, the test set, the method's fingerprint and the evaluation protocol (``maps`` and
+    ``randomisation`` only), the evaluation version and the code of the part."""
+    check_choice("evaluation part", part, ("features", "maps", "randomisation"))
+    payload: dict[str, Any] = {
+        "part": part,
+        "model": model.key(),
+        "test": test.to_dict(),
+        "version": EVALUATION_VERSION,
+        "code": code_hash(part),
+    }
+    if part != "features":
+        if fingerprint is None:
+            msg = f"a {part} evaluation needs the method's fingerprint, got None"
+            raise InvalidArgument(msg)
+        payload.update(method=fingerprint, protocol=dict(sorted((protocol or {}).items())))
+    return payload
+
+
+def evaluation_key(
+    part: str,
+    model: ModelSpec,
+    test: TestSpec,
+    fingerprint: str | None = None,
+    protocol: dict[str, str] | None = None,
+) -> str:
+    """The store key of one part of an evaluation."""
+    return content_key(evaluation_payload(part, model, test, fingerprint, protocol))
+
+
+def checks_key(
+    fingerprint: str, models: list[ModelSpec], test: TestSpec, protocol: dict[str, str]
+) -> str:
+    """The store key of a method's check-suite results on reference ``models``."""
+    return content_key(
+        {
+            "part": "checks",
+            "method": fingerprint,
+            "models": [m.key() for m in models],
+            "test": test.to_dict(),
+            "protocol": dict(sorted(protocol.items())),
+            "version": EVALUATION_VERSION,
+            "code": code_hash("checks"),
+        }
+    )

@@ -1,5 +1,6 @@
-"""The two kinds of stored result: a trained model (:class:`ModelResult`) and a method's
-evaluation on it (:class:`Scores`). Both are JSON-serialisable; arrays travel as lists."""
+"""The stored results: a trained model (:class:`ModelResult`), each part of its evaluation
+(:class:`Evaluation`) and a method's check-suite results (:class:`CheckRecord`). All are
+JSON-serialisable; arrays travel as lists."""
 
 from __future__ import annotations
 
@@ -59,18 +60,26 @@ class ModelResult:
         return cls(**{**d, "spec": ModelSpec.from_dict(d["spec"])})
 
 
-@dataclass
-class Scores:
-    """One method evaluated on one model and test set: criteria, accuracy, maps, sanity."""
+#: The parts of an evaluation, each a kind of store entry: ``features`` (criterion a and test
+#: accuracy: the model's, the same for every method), ``maps`` (a method's criteria on its
+#: maps, and its group maps) and ``randomisation`` (a method's cascading-randomisation curve).
+PARTS = ("features", "maps", "randomisation")
 
+
+@dataclass
+class Evaluation:
+    """One part of the evaluation of a model on a test set (:data:`PARTS`)."""
+
+    part: str
     model: ModelSpec
-    method: str  # readable name
-    fingerprint: str | None  # None: not cacheable
     status: str  # "done" or "failed"
-    criteria: dict[str, float] = field(default_factory=dict)  # a, b, c, b_dagger, ... rma_typical
-    accuracy: dict[str, float] = field(default_factory=dict)
-    randomisation: list[dict[str, Any]] = field(default_factory=list)  # cascading, per layer
-    maps: dict[str, np.ndarray] = field(default_factory=dict)  # "typical", "atypical" group maps
+    method: str | None = None  # readable name (None for features)
+    fingerprint: str | None = None  # the method's; None for features (or not cacheable)
+    protocol: dict[str, str] = field(default_factory=dict)  # EvalProtocol.to_dict() (maps, curve)
+    criteria: dict[str, float] = field(default_factory=dict)  # a; or b, c, b_dagger, ..., rma_typical
+    accuracy: dict[str, float] = field(default_factory=dict)  # features
+    curve: list[dict[str, Any]] = field(default_factory=list)  # randomisation, one row per layer
+    maps: dict[str, np.ndarray] = field(default_factory=dict)  # maps: "typical", "atypical"
     timings: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -79,12 +88,14 @@ class Scores:
         d = {
             k: getattr(self, k)
             for k in (
+                "part",
                 "method",
                 "fingerprint",
+                "protocol",
                 "status",
                 "criteria",
                 "accuracy",
-                "randomisation",
+                "curve",
                 "timings",
                 "provenance",
                 "error",
@@ -95,7 +106,7 @@ class Scores:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Scores:
+    def from_dict(cls, d: dict[str, Any]) -> Evaluation:
         return cls(
             **{
                 **d,
@@ -103,3 +114,23 @@ class Scores:
                 "maps": {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()},
             }
         )
+
+
+@dataclass
+class CheckRecord:
+    """The check suite's results for one method on a tier's reference models."""
+
+    method: str
+    fingerprint: str | None
+    tier: str
+    results: list[dict[str, Any]]  # CheckResult fields, one per check, in the suite's order
+    provenance: dict[str, Any] = field(default_factory=dict)
+    status: str = "done"
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckRecord:
+        return cls(**d)

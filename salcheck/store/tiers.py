@@ -11,9 +11,10 @@ training". The ci tier's numbers were chosen by measurement (README, "The ci tie
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument, check_choice
 from salcheck.store.keys import BASE_VARIANTS, DATASETS, ModelSpec, TestSpec, parse_variant
 
@@ -46,6 +47,7 @@ class Tier:
     patience: int | None = None  # early stopping on validation loss (None: every epoch)
     tolerance: float = 0.0
     selection: str = "loss"
+    evaluation: EvalProtocol = field(default_factory=EvalProtocol)  # how criteria read maps
 
     def training(self) -> dict[str, Any]:
         """The training protocol's fields of every model of the tier (but the control's)."""

@@ -1,51 +1,98 @@
-"""One view of results, (store, tier, method, seeds), read by every consumer.
+"""Reading results: one view of a store, (tier, method, seeds, protocol), read by every consumer.
 
-The pytest plugin, the report, ``salcheck verdicts`` and the check suite all read criteria
-through :class:`ResultsView`. With ``compute=True`` a missing model is trained and a missing
-evaluation computed (the first request computes the whole tier at once, on ``workers``
-processes); with ``compute=False`` missing cells are reported as missing.
+The pytest plugin, the reports, ``salcheck verdicts``, the check suite and the benchmarks read
+through :class:`ResultsView`; it never computes. A missing result raises
+:class:`MissingResults` naming it (``salcheck.engine.plan.execute`` is what computes). A cell
+whose models did not learn, or stopped at the cap while still improving, makes every
+comparison that reads it *undecidable* (:meth:`ResultsView.validity`).
 """
 
 from __future__ import annotations
 
-import math
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from salcheck.engine.runner import CellOutcome, evaluation_entry, run_grid, trained_model
+import numpy as np
+
+from salcheck.criteria import RANDOMISATION_SCORES, EvalProtocol
 from salcheck.errors import SalcheckError
-from salcheck.saliency.resolve import DEFAULT_METHOD, method_fingerprint, method_name, resolve_method
+from salcheck.saliency.resolve import DEFAULT_METHOD, MethodRef, resolve
 from salcheck.science.findings import Comparison, decide
 from salcheck.science.stats import Verdict
 from salcheck.store.files import Store
-from salcheck.store.keys import ModelSpec
-from salcheck.store.records import Scores
+from salcheck.store.keys import ModelSpec, TestSpec, evaluation_key
+from salcheck.store.records import CheckRecord, Evaluation, ModelResult
 from salcheck.store.tiers import Tier, check_seeds
-
-#: Criteria derived from an evaluation's cascading-randomisation curve (F8).
-DERIVED = {
-    "abs_log_b": lambda r: abs(math.log(r[0]["b"])),
-    "abs_log_c": lambda r: abs(math.log(r[0]["c"])),
-    "abs_log_b_randomised": lambda r: abs(math.log(r[-1]["b"])),
-    "abs_log_c_randomised": lambda r: abs(math.log(r[-1]["c"])),
-    "spearman_randomised": lambda r: r[-1]["spearman"],
-}
-
-
-def score_values(runs: Iterable[Scores], criterion: str) -> list[float]:
-    """``criterion`` of each evaluation: a stored criterion, or one of :data:`DERIVED`."""
-    if criterion in DERIVED:
-        return [float(DERIVED[criterion](r.randomisation)) for r in runs]
-    return [float(r.criteria[criterion]) for r in runs]
 
 
 class MissingResults(SalcheckError, LookupError):
-    """A cell has no stored result and the view may not compute it."""
+    """The store holds no finished result where one was asked for."""
+
+
+def part_of(criterion: str) -> str:
+    """The part of an evaluation a criterion is read from: ``a`` from the features, the
+    randomisation scores (F8's) from the curve, every other criterion from the maps."""
+    if criterion == "a":
+        return "features"
+    if criterion in RANDOMISATION_SCORES:
+        return "randomisation"
+    return "maps"
+
+
+def read_model(store: Store, spec: ModelSpec) -> ModelResult:
+    """The finished model record of ``spec``; raises :class:`MissingResults`."""
+    entry = store.get("models", spec.key())
+    if entry is None:
+        raise MissingResults(f"model {spec.label()} is not in the store {store.root}")
+    record = ModelResult.from_dict(entry)
+    if record.status != "done":
+        raise MissingResults(f"model {spec.label()} failed: {record.error}")
+    return record
+
+
+def read_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
+    """The trained network of ``spec`` loaded from the store, in eval mode."""
+    from salcheck.models import load_weights
+    from salcheck.training.loop import resolve_device
+
+    record = read_model(store, spec)
+    data = store.get_blob("models", spec.key(), record.weights_sha256)
+    if data is None:
+        raise MissingResults(f"the weights of model {spec.label()} are missing or corrupted")
+    return load_weights(spec.model, spec.image_size, data, resolve_device(device))
+
+
+def read_evaluation(
+    store: Store,
+    part: str,
+    spec: ModelSpec,
+    test: TestSpec,
+    method: MethodRef | None = None,
+    protocol: EvalProtocol | None = None,
+) -> Evaluation:
+    """The finished ``part`` of the evaluation of ``spec``; raises :class:`MissingResults`."""
+    fingerprint = method.fingerprint if method is not None and part != "features" else None
+    proto = (protocol or EvalProtocol()).to_dict() if part != "features" else None
+    entry = store.get(part, evaluation_key(part, spec, test, fingerprint, proto))
+    who = "" if part == "features" else f" of {method.name if method else '?'}"
+    if entry is None:
+        raise MissingResults(f"{part}{who} on {spec.label()} is not in the store {store.root}")
+    result = Evaluation.from_dict(entry)
+    if result.status != "done":
+        raise MissingResults(f"{part}{who} on {spec.label()} failed: {result.error}")
+    return result
+
+
+def read_checks(store: Store, key: str) -> CheckRecord:
+    """A stored check-suite record; raises :class:`MissingResults`."""
+    entry = store.get("checks", key)
+    if entry is None:
+        raise MissingResults(f"no check-suite results under {key} in the store {store.root}")
+    return CheckRecord.from_dict(entry)
 
 
 class ResultsView:
-    """Scores of one saliency method on a tier's models, per seed."""
+    """Results of one saliency method on a tier's models, per seed, read from the store."""
 
     def __init__(
         self,
@@ -54,130 +101,96 @@ class ResultsView:
         method: Any = DEFAULT_METHOD,
         *,
         seeds: Iterable[int] | None = None,
-        compute: bool = True,
-        workers: int = 1,
-        whole_tier: bool = True,
-        device: str = "cpu",
-        batch_models: int | None = None,
-        on_cell: Callable[[CellOutcome], None] | None = None,
+        protocol: EvalProtocol | None = None,
     ) -> None:
-        self.store, self.tier, self.compute, self.workers = store, tier, compute, workers
-        self.device, self.batch_models = device, batch_models
-        self.method_spec = method  # a name (run in workers) or an object
-        self.method = resolve_method(method)
+        self.store, self.tier = store, tier
+        self.method = resolve(method)
         self.seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
-        self.on_cell = on_cell or (
-            lambda o: print(f"[salcheck] {o.line()}", file=sys.__stderr__, flush=True)
-        )
-        self._scores: dict[ModelSpec, Scores] = {}
-        self._tier_done = not whole_tier  # True: compute only the cells asked for
+        self.protocol = protocol or tier.evaluation
+        self._cache: dict[tuple[Any, ...], Any] = {}
 
     @property
     def method_name(self) -> str:
-        return method_name(self.method)
+        return self.method.name
 
-    @property
-    def cacheable(self) -> bool:
-        return method_fingerprint(self.method) is not None
+    def for_method(self, method: Any) -> ResultsView:
+        """The same store, tier, seeds and protocol, for another method."""
+        return ResultsView(self.store, self.tier, method, seeds=self.seeds, protocol=self.protocol)
 
     def specs(self, dataset: str, variant: str = "default", **overrides: Any) -> list[ModelSpec]:
         return [self.tier.spec(dataset, variant, s, **overrides) for s in self.seeds]
 
-    def scores(self, dataset: str, variant: str = "default", **overrides: Any) -> list[Scores]:
-        """One evaluation per seed of (dataset, variant); raises if one failed or is missing."""
-        specs = self.specs(dataset, variant, **overrides)
-        missing = [s for s in specs if s not in self._scores]
-        if missing:
-            if self.compute and not overrides and not self._tier_done:
-                self._tier_done = True
-                self._fill(self.tier.grid(seeds=self.seeds))  # the whole tier, at once
-            self._fill([s for s in specs if s not in self._scores])
-        failed = [self._scores[s] for s in specs if self._scores[s].status != "done"]
-        if failed:
-            msg = "; ".join(f"{f.model.label()}: {f.error}" for f in failed)
-            raise SalcheckError(f"evaluations failed: {msg}")
-        return [self._scores[s] for s in specs]
+    def models(self, dataset: str, variant: str = "default", **overrides: Any) -> list[ModelResult]:
+        """The model record of each seed of the cell."""
+        return [read_model(self.store, s) for s in self.specs(dataset, variant, **overrides)]
 
-    def _fill(self, specs: list[ModelSpec]) -> None:
-        from salcheck.engine.experiment import evaluation_key
+    def evaluations(
+        self, dataset: str, variant: str = "default", part: str = "maps", **overrides: Any
+    ) -> list[Evaluation]:
+        """One evaluation ``part`` per seed of the cell; raises :class:`MissingResults`."""
+        key = (dataset, variant, part, tuple(sorted(overrides.items())))
+        if key not in self._cache:
+            test = self.tier.test()
+            self._cache[key] = [
+                read_evaluation(self.store, part, s, test, self.method, self.protocol)
+                for s in self.specs(dataset, variant, **overrides)
+            ]
+        return list(self._cache[key])
 
-        test = self.tier.test()
-        todo = []
-        fingerprint = method_fingerprint(self.method)
-        for spec in specs:
-            entry = (
-                None
-                if fingerprint is None
-                else self.store.get("evaluations", evaluation_key(spec, test, fingerprint))
-            )
-            if entry is not None and entry.get("status") == "done":
-                self._scores[spec] = Scores.from_dict(entry)
-            else:
-                todo.append(spec)
-        if not todo:
-            return
-        if not self.compute:
-            raise MissingResults(f"{len(todo)} evaluations missing, e.g. {todo[0].label()}")
-        method = self.method_spec if isinstance(self.method_spec, str) else self.method
-        run_grid(
-            todo,
-            self.store,
-            test=test,
-            methods=[method] if isinstance(method, str) else (),
-            workers=self.workers,
-            device=self.device,
-            batch_models=self.batch_models,
-            on_cell=self.on_cell,
-        )
-        for spec in todo:
-            self._scores[spec], _ = evaluation_entry(self.store, spec, test, self.method)
+    def values(self, dataset: str, variant: str, criterion: str, **overrides: Any) -> list[float]:
+        """One criterion per seed: from the features (a), the randomisation curve (F8's
+        scores) or the maps (every other criterion)."""
+        part = part_of(criterion)
+        runs = self.evaluations(dataset, variant, part, **overrides)
+        if part == "randomisation":
+            return [float(RANDOMISATION_SCORES[criterion](r.curve)) for r in runs]
+        return [float(r.criteria[criterion]) for r in runs]
 
-    def available(self, dataset: str, variant: str = "default") -> bool:
-        """Whether every seed of the cell is evaluated (never computes)."""
+    def accuracy(self, dataset: str, variant: str = "default") -> list[dict[str, float]]:
+        return [r.accuracy for r in self.evaluations(dataset, variant, "features")]
+
+    def group_maps(self, dataset: str, variant: str = "default") -> list[dict[str, np.ndarray]]:
+        return [r.maps for r in self.evaluations(dataset, variant, "maps")]
+
+    def available(
+        self, dataset: str, variant: str = "default", parts: Iterable[str] = ("features", "maps")
+    ) -> bool:
+        """Whether every seed of the cell has the ``parts`` (never computes)."""
         try:
-            compute, self.compute = self.compute, False
-            self.scores(dataset, variant)
+            for part in parts:
+                self.evaluations(dataset, variant, part)
             return True
-        except (MissingResults, SalcheckError):
+        except MissingResults:
             return False
-        finally:
-            self.compute = compute
 
-    def values(self, dataset: str, variant: str, criterion: str) -> list[float]:
-        """One criterion (or a criterion derived from the randomisation curve) per seed."""
-        return score_values(self.scores(dataset, variant), criterion)
+    def validity(self, dataset: str, variant: str = "default") -> str | None:
+        """Why the cell cannot decide a comparison (None: it can): a seed whose model did not
+        learn, or stopped at the cap while its validation loss still fell."""
+        records = self.models(dataset, variant)
+        not_learned = [r.spec.seed for r in records if not r.learned]
+        improving = [r.spec.seed for r in records if r.still_improving]
+        why = []
+        if not_learned:
+            why.append(f"learned on {len(records) - len(not_learned)} of {len(records)} seeds")
+        if improving:
+            why.append(f"seed(s) {improving} stopped at the cap while still improving")
+        return f"{dataset}/{variant}: " + "; ".join(why) if why else None
 
     def decide(self, comparison: Comparison) -> Verdict:
+        """The comparison's verdict, undecidable when a cell it reads is not valid."""
+        from salcheck.science.stats import undecidable
+
+        reasons = [r for cell in comparison.cells() if (r := self.validity(*cell)) is not None]
+        if reasons:
+            return undecidable(comparison.claim, "; ".join(dict.fromkeys(reasons)))
         return decide(comparison, self.values)
 
     def decide_available(self, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
-        """key -> verdict, or None where one of the comparison's cells is missing."""
-        return {
-            key: self.decide(c) if all(self.available(*cell) for cell in c.cells()) else None
-            for key, c in comparisons.items()
-        }
-
-    def models(self, dataset: str = "homogeneous", variant: str = "default") -> list[tuple]:
-        """(spec, trained network) per seed; trains missing models (on the workers) when
-        computing."""
-        specs = self.specs(dataset, variant)
-        missing = [s for s in specs if self.store.get("models", s.key()) is None]
-        if missing and self.compute:
-            run_grid(
-                missing,
-                self.store,
-                test=self.tier.test(),
-                methods=(),
-                workers=self.workers,
-                device=self.device,
-                batch_models=self.batch_models,
-                on_cell=self.on_cell,
-            )
-        out = []
-        for spec in specs:
-            if not self.compute:
-                record = self.store.get("models", spec.key())
-                if record is None:
-                    raise MissingResults(f"model {spec.label()} is not in {self.store.root}")
-            out.append((spec, trained_model(self.store, spec)))
+        """key -> verdict, or None where a result the comparison reads is missing."""
+        out: dict[str, Verdict | None] = {}
+        for key, c in comparisons.items():
+            try:
+                out[key] = self.decide(c)
+            except MissingResults:
+                out[key] = None
         return out

@@ -20,21 +20,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import rankdata
 
-from salcheck.engine.runner import CellOutcome, run_grid
-from salcheck.saliency import method_tags
 from salcheck.saliency.catalogue import METHODS, NULLS
-from salcheck.saliency.resolve import method_name, resolve_method
+from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import NAMED, Comparison
 from salcheck.science.stats import Verdict
 from salcheck.store.files import Store
-from salcheck.store.records import Scores
+
+if TYPE_CHECKING:
+    from salcheck.engine.plan import Plan
+from salcheck.store.records import Evaluation
 from salcheck.store.tiers import Tier, check_seeds
-from salcheck.store.view import ResultsView, score_values
+from salcheck.store.view import ResultsView
 
 #: The training sets of the benchmark, each with default training (the study's baseline).
 DATASETS = ("homogeneous", "heterogeneous", "large")
@@ -65,19 +66,26 @@ DEFAULT_ONLY: dict[str, Comparison] = {
 
 @dataclass(frozen=True)
 class Entry:
-    """One method of the benchmark and its evaluations per dataset (one per seed)."""
+    """One method of the benchmark and its results on each dataset's models (one per seed)."""
 
     key: str  # as given: a catalogue name or MODULE:OBJECT
     name: str
     null: bool
     tags: dict[str, bool | None]
-    runs: dict[str, list[Scores]] = field(repr=False)
     view: ResultsView = field(repr=False)
+
+    @property
+    def method(self) -> MethodRef:
+        return self.view.method
+
+    def runs(self, dataset: str) -> list[Evaluation]:
+        """The method's maps evaluation per seed of the dataset's default models."""
+        return self.view.evaluations(dataset, "default", "maps")
 
     def values(self, dataset: str, score: str) -> list[float]:
         if score == "s_per_1000_maps":
-            return [float(r.timings[score]) for r in self.runs[dataset]]
-        return score_values(self.runs[dataset], score)
+            return [float(r.timings[score]) for r in self.runs(dataset)]
+        return self.view.values(dataset, "default", score)
 
     def mean(self, dataset: str, score: str) -> float:
         return float(np.mean(self.values(dataset, score)))
@@ -126,7 +134,7 @@ class Benchmark:
                 diff = max(
                     _relative_difference(ra.maps[g], rb.maps[g])
                     for d in DATASETS
-                    for ra, rb in zip(a.runs[d], b.runs[d], strict=True)
+                    for ra, rb in zip(a.runs(d), b.runs(d), strict=True)
                     for g in ("typical", "atypical")
                 )
                 if diff <= EQUIVALENCE_TOLERANCE:
@@ -138,16 +146,28 @@ class Benchmark:
         return {e.key: e.view.decide_available(DEFAULT_ONLY) for e in self.entries}
 
     def cost(self) -> dict[str, float]:
-        """Seconds spent evaluating every method, and training the models they share."""
+        """Seconds spent evaluating every method (maps and randomisation), and training the
+        models they share."""
         evaluate = sum(
-            r.timings.get("total_s", 0.0) for e in self.entries for d in DATASETS for r in e.runs[d]
+            r.timings.get("total_s", 0.0)
+            for e in self.entries
+            for d in DATASETS
+            for part in ("maps", "randomisation")
+            for r in e.view.evaluations(d, "default", part)
         )
-        train = 0.0
-        for d in DATASETS:
-            for r in self.entries[0].runs[d]:
-                entry = self.store.get("models", r.model.key()) or {}
-                train += float(entry.get("timings", {}).get("train_s", 0.0))
+        view = self.entries[0].view
+        train = sum(r.timings.get("train_s", 0.0) for d in DATASETS for r in view.models(d))
         return {"evaluate_s": evaluate, "train_s": train}
+
+    def checks(self, entry: Entry) -> list[Any]:
+        """The stored check-suite results of a method (computed by :func:`benchmark_plan`'s
+        plan)."""
+        from salcheck.checks.suite import results_of
+        from salcheck.engine.plan import CheckSuite
+        from salcheck.store.view import read_checks
+
+        suite = CheckSuite(entry.method, self.tier, self.seeds, entry.view.protocol)
+        return results_of(read_checks(self.store, suite.key()))
 
 
 def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -206,46 +226,39 @@ def default_methods() -> list[str]:
     return [*METHODS, *NULLS]
 
 
-def collect(
-    tier: Tier,
-    store: Store,
-    methods: Sequence[str] | None = None,
-    *,
-    seeds: Iterable[int] | None = None,
-    compute: bool = True,
-    workers: int = 1,
-    device: str = "cpu",
-    batch_models: int | None = None,
-    on_cell: Callable[[CellOutcome], None] | None = None,
-) -> Benchmark:
-    """Evaluate ``methods`` (names; default: :func:`default_methods`) and every null map on
-    the default-training models of :data:`DATASETS`; ``compute`` False reads the store only."""
+def benchmark_plan(
+    tier: Tier, methods: Sequence[Any] | None = None, *, seeds: Iterable[int] | None = None
+) -> tuple[Plan, list[MethodRef]]:
+    """The plan of a benchmark of ``methods`` (default: :func:`default_methods`) with every
+    null map: each method's maps and randomisation curve on the default models of
+    :data:`DATASETS`, the models' features, and each method's check suite; with the methods,
+    each resolved once."""
+    from salcheck.engine.plan import cells_plan, checks_plan
+
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     keys = list(dict.fromkeys([*(methods or default_methods()), *NULLS]))
-    resolved = {k: resolve_method(k) for k in keys}  # fail early on a bad name
-    specs = [tier.spec(d, "default", s) for d in DATASETS for s in seeds]
-    if compute:
-        run_grid(
-            specs,
-            store,
-            test=tier.test(),
-            methods=keys,
-            workers=workers,
-            device=device,
-            batch_models=batch_models,
-            on_cell=on_cell,
-        )
+    refs = [resolve(k) for k in keys]  # fails early on a bad name
+    cells = [(d, "default") for d in DATASETS]
+    plan = cells_plan(
+        tier, cells, methods=refs, parts=("features", "maps", "randomisation"), seeds=seeds
+    )
+    for ref in refs:
+        plan |= checks_plan(tier, ref, seeds=seeds)
+    return plan, refs
+
+
+def collect(
+    tier: Tier, store: Store, methods: Sequence[Any], *, seeds: Iterable[int] | None = None
+) -> Benchmark:
+    """The benchmark of ``methods`` (resolved refs, as :func:`benchmark_plan` returns them),
+    read from the store; raises ``MissingResults`` naming what its plan has not computed."""
+    seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
+    null_specs = set(NULLS)
     entries = []
-    for key, method in resolved.items():
-        view = ResultsView(store, tier, key, seeds=seeds, compute=compute, whole_tier=False)
-        entries.append(
-            Entry(
-                key=key,
-                name=method_name(method),
-                null=key in NULLS,
-                tags=method_tags(method),
-                runs={d: view.scores(d) for d in DATASETS},
-                view=view,
-            )
-        )
+    for method in methods:
+        ref = resolve(method)
+        view = ResultsView(store, tier, ref, seeds=seeds)
+        for d in DATASETS:
+            view.evaluations(d, "default", "maps")  # fail now, naming what is missing
+        entries.append(Entry(ref.spec, ref.name, ref.spec in null_specs, dict(ref.tags), view))
     return Benchmark(tier, seeds, entries, store)

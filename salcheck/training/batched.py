@@ -26,12 +26,12 @@ from torch import nn
 from salcheck.cohort import Cohort
 from salcheck.errors import InvalidArgument, TrainingDiverged
 from salcheck.models.networks import ConvNet
+from salcheck.training.inference import balanced_accuracy
 from salcheck.training.loop import (
     TrainConfig,
     TrainedModel,
     _Run,
     _start,
-    balanced_accuracy,
     finish,
     stop_rule,
 )

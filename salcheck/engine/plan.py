@@ -1,0 +1,325 @@
+"""The one computing entry: a :class:`Plan` says which models, evaluations and check suites are
+needed; :func:`execute` makes the store hold them. Everything else only reads the store.
+
+A plan is a set of :class:`Task` (train a model; compute one part of an evaluation: the
+model's ``features``, a method's ``maps`` or its ``randomisation`` curve) and of check suites
+(a method on a tier's reference models). Builders turn what a consumer asks for into tasks:
+:func:`cells_plan` (cells of a tier, for methods and parts), :func:`comparisons_plan` (what the
+study's comparisons read: each criterion declares its part, so cascading randomisation is
+computed only where F8 or the randomisation check reads it), :func:`checks_plan`.
+:meth:`Plan.missing` is what the store lacks: executing a finished plan starts no worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from salcheck.criteria import EvalProtocol
+from salcheck.errors import InvalidArgument
+from salcheck.saliency.resolve import MethodRef, resolve
+from salcheck.store.files import Store
+from salcheck.store.keys import ModelSpec, TestSpec, checks_key, evaluation_key
+from salcheck.store.tiers import Tier, check_seeds
+from salcheck.store.view import part_of
+
+TASK_PARTS = ("model", "features", "maps", "randomisation")
+
+
+@dataclass(frozen=True)
+class Task:
+    """Train the model ``spec`` (part ``model``), or compute one part of its evaluation."""
+
+    part: str
+    spec: ModelSpec
+    method: MethodRef | None = None  # maps and randomisation
+    protocol: EvalProtocol = field(default_factory=EvalProtocol)
+
+    def __post_init__(self) -> None:
+        if self.part not in TASK_PARTS:
+            msg = f"task part must be one of {TASK_PARTS}, got {self.part!r}"
+            raise InvalidArgument(msg)
+        if self.part in ("maps", "randomisation") and self.method is None:
+            msg = f"a {self.part} task needs a saliency method"
+            raise InvalidArgument(msg)
+
+    @property
+    def kind(self) -> str:
+        """The store kind of the task's entry."""
+        return "models" if self.part == "model" else self.part
+
+    def key(self, test: TestSpec) -> str:
+        """The store key of the task's entry."""
+        if self.part == "model":
+            return self.spec.key()
+        if self.part == "features":
+            return evaluation_key("features", self.spec, test)
+        assert self.method is not None
+        return evaluation_key(
+            self.part, self.spec, test, self.method.fingerprint, self.protocol.to_dict()
+        )
+
+    def label(self) -> str:
+        what = self.part if self.method is None else f"{self.part} of {self.method.name}"
+        return f"{self.spec.label()} [{what}]"
+
+
+@dataclass(frozen=True)
+class CheckSuite:
+    """The check suite of ``method`` on ``tier``'s reference models (homogeneous default)."""
+
+    method: MethodRef
+    tier: Tier
+    seeds: tuple[int, ...]
+    protocol: EvalProtocol
+
+    def models(self) -> list[ModelSpec]:
+        return [self.tier.spec("homogeneous", "default", s) for s in self.seeds]
+
+    def key(self) -> str:
+        return checks_key(
+            self.method.fingerprint, self.models(), self.tier.test(), self.protocol.to_dict()
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a consumer needs from the store: tasks (deduplicated, in order) and check suites."""
+
+    test: TestSpec
+    tasks: tuple[Task, ...] = ()
+    checks: tuple[CheckSuite, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(dict.fromkeys(self.tasks)))
+        object.__setattr__(self, "checks", tuple(dict.fromkeys(self.checks)))
+
+    def __or__(self, other: Plan) -> Plan:
+        if other.test != self.test:
+            msg = f"plans on different test sets cannot be joined: {self.test} and {other.test}"
+            raise InvalidArgument(msg)
+        return Plan(self.test, self.tasks + other.tasks, self.checks + other.checks)
+
+    def models(self) -> list[ModelSpec]:
+        """Every model the plan's tasks and check suites need, in order."""
+        specs = [t.spec for t in self.tasks] + [s for c in self.checks for s in c.models()]
+        return list(dict.fromkeys(specs))
+
+    def missing(self, store: Store) -> Plan:
+        """The part of the plan the store does not hold (with the models its tasks need)."""
+        todo = [t for t in self._with_models() if not _done(store, t.kind, t.key(self.test))]
+        checks = [c for c in self.checks if not _done(store, "checks", c.key())]
+        for c in checks:  # a check suite reads the models and evaluations it needs
+            todo += [t for t in check_tasks(c) if not _done(store, t.kind, t.key(self.test))]
+        return Plan(self.test, tuple(todo), tuple(checks))
+
+    def _with_models(self) -> list[Task]:
+        return [Task("model", s) for s in self.models()] + [t for t in self.tasks if t.part != "model"]
+
+    def __len__(self) -> int:
+        return len(self.tasks) + len(self.checks)
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for t in self.tasks:
+            counts[t.part] = counts.get(t.part, 0) + 1
+        if self.checks:
+            counts["check suites"] = len(self.checks)
+        return ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"
+
+
+def _done(store: Store, kind: str, key: str) -> bool:
+    entry = store.get(kind, key)
+    return bool(entry and entry.get("status") == "done")
+
+
+def evaluation_tasks(
+    specs: Iterable[ModelSpec],
+    methods: Sequence[MethodRef],
+    parts: Iterable[str],
+    protocol: EvalProtocol,
+) -> list[Task]:
+    """The tasks that evaluate ``methods`` on every model of ``specs`` for ``parts``."""
+    out = []
+    for spec in specs:
+        for part in parts:
+            if part == "features":
+                out.append(Task("features", spec))
+            else:
+                out += [Task(part, spec, m, protocol) for m in methods]
+    return out
+
+
+def specs_plan(
+    test: TestSpec,
+    specs: Iterable[ModelSpec],
+    *,
+    methods: Sequence[Any] = ("vanilla",),
+    parts: Iterable[str] = ("features", "maps"),
+    protocol: EvalProtocol | None = None,
+) -> Plan:
+    """Train every model of ``specs`` and evaluate each method on it for ``parts`` (none: the
+    models only), on the test set ``test``."""
+    specs = list(specs)
+    refs = [resolve(m) for m in methods]
+    tasks = [Task("model", s) for s in specs]
+    tasks += evaluation_tasks(specs, refs, tuple(parts), protocol or EvalProtocol())
+    return Plan(test, tuple(tasks))
+
+
+def run_grid(
+    specs: Iterable[ModelSpec],
+    store: Store,
+    *,
+    test: TestSpec,
+    methods: Sequence[Any] = ("vanilla",),
+    parts: Iterable[str] = ("features", "maps"),
+    protocol: EvalProtocol | None = None,
+    **options: Any,
+) -> list[Any]:
+    """:func:`execute` the plan of ``specs`` x ``methods`` x ``parts`` (options as there)."""
+    plan = specs_plan(test, specs, methods=methods, parts=parts, protocol=protocol)
+    return execute(plan, store, **options)
+
+
+def cells_plan(
+    tier: Tier,
+    cells: Iterable[tuple[str, str]] | None = None,
+    *,
+    methods: Sequence[Any] = ("vanilla",),
+    parts: Iterable[str] = ("features", "maps"),
+    seeds: Iterable[int] | None = None,
+    protocol: EvalProtocol | None = None,
+) -> Plan:
+    """Train every model of ``cells`` (default: the tier's) x ``seeds`` and evaluate each method
+    on it for ``parts``; with no parts, only the models."""
+    seeds = check_seeds(tier.seeds if seeds is None else seeds)
+    cells = list(cells) if cells is not None else tier.cells()
+    specs = [tier.spec(d, v, s) for d, v in cells for s in seeds]
+    return specs_plan(
+        tier.test(), specs, methods=methods, parts=parts, protocol=protocol or tier.evaluation
+    )
+
+
+Operand = tuple[str, str, str] | float
+
+
+def comparisons_plan(
+    tier: Tier,
+    comparisons: Iterable[Any],
+    *,
+    methods: Sequence[Any] = ("vanilla",),
+    seeds: Iterable[int] | None = None,
+    protocol: EvalProtocol | None = None,
+) -> Plan:
+    """What deciding ``comparisons`` (``science.findings.Comparison``) reads, for each method:
+    per cell operand and seed, the part its criterion lives in (:func:`part_of`)."""
+    seeds = check_seeds(tier.seeds if seeds is None else seeds)
+    refs = [resolve(m) for m in methods]
+    protocol = protocol or tier.evaluation
+    tasks: list[Task] = []
+    for c in comparisons:
+        for operand in (c.x, c.y):
+            if isinstance(operand, tuple):
+                dataset, variant, criterion = operand
+                specs = [tier.spec(dataset, variant, s) for s in seeds]
+                tasks += evaluation_tasks(specs, refs, (part_of(criterion),), protocol)
+    return Plan(tier.test(), tuple(tasks))
+
+
+def check_tasks(suite: CheckSuite) -> list[Task]:
+    """The evaluations a check suite reads: the method's maps and randomisation curve on the
+    reference models, and the null maps' maps there (relevance mass against the nulls)."""
+    from salcheck.checks.suite import NULL_METHODS
+
+    nulls = [resolve(cls()) for cls in NULL_METHODS]
+    specs = suite.models()
+    return evaluation_tasks(
+        specs, [suite.method], ("maps", "randomisation"), suite.protocol
+    ) + evaluation_tasks(specs, nulls, ("maps",), suite.protocol)
+
+
+def checks_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = None) -> Plan:
+    """The check suite of ``method`` on ``tier`` (with the evaluations it reads)."""
+    seeds = check_seeds(tier.seeds if seeds is None else seeds)
+    suite = CheckSuite(resolve(method), tier, seeds, tier.evaluation)
+    return Plan(tier.test(), tuple(check_tasks(suite)), (suite,))
+
+
+def execute(
+    plan: Plan,
+    store: Store,
+    *,
+    workers: int = 1,
+    device: str = "cpu",
+    batch_models: int | None = None,
+    threads: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+) -> list[Any]:
+    """Make ``store`` hold ``plan``: train the missing models, compute the missing evaluations
+    (one worker task each), then the missing check suites; returns every outcome. A finished
+    plan returns at once, with no worker started."""
+    from salcheck.engine.runner import run_checks, run_tasks
+
+    todo = plan.missing(store)
+    if not len(todo):
+        return []
+    outcomes = run_tasks(
+        todo.tasks,
+        store,
+        test=plan.test,
+        workers=workers,
+        device=device,
+        batch_models=batch_models,
+        threads=threads,
+        scheduler=scheduler,
+        dask_local=dask_local,
+        on_progress=on_progress,
+    )
+    return outcomes + run_checks(todo.checks, store, device=device, on_progress=on_progress)
+
+
+#: The comparisons the null rule applies to read map criteria (b, c, b†, c†); criterion a is
+#: the model's (the same for every map) and F8 compares the model with its own randomisation.
+def map_comparisons(comparisons: dict[str, Any]) -> dict[str, Any]:
+    """The comparisons whose every cell operand is a criterion of the maps."""
+    return {
+        k: c
+        for k, c in comparisons.items()
+        if all(part_of(op[2]) == "maps" for op in (c.x, c.y) if isinstance(op, tuple))
+    }
+
+
+def null_refs() -> list[MethodRef]:
+    """The null maps (random, Sobel edges, constant, an untrained network's gradient)."""
+    from salcheck.saliency.catalogue import NULLS
+
+    return [resolve(name) for name in NULLS]
+
+
+def properties_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = None) -> Plan:
+    """What the property suite reads: every named finding and "a close to 1" for ``method``;
+    for the null rule, the named findings on map criteria for each null map; and the nulls on
+    the three datasets' default models (no null outranks the method)."""
+    from salcheck.science.findings import A_CLOSE_TO_ONE, NAMED
+
+    plan = comparisons_plan(
+        tier, [*NAMED.values(), *A_CLOSE_TO_ONE.values()], methods=[method], seeds=seeds
+    )
+    plan |= comparisons_plan(tier, map_comparisons(NAMED).values(), methods=null_refs(), seeds=seeds)
+    defaults = [(d, "default") for d in ("homogeneous", "heterogeneous", "large")]
+    return plan | cells_plan(
+        tier, defaults, methods=[method, *null_refs()], parts=("maps",), seeds=seeds
+    )
+
+
+def report_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = None) -> Plan:
+    """What a tier's report reads: every cell of the tier (the F2 control included) for
+    ``method`` and the null maps, and F8's randomisation curves."""
+    from salcheck.science.findings import ALL
+
+    plan = cells_plan(tier, methods=[method, *null_refs()], parts=("features", "maps"), seeds=seeds)
+    return plan | comparisons_plan(tier, ALL.values(), methods=[method], seeds=seeds)

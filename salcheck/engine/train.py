@@ -1,0 +1,117 @@
+"""Making models: draw the training cohort a :class:`~salcheck.store.keys.ModelSpec` names, train
+it (one model, or several seeds of one cell at once), and turn the run into stored records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from salcheck.cohort import make_cohort
+from salcheck.models import load_weights
+from salcheck.provenance import provenance
+from salcheck.rng import derive_seed
+from salcheck.store.keys import ModelSpec
+from salcheck.store.records import ModelResult
+
+
+def train_model(
+    spec: ModelSpec,
+    *,
+    device: str = "cpu",
+    progress: Callable[[dict[str, float]], None] | None = None,
+) -> list[tuple[ModelResult, Any]]:
+    """Draw the training cohort and train on ``device`` (cpu, cuda or auto).
+
+    Returns (record, trained nn.Module) for ``spec`` first, then for each spec that differs
+    from it in the selection rule alone (the same run keeps both: :mod:`salcheck.training.stopping`).
+    The device is recorded in the provenance, not in the model's key: it changes the floats,
+    not what the model is."""
+    from dataclasses import replace
+
+    from salcheck.training.loop import resolve_device, train
+
+    device = resolve_device(device)
+    t0 = time.perf_counter()
+    cohort = make_cohort(spec.train_spec(), derive_seed(spec.seed, "cohort"))
+    t1 = time.perf_counter()
+    config = replace(spec.train_config(), device=device)
+    trained = train(cohort, config, spec.seed, progress=progress)
+    return trained_records(spec, trained, device=device, timings={"cohort_s": t1 - t0})
+
+
+def trained_records(
+    spec: ModelSpec, trained: Any, *, device: str, timings: dict[str, float], **extra: Any
+) -> list[tuple[ModelResult, Any]]:
+    """(record, model) of one finished run (a :class:`~salcheck.training.loop.TrainedModel`) for
+    ``spec`` and for each sibling spec that differs in the selection rule alone."""
+    import copy
+    from dataclasses import replace
+
+    from salcheck.training.stopping import SELECTIONS
+
+    out = []
+    for selection in (spec.selection, *(s for s in SELECTIONS if s != spec.selection)):
+        sibling = replace(spec, selection=selection)
+        epoch, state = trained.kept(selection)
+        model = trained.model
+        if selection != spec.selection:
+            model = copy.deepcopy(trained.model)
+            model.load_state_dict(state)
+        record = ModelResult(
+            spec=sibling,
+            status="done",
+            history=trained.history,
+            best_epoch=epoch,
+            timings={**timings, **trained.timings},
+            stop=trained.stop,
+            provenance=provenance(
+                spec=sibling.to_dict(),
+                seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},
+                device=_device_name(device),
+                **extra,
+            ),
+        )
+        out.append((record, model.eval()))
+    return out
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if device == "cuda" else "cpu"
+
+
+def load_model(spec: ModelSpec, data: bytes, device: str = "cpu") -> Any:
+    """The spec's network with the stored weights, on ``device``, in eval mode."""
+    from salcheck.training.loop import resolve_device
+
+    return load_weights(spec.model, spec.image_size, data, resolve_device(device))
+
+
+def train_together(specs: Sequence[ModelSpec], *, device: str = "cpu") -> list[tuple[ModelResult, Any]]:
+    """(record, model) per :class:`~salcheck.store.keys.ModelSpec` of one cell (specs differing in
+    the seed only), trained at once; the records are those :func:`train_model` writes, with
+    ``batched_with`` in their timings."""
+    from dataclasses import replace
+
+    from salcheck.errors import InvalidArgument
+    from salcheck.training.batched import train_batched
+    from salcheck.training.loop import resolve_device
+
+    cells = {replace(s, seed=0) for s in specs}
+    if len(cells) != 1:
+        raise InvalidArgument(f"specs of one batch must differ in the seed only, got {len(cells)} cells")
+    device = resolve_device(device)
+    config = replace(specs[0].train_config(), device=device)
+    t0 = time.perf_counter()
+    cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]
+    cohort_s = (time.perf_counter() - t0) / len(specs)
+    trained = train_batched(cohorts, config, [s.seed for s in specs])
+    out = []
+    for spec, t in zip(specs, trained, strict=True):
+        out += trained_records(
+            spec, t, device=device, timings={"cohort_s": cohort_s}, batched_with=len(specs)
+        )
+    return out

@@ -1,0 +1,116 @@
+"""The options that say what to compute and where, declared once for the command line
+(``--tier``) and the pytest plugin (``--salcheck-tier``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+def default_workers() -> int:
+    """One worker per core (each runs torch with one thread)."""
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its name (``batch_models`` -> ``--batch-models``) and argparse settings."""
+
+    name: str
+    help: str
+    default: Any = None
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    nargs: str | None = None
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def kwargs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"help": self.help, "dest": self.name}
+        default = self.default() if callable(self.default) else self.default
+        for key, value in (
+            ("default", default),
+            ("type", self.type),
+            ("choices", self.choices),
+            ("nargs", self.nargs),
+            ("metavar", self.metavar),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in (
+        Option("tier", "scale of the simulated study: ci or paper (default ci)", "ci"),
+        Option("store", "result store directory (default $SALCHECK_STORE or ~/.cache/salcheck)"),
+        Option(
+            "method",
+            "saliency method: a catalogue name (default vanilla, the study's) or MODULE:OBJECT",
+            "vanilla",
+        ),
+        Option("seeds", "training seeds (default: the tier's)", type=int, nargs="+", metavar="SEED"),
+        Option(
+            "workers",
+            "local worker processes, one torch thread each (default: the CPU count)",
+            default_workers,
+            type=int,
+        ),
+        Option(
+            "device",
+            "where to train and evaluate (default auto: CUDA when present); recorded in provenance",
+            "auto",
+            choices=("auto", "cpu", "cuda"),
+        ),
+        Option(
+            "batch_models",
+            "train up to K seeds of a cell at once as one grouped network (default: 8 on CUDA, 1 "
+            "on a CPU, where it is barely faster)",
+            type=int,
+            metavar="K",
+        ),
+        Option("scheduler", "address of a Dask scheduler to run the tasks on"),
+        Option("dask_local", "start a Dask LocalCluster of K workers", type=int, metavar="K"),
+        Option(
+            "verdicts",
+            "recorded verdicts directory (default: properties/verdicts under the rootdir)",
+            metavar="DIR",
+        ),
+    )
+}
+#: What the commands that compute take (and the plugin, but for the Dask options).
+RUN = (
+    "tier",
+    "store",
+    "method",
+    "seeds",
+    "workers",
+    "device",
+    "batch_models",
+    "scheduler",
+    "dask_local",
+)
+PLUGIN = ("tier", "store", "method", "seeds", "workers", "device", "batch_models", "verdicts")
+
+
+def add_arguments(parser: Any, names: tuple[str, ...], **overrides: dict[str, Any]) -> None:
+    """Add the named options to an argparse parser (``overrides``: per option, settings that
+    differ for this command, e.g. a positional method)."""
+    for name in names:
+        kwargs = {**OPTIONS[name].kwargs(), **overrides.get(name, {})}
+        parser.add_argument(OPTIONS[name].flag, **kwargs)
+
+
+def add_pytest_options(group: Any, names: tuple[str, ...] = PLUGIN) -> None:
+    """Add the named options to a pytest option group as ``--salcheck-<name>``."""
+    for name in names:
+        option = OPTIONS[name]
+        kwargs = option.kwargs()
+        kwargs["dest"] = f"salcheck_{name}"
+        group.addoption("--salcheck-" + option.flag[2:], **kwargs)
