@@ -144,6 +144,23 @@ def test_a_method_below_the_best_null_fails_beats_nulls():
     assert r.best_nulls[("large", "b")] == "edges"
 
 
+def test_beating_the_nulls_on_average_but_not_beyond_the_seeds_fails():
+    rng = np.random.default_rng(2)
+    marginal = _method(math.log(1.2) + 0.03, rng, noise=0.4)  # the edges null is 1.2
+    r = rank({"good": _method(1.0, rng), "marginal": marginal}, _nulls(), {}, resampling=FAST)
+    row = r.rows[1]
+    assert row.method == "marginal" and row.criteria["b"].low < 0 < row.criteria["b"].high
+    assert "beats_nulls(b)" in row.failed
+
+
+def test_one_diverged_seed_barely_moves_the_aggregate():
+    scores = _scores({"m": 1.0})
+    scores["m"]["large"]["b"][0] = math.exp(20.0)  # one seed, one criterion, far out
+    (row,) = rank(scores, _nulls(), {}, resampling=FAST).rows
+    assert row.criteria["b"].estimate == pytest.approx(1.0 - math.log(1.2), abs=0.1)
+    assert row.score.estimate == pytest.approx(1.0 - math.log(1.2), abs=0.1)
+
+
 def test_passing_methods_rank_first_whatever_the_input_order():
     scores = _scores({"x": 2.0, "y": 1.5, "z": 1.0, "w": 0.5}, seed=3)
     failing = {"x", "z"}
@@ -218,6 +235,13 @@ def test_intervals_are_reproducible_from_their_seed():
     one = stratified_interval(strata, seed=1, n_resamples=999)
     assert one == stratified_interval(strata, seed=1, n_resamples=999)
     assert one != stratified_interval(strata, seed=2, n_resamples=999)
+
+
+def test_each_interval_draws_from_its_own_generator():
+    res = Resampling(seed=3)
+    assert res.options("a", "b")["seed"] == res.options("a", "b")["seed"]
+    assert len({res.options(*key)["seed"] for key in (("a", "b"), ("a", "c"), ("b", "a"))}) == 3
+    assert res.options("a")["seed"] != Resampling(seed=4).options("a")["seed"]
 
 
 def test_adding_a_method_leaves_the_others_intervals_alone():
