@@ -323,7 +323,9 @@ def test_the_critical_difference_figure_is_written(tmp_path):
     )
     f = r.friedman
     path = tmp_path / "ranking" / "cd.png"
-    critical_difference_figure(path, f.mean_ranks, f.cd, cliques=f.cliques, failed={"a": ("rand",)})
+    critical_difference_figure(
+        path, f.mean_ranks, f.cd, cliques=f.cliques, failed={"a": ("rand",)}, names={"a": "Method A"}
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
     assert [p.name for p in path.parent.iterdir()] == ["cd.png"]  # no temporary left behind
 

@@ -95,16 +95,17 @@ def critical_difference_figure(
     *,
     cliques: Sequence[Sequence[str]] = (),
     failed: Mapping[str, Sequence[str]] | None = None,
+    names: Mapping[str, str] | None = None,
     title: str = "",
 ) -> None:
     """Critical-difference diagram (Demšar 2006, fig. 1): each method at its mean rank on an
     axis from 1 (best, left) to k, the better half labelled on the left, the rest on the
     right; a bar of length CD above the axis; a thick bar under the axis joins each clique
     (methods whose ranks differ by less than CD). Methods in ``failed`` (method -> failed
-    checks) are drawn in red with the checks named."""
+    checks) are drawn in red with the checks named; ``names`` maps keys to the labels shown."""
     plt = _pyplot()
-    names = sorted(mean_ranks, key=lambda m: mean_ranks[m])
-    k, failed = len(names), failed or {}
+    order = sorted(mean_ranks, key=lambda m: mean_ranks[m])
+    k, failed, shown = len(order), failed or {}, names or {}
     top = 0.25 * (len(cliques) + 1)  # the clique bars sit between the axis and the labels
     half = (k + 1) // 2
     fig, ax = plt.subplots(figsize=(9, 1.6 + 0.32 * half))
@@ -118,13 +119,13 @@ def critical_difference_figure(
     for i, clique in enumerate(cliques):
         rs = [mean_ranks[m] for m in clique]
         ax.hlines(-0.25 * (i + 1), min(rs) - 0.05, max(rs) + 0.05, color="black", linewidth=3)
-    for i, m in enumerate(names):
+    for i, m in enumerate(order):
         left = i < half
         y = -top - 0.35 * (i if left else k - 1 - i) - 0.2
         x_end = 0.6 if left else k + 0.4
         colour = "tab:red" if failed.get(m) else "black"
         ax.plot([mean_ranks[m], mean_ranks[m], x_end], [0, y, y], color=colour, linewidth=0.8)
-        label = f"{m} ({mean_ranks[m]:.2f})"
+        label = f"{shown.get(m, m)} ({mean_ranks[m]:.2f})"
         if failed.get(m):
             label += f" — fails {', '.join(failed[m])}"
         ax.text(
