@@ -1,9 +1,11 @@
 """PNG figures for reports (matplotlib, Agg backend): phantoms with their region boxes, and
-typical / atypical group maps per variant on a diverging colour map centred on 0."""
+typical / atypical group maps per variant on a diverging colour map centred on 0, and the
+critical-difference diagram of the method ranking."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,4 +85,61 @@ def group_map_figure(
             ax.set_title(f"{name}: {title}", fontsize=8)
             ax.axis("off")
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+    _save(fig, path)
+
+
+def critical_difference_figure(
+    path: Path,
+    mean_ranks: Mapping[str, float],
+    cd: float,
+    *,
+    cliques: Sequence[Sequence[str]] = (),
+    failed: Mapping[str, Sequence[str]] | None = None,
+    names: Mapping[str, str] | None = None,
+    title: str = "",
+) -> None:
+    """Critical-difference diagram (Demšar 2006, fig. 1): each method at its mean rank on an
+    axis from 1 (best, left) to k, the better half labelled on the left, the rest on the
+    right; a bar of length CD above the axis; a thick bar under the axis joins each clique
+    (methods whose ranks differ by less than CD). Methods in ``failed`` (method -> failed
+    checks) are drawn in red with the checks named; ``names`` maps keys to the labels shown."""
+    plt = _pyplot()
+    order = sorted(mean_ranks, key=lambda m: mean_ranks[m])
+    k, failed, shown = len(order), failed or {}, names or {}
+    top = 0.25 * (len(cliques) + 1)  # the clique bars sit between the axis and the labels
+    half = (k + 1) // 2
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.32 * half))
+    ax.hlines(0, 1, k, color="black", linewidth=1)
+    for r in range(1, k + 1):
+        ax.vlines(r, 0, 0.08, color="black", linewidth=1)
+        ax.text(r, 0.14, str(r), ha="center", va="bottom", fontsize=8)
+    ax.hlines(0.75, 1, 1 + cd, color="black", linewidth=1.5)
+    ax.vlines([1, 1 + cd], 0.68, 0.82, color="black", linewidth=1.5)
+    ax.text(1 + cd / 2, 0.86, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8)
+    for i, clique in enumerate(cliques):
+        rs = [mean_ranks[m] for m in clique]
+        ax.hlines(-0.25 * (i + 1), min(rs) - 0.05, max(rs) + 0.05, color="black", linewidth=3)
+    for i, m in enumerate(order):
+        left = i < half
+        y = -top - 0.35 * (i if left else k - 1 - i) - 0.2
+        x_end = 0.6 if left else k + 0.4
+        colour = "tab:red" if failed.get(m) else "black"
+        ax.plot([mean_ranks[m], mean_ranks[m], x_end], [0, y, y], color=colour, linewidth=0.8)
+        label = f"{shown.get(m, m)} ({mean_ranks[m]:.2f})"
+        if failed.get(m):
+            label += f" — fails {', '.join(failed[m])}"
+        ax.text(
+            x_end + (-0.05 if left else 0.05),
+            y,
+            label,
+            color=colour,
+            fontsize=8,
+            ha="right" if left else "left",
+            va="center",
+        )
+    ax.set_xlim(0.5, k + 0.5)
+    ax.set_ylim(-top - 0.35 * half - 0.1, 1.1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
     _save(fig, path)

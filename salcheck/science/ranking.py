@@ -1,0 +1,629 @@
+"""Rank saliency methods against the null maps: sanity first, every aggregate with an interval.
+
+Pure functions over plain numbers (no store, no torch); :func:`rank` runs them in order.
+
+Inputs (one layout for every function)
+--------------------------------------
+- ``scores``: method -> dataset -> criterion -> per-seed values. Position i of every list, for
+  every method and every null of one dataset, comes from the same trained model (paired by seed).
+- ``nulls``: null map -> dataset -> criterion -> per-seed values, the same layout.
+- ``checks``: method -> sanity check name -> passed.
+
+Steps
+-----
+1. Against the nulls (:func:`log_ratio_to_best_null`): r = log(x / x_null) per (dataset, seed,
+   criterion), x_null the best null of that dataset and criterion on the same seed. r = 0 is
+   chance, r = log 2 twice the best null.
+2. One score per unit u = (dataset, seed): s_u = mean over the criteria of r (the log of the
+   geometric mean of the ratios to the nulls).
+3. Aggregate over units: the interquartile mean (:func:`iqm`), with a percentile bootstrap
+   interval that resamples seeds within each dataset (:func:`stratified_interval`).
+4. Sanity first (:func:`rank`): a method that fails a check ranks after every method that
+   passes; each block is ordered by the aggregate of s.
+5. Neighbours (:func:`probability_of_beating`): P(A beats B on a random unit), with its interval.
+6. Friedman test and Nemenyi critical difference over methods on the per-unit mean rank
+   across criteria (:func:`friedman_nemenyi`, :func:`critical_difference`).
+
+Why the IQM, and why a percentile interval, with 5 seeds per dataset
+-------------------------------------------------------------------
+The IQM (scipy trims floor(n / 4) units from each end: the middle 9 of 15) is robust to one
+diverged seed, as the median is, but averages many units rather than reading one order
+statistic; with 3 x 5 units the
+median's bootstrap distribution takes only a handful of values and its interval is coarse
+(Agarwal et al. 2021 recommend the IQM for few runs). The percentile interval is used rather
+than BCa: BCa's bias correction (the normal quantile of the share of resamples below the
+estimate) and its jackknife acceleration are themselves estimated from 5 seeds per stratum, and
+scipy's BCa returns NaN and warns on degenerate resamples. Simulated at this size
+(``benchmarks/bench_interval_coverage.py``) nominal 95 % intervals cover about 89 %
+(percentile) and 87 % (BCa), with normal or heavy-tailed noise: neither is exact, BCa is no
+better. Read the intervals as the least uncertainty there is, not the most.
+
+References: Demšar, J. (2006), Statistical comparisons of classifiers over multiple data sets,
+JMLR 7:1-30. Agarwal, R. et al. (2021), Deep reinforcement learning at the edge of the
+statistical precipice, NeurIPS. Efron, B. & Tibshirani, R. (1993), An introduction to the
+bootstrap, Chapman & Hall (stratified resampling). Iman, R. & Davenport, J.
+(1980), Approximations of the critical region of the Friedman statistic, Comm. Stat. 9:571-595.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from salcheck.errors import InvalidArgument, check_choice
+from salcheck.rng import derive_seed
+
+#: The criteria that rank methods (ratios whose chance level is 1; see :mod:`salcheck.criteria`).
+RANK_CRITERIA = ("b", "c", "b_dagger", "c_dagger")
+#: The criteria on which a method must beat the best null to stay in the sanity block.
+BEATS_NULLS_ON = ("b", "c")
+#: The interval methods of :func:`scipy.stats.bootstrap` that :func:`stratified_interval` accepts.
+INTERVAL_METHODS = ("percentile", "basic", "BCa")
+PASSES, FAILS = "passes", "fails"
+ALPHA = 0.05
+
+Values = Mapping[str, Mapping[str, Sequence[float]]]  # dataset -> criterion -> per-seed values
+Table = Mapping[str, Values]  # method (or null) -> dataset -> criterion -> per-seed values
+Strata = Mapping[str, np.ndarray]  # dataset -> per-seed values
+
+
+def iqm(x: ArrayLike, axis: int = -1) -> np.ndarray:
+    """Interquartile mean, ``scipy.stats.trim_mean(x, 0.25)``: the mean after cutting
+    floor(n / 4) values from each end (the middle half when 4 divides n).
+
+    Examples
+    --------
+    >>> float(iqm([-100, 1, 2, 2.5, 3, 3.5, 4, 100]))
+    2.75
+    """
+    return np.asarray(stats.trim_mean(x, 0.25, axis=axis))
+
+
+def median(x: ArrayLike, axis: int = -1) -> np.ndarray:
+    """The median along ``axis``."""
+    return np.asarray(np.median(np.asarray(x, float), axis=axis))
+
+
+def _mean(x: ArrayLike, axis: int = -1) -> np.ndarray:
+    return np.asarray(np.mean(np.asarray(x, float), axis=axis))
+
+
+#: Aggregates over units that :func:`rank` accepts.
+AGGREGATES: dict[str, Callable[..., np.ndarray]] = {"iqm": iqm, "median": median}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate and its two-sided confidence interval [low, high] at ``level``."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float = 0.95
+
+    def excludes(self, value: float) -> bool:
+        """True when ``value`` lies outside [low, high]."""
+        return not self.low <= value <= self.high
+
+    def format(self, digits: int = 2, signed: bool = True) -> str:
+        f = f"{{:{'+' if signed else ''}.{digits}f}}"
+        return f"{f.format(self.estimate)} [{f.format(self.low)}, {f.format(self.high)}]"
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How every interval is computed: ``n_resamples`` bootstrap resamples of the seeds within
+    each dataset, a two-sided ``confidence`` interval by ``method``; each interval draws from
+    its own generator, seeded by ``seed`` and the interval's name (:func:`salcheck.rng.derive_seed`),
+    so adding a method never moves another method's interval."""
+
+    seed: int = 0
+    confidence: float = 0.95
+    n_resamples: int = 9999
+    method: str = "percentile"
+
+    def __post_init__(self) -> None:
+        check_choice("interval method", self.method, INTERVAL_METHODS)
+        if not 0 < self.confidence < 1:
+            msg = f"confidence must lie in (0, 1), got confidence={self.confidence!r}"
+            raise InvalidArgument(msg)
+        if self.n_resamples < 100:
+            msg = f"n_resamples must be >= 100, got n_resamples={self.n_resamples!r}"
+            raise InvalidArgument(msg)
+
+    def options(self, *key: str) -> dict[str, Any]:
+        """Keyword arguments of :func:`stratified_interval`, with the generator named by ``key``."""
+        return {
+            "seed": derive_seed(self.seed, "ranking", *key),
+            "confidence": self.confidence,
+            "n_resamples": self.n_resamples,
+            "method": self.method,
+        }
+
+    def interval(
+        self, strata: Strata | Sequence[ArrayLike], statistic: Callable[..., np.ndarray], *key: str
+    ) -> Interval:
+        """:func:`stratified_interval` with these settings and the generator named by ``key``."""
+        return stratified_interval(strata, statistic, **self.options(*key))
+
+
+def stratified_interval(
+    strata: Strata | Sequence[ArrayLike],
+    statistic: Callable[..., np.ndarray] = iqm,
+    *,
+    seed: int | np.random.Generator,
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    method: str = "percentile",
+) -> Interval:
+    """``statistic`` of the pooled units with a stratified bootstrap interval.
+
+    Each stratum (a dataset's per-seed values) is resampled with replacement on its own, so
+    every resample keeps n_d units of dataset d (Efron & Tibshirani 1993); the statistic
+    is taken over the pooled resample. :func:`scipy.stats.bootstrap` does this when given one
+    sample per stratum with ``paired=False``. Constant data get the interval [v, v].
+    ``statistic(x, axis)`` must reduce along ``axis``.
+
+    Examples
+    --------
+    >>> ci = stratified_interval({"d1": [1.0, 2, 3, 4, 5], "d2": [2.0, 3, 4, 5, 6]}, seed=0)
+    >>> round(ci.estimate, 2), ci.low < ci.estimate < ci.high
+    (3.5, True)
+    """
+    check_choice("interval method", method, INTERVAL_METHODS)
+    values = strata.values() if isinstance(strata, Mapping) else strata
+    samples = [np.asarray(v, float) for v in values]
+    if not samples or any(s.ndim != 1 or len(s) < 2 for s in samples):
+        sizes = [s.shape for s in samples]
+        msg = f"need at least one stratum of at least 2 values each, got shapes {sizes}"
+        raise InvalidArgument(msg)
+    pooled = np.concatenate(samples)
+    if not np.all(np.isfinite(pooled)):
+        msg = f"values must be finite, got {pooled[~np.isfinite(pooled)][0]!r}"
+        raise InvalidArgument(msg)
+    estimate = float(statistic(pooled, axis=-1))
+    if np.all(pooled == pooled[0]):
+        return Interval(estimate, estimate, estimate, confidence)
+
+    def pooled_statistic(*s: np.ndarray, axis: int = -1) -> np.ndarray:
+        return statistic(np.concatenate(s, axis=axis), axis=axis)
+
+    ci = stats.bootstrap(
+        samples,
+        pooled_statistic,
+        n_resamples=n_resamples,
+        vectorized=True,
+        paired=False,
+        axis=-1,
+        confidence_level=confidence,
+        method=method,
+        random_state=np.random.default_rng(seed) if isinstance(seed, int) else seed,
+    ).confidence_interval
+    return Interval(estimate, float(ci.low), float(ci.high), confidence)
+
+
+# --- scores against the nulls ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NullRelative:
+    """Log ratios to the best null: ``ratios[method][dataset][criterion]`` per seed."""
+
+    ratios: dict[str, dict[str, dict[str, np.ndarray]]] = field(repr=False)
+    best: dict[tuple[str, str], str]  # (dataset, criterion) -> the null map divided by
+    datasets: tuple[str, ...]
+    criteria: tuple[str, ...]
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(self.ratios)
+
+    def strata(self, method: str, criterion: str) -> dict[str, np.ndarray]:
+        """dataset -> log ratio per seed of ``method`` on ``criterion``."""
+        return {d: self.ratios[method][d][criterion] for d in self.datasets}
+
+    def unit_scores(self, method: str, criteria: Sequence[str]) -> dict[str, np.ndarray]:
+        """dataset -> s per seed: the mean over ``criteria`` of the log ratio."""
+        return {d: np.mean([self.ratios[method][d][k] for k in criteria], axis=0) for d in self.datasets}
+
+
+def _layout(scores: Table) -> dict[str, int]:
+    """dataset -> number of seeds, read from the first method."""
+    if not scores:
+        raise InvalidArgument("need at least one method to rank, got none")
+    name, first = next(iter(scores.items()))
+    if not first:
+        raise InvalidArgument(f"method {name!r} has no datasets")
+    seeds = {d: len(next(iter(v.values()), ())) for d, v in first.items()}
+    if min(seeds.values()) < 2:
+        msg = f"need at least 2 seeds per dataset, got {seeds} for {name!r}"
+        raise InvalidArgument(msg)
+    return seeds
+
+
+def _arrays(
+    name: str, entry: Values, seeds: Mapping[str, int], criteria: Sequence[str]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Check one method's (or null's) values against the layout; return them as arrays."""
+    if set(entry) != set(seeds):
+        msg = f"{name!r} has datasets {sorted(entry)}; every method and null needs {sorted(seeds)}"
+        raise InvalidArgument(msg)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for d, n in seeds.items():
+        out[d] = {}
+        for k in criteria:
+            if k not in entry[d]:
+                msg = f"{name!r} on {d} has no criterion {k!r}; needed: {', '.join(criteria)}"
+                raise InvalidArgument(msg)
+            v = np.asarray(entry[d][k], float)
+            if v.shape != (n,):
+                msg = (
+                    f"{name!r} {k} on {d} has {v.size} values; expected {n}, one per seed, "
+                    "paired across methods and nulls"
+                )
+                raise InvalidArgument(msg)
+            bad = v[~(np.isfinite(v) & (v > 0))]
+            if bad.size:
+                msg = f"{name!r} {k} on {d}: a log ratio needs finite values > 0, got {bad[0]!r}"
+                raise InvalidArgument(msg)
+            out[d][k] = v
+    return out
+
+
+def best_nulls(
+    nulls: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
+    datasets: Sequence[str],
+    criteria: Sequence[str],
+) -> dict[tuple[str, str], str]:
+    """(dataset, criterion) -> the null with the highest mean over seeds (first on ties)."""
+    return {
+        (d, k): max(nulls, key=lambda z: float(np.mean(nulls[z][d][k])))
+        for d in datasets
+        for k in criteria
+    }
+
+
+def log_ratio_to_best_null(
+    scores: Table, nulls: Table, criteria: Sequence[str] = RANK_CRITERIA
+) -> NullRelative:
+    """r[m][d][k][s] = log(x[m][d][k][s] / x[z*][d][k][s]), z* = argmax_z mean_s x[z][d][k].
+
+    The best null is chosen once per (dataset, criterion), on its mean over seeds, as
+    ``Benchmark.chance`` and the page's *best null* row do; then it is divided out seed by seed,
+    so what the method shares with the null on one model cancels. Choosing the best null per
+    seed instead would take a maximum of noisy values (biased upwards) and switch references
+    between seeds. Values must be finite and > 0 (the ranking criteria are ratios).
+
+    Examples
+    --------
+    >>> rel = log_ratio_to_best_null(
+    ...     {"grad": {"d": {"b": [4.0, 8.0]}}},
+    ...     {"random": {"d": {"b": [1.0, 1.0]}}, "edges": {"d": {"b": [2.0, 2.0]}}},
+    ...     criteria=("b",),
+    ... )
+    >>> rel.best[("d", "b")], np.round(np.exp(rel.ratios["grad"]["d"]["b"]), 6).tolist()
+    ('edges', [2.0, 4.0])
+    """
+    criteria = tuple(dict.fromkeys(criteria))
+    if not criteria:
+        raise InvalidArgument("need at least one criterion, got none")
+    if not nulls:
+        raise InvalidArgument("need at least one null map to score against, got none")
+    clash = sorted(set(scores) & set(nulls))
+    if clash:
+        raise InvalidArgument(f"{clash} are given both as methods and as null maps")
+    seeds = _layout(scores)
+    x = {m: _arrays(m, v, seeds, criteria) for m, v in scores.items()}
+    z = {m: _arrays(m, v, seeds, criteria) for m, v in nulls.items()}
+    best = best_nulls(z, tuple(seeds), criteria)
+    ratios = {
+        m: {d: {k: np.log(v[d][k] / z[best[d, k]][d][k]) for k in criteria} for d in seeds}
+        for m, v in x.items()
+    }
+    return NullRelative(ratios, best, tuple(seeds), criteria)
+
+
+# --- neighbours ----------------------------------------------------------------------------------
+
+
+def probability_of_beating(
+    a: Strata,
+    b: Strata,
+    *,
+    seed: int | np.random.Generator,
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    method: str = "percentile",
+) -> Interval:
+    """P(A beats B on a random unit) = mean_u (1[a_u > b_u] + ½ 1[a_u = b_u]), with an interval.
+
+    Units are paired: a_u and b_u come from the same (dataset, seed). The interval is
+    :func:`stratified_interval` of the per-unit outcomes (resampling a unit resamples the pair).
+    The probability of improvement of Agarwal et al. (2021), on paired units. An interval whose
+    low end exceeds 0.5 says that the seeds separate A from B.
+
+    Examples
+    --------
+    >>> p = probability_of_beating({"d": [2.0, 3, 4]}, {"d": [1.0, 2, 5]}, seed=0)
+    >>> round(p.estimate, 3), p.low, p.high
+    (0.667, 0.0, 1.0)
+    """
+    if set(a) != set(b):
+        raise InvalidArgument(f"A has datasets {sorted(a)}, B has {sorted(b)}; need the same")
+    wins = {}
+    for d in a:
+        x, y = np.asarray(a[d], float), np.asarray(b[d], float)
+        if x.shape != y.shape:
+            msg = f"on {d}, A has {x.size} units and B {y.size}; paired units need the same number"
+            raise InvalidArgument(msg)
+        wins[d] = (x > y) + 0.5 * (x == y)
+    return stratified_interval(
+        wins, _mean, seed=seed, confidence=confidence, n_resamples=n_resamples, method=method
+    )
+
+
+# --- Friedman test and Nemenyi critical difference ---------------------------------------------
+
+
+def criterion_ranks(rel: NullRelative, criteria: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """method -> per unit (datasets in order, then seeds) the mean over ``criteria`` of its rank
+    among all methods on that unit and criterion (1 = highest log ratio; ties share the mean
+    rank). Dividing by a null common to every method on a unit leaves these ranks unchanged."""
+    criteria = tuple(criteria or rel.criteria)
+    methods = rel.methods
+    total = np.zeros(
+        (sum(len(rel.ratios[methods[0]][d][criteria[0]]) for d in rel.datasets), len(methods))
+    )
+    for k in criteria:
+        table = np.column_stack(
+            [np.concatenate([rel.ratios[m][d][k] for d in rel.datasets]) for m in methods]
+        )
+        total += stats.rankdata(-table, axis=1)
+    return {m: total[:, j] / len(criteria) for j, m in enumerate(methods)}
+
+
+def critical_difference(k: int, n_units: int, alpha: float = ALPHA) -> float:
+    """Nemenyi critical difference of average ranks (Demšar 2006, the Nemenyi test):
+
+    CD = q_alpha sqrt(k (k + 1) / (6 N)), q_alpha = Q_{1-alpha}(k, inf) / sqrt(2), Q the
+    studentized range (:data:`scipy.stats.studentized_range`); k methods, N units.
+
+    Examples
+    --------
+    Demšar's example, four classifiers on 14 data sets (q_0.05 = 2.569):
+
+    >>> round(critical_difference(4, 14), 2)
+    1.25
+    """
+    if k < 2 or n_units < 1:
+        msg = f"need k >= 2 methods and N >= 1 units, got k={k!r}, N={n_units!r}"
+        raise InvalidArgument(msg)
+    if not 0 < alpha < 1:
+        raise InvalidArgument(f"alpha must lie in (0, 1), got alpha={alpha!r}")
+    q = float(stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
+    return q * math.sqrt(k * (k + 1) / (6 * n_units))
+
+
+def cliques(mean_ranks: Mapping[str, float], cd: float) -> tuple[tuple[str, ...], ...]:
+    """Maximal runs of methods (in mean-rank order) whose ranks span less than ``cd``: the
+    groups a critical-difference diagram joins with a bar (no two members differ).
+
+    Examples
+    --------
+    >>> cliques({"a": 1.0, "b": 1.5, "c": 2.2, "d": 4.0}, cd=1.3)
+    (('a', 'b', 'c'),)
+    """
+    names = sorted(mean_ranks, key=lambda m: mean_ranks[m])
+    r = [mean_ranks[m] for m in names]
+    out, reach = [], 0
+    for i in range(len(names)):
+        j = max(j for j in range(i, len(names)) if r[j] - r[i] < cd)
+        if j > i and j > reach:
+            out.append(tuple(names[i : j + 1]))
+            reach = j
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Friedman:
+    """The Friedman test over k methods on N units, and the Nemenyi critical difference."""
+
+    mean_ranks: dict[str, float]  # R_j, lowest (best) first
+    n_units: int
+    statistic: float  # chi2_F, k - 1 degrees of freedom
+    p_value: float
+    iman_davenport: float  # F_F, (k - 1, (k - 1)(N - 1)) degrees of freedom
+    p_iman_davenport: float
+    alpha: float
+    cd: float
+    cliques: tuple[tuple[str, ...], ...]
+
+    @property
+    def k(self) -> int:
+        return len(self.mean_ranks)
+
+
+def average_ranks(unit_values: Mapping[str, ArrayLike]) -> dict[str, float]:
+    """R_j = (1/N) sum_i r_ij, r_ij the rank of method j on unit i (1 = lowest value), lowest first."""
+    names = list(unit_values)
+    table = np.column_stack([np.asarray(unit_values[m], float) for m in names])
+    R = stats.rankdata(table, axis=1).mean(axis=0)
+    return dict(sorted(zip(names, map(float, R), strict=True), key=lambda t: t[1]))
+
+
+def friedman_nemenyi(unit_values: Mapping[str, ArrayLike], alpha: float = ALPHA) -> Friedman:
+    """Friedman test on ``unit_values`` (method -> one value per unit; lower is better) and the
+    Nemenyi critical difference (Demšar 2006).
+
+    chi2_F = 12 N / (k (k+1)) [sum_j R_j^2 - k (k+1)^2 / 4] (:func:`scipy.stats.friedmanchisquare`,
+    tie-corrected); F_F = (N - 1) chi2_F / (N (k - 1) - chi2_F) ~ F(k - 1, (k - 1)(N - 1)), the
+    Iman-Davenport statistic Demšar recommends (chi2_F is conservative). Two methods differ at
+    ``alpha`` when |R_i - R_j| >= CD (:func:`critical_difference`).
+    """
+    k = len(unit_values)
+    n = {len(np.atleast_1d(v)) for v in unit_values.values()}
+    if k < 3 or len(n) != 1 or min(n) < 2:
+        msg = f"need >= 3 methods with the same number (>= 2) of units, got {k} methods, units {n}"
+        raise InvalidArgument(msg)
+    N = n.pop()
+    columns = [np.asarray(v, float) for v in unit_values.values()]
+    if all(np.all(c == columns[0]) for c in columns):
+        chi2, p = 0.0, 1.0  # every unit ties every method: no evidence of a difference
+    else:
+        chi2, p = (float(v) for v in stats.friedmanchisquare(*columns))
+    denominator = N * (k - 1) - chi2
+    F = (N - 1) * chi2 / denominator if denominator > 0 else math.inf
+    p_F = float(stats.f.sf(F, k - 1, (k - 1) * (N - 1))) if math.isfinite(F) else 0.0
+    R = average_ranks(unit_values)
+    cd = critical_difference(k, N, alpha)
+    return Friedman(R, N, chi2, p, F, p_F, alpha, cd, cliques(R, cd))
+
+
+# --- the ranking ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One method of the ranking."""
+
+    method: str
+    block: str  # PASSES or FAILS
+    score: Interval  # aggregate over units of s (mean over the criteria of the log ratio)
+    criteria: dict[str, Interval]  # aggregate over units of each criterion's log ratio
+    mean_rank: float  # R_j among every method (1 = best), as in the Friedman test
+    failed: tuple[str, ...]  # the sanity checks it fails
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """P(``better`` beats ``worse`` on a random unit), for two methods next to each other."""
+
+    better: str
+    worse: str
+    probability: Interval
+    across_blocks: bool = False  # better passes every sanity check, worse fails one
+
+    @property
+    def separated(self) -> bool:
+        """The interval lies above ½: the seeds tell the two apart."""
+        return self.probability.low > 0.5
+
+
+@dataclass(frozen=True)
+class Ranking:
+    rows: tuple[Row, ...]  # passing block first, each block by decreasing score
+    neighbours: tuple[Neighbours, ...]  # rows i and i + 1
+    friedman: Friedman | None  # None with fewer than 3 methods
+    best_nulls: dict[tuple[str, str], str]
+    criteria: tuple[str, ...]
+    aggregate: str
+    resampling: Resampling
+    units: dict[str, int]  # dataset -> seeds
+
+
+def beats_nulls(
+    rel: NullRelative,
+    method: str,
+    criteria: Sequence[str] = BEATS_NULLS_ON,
+    *,
+    aggregate: str = "iqm",
+    resampling: Resampling | None = None,
+) -> dict[str, bool]:
+    """``beats_nulls(k)`` -> passed, per criterion k: the low end of the interval of the
+    aggregate log ratio to the best null lies above 0 (above chance beyond the seed spread)."""
+    resampling = resampling or Resampling()
+    statistic = AGGREGATES[aggregate]
+    return {
+        f"beats_nulls({k})": resampling.interval(rel.strata(method, k), statistic, method, k).low > 0
+        for k in criteria
+    }
+
+
+def _sanity(
+    checks: Mapping[str, Mapping[str, bool]], methods: Sequence[str]
+) -> dict[str, dict[str, bool]]:
+    unknown = sorted(set(checks) - set(methods))
+    if unknown:
+        raise InvalidArgument(
+            f"checks given for {unknown}, which are not among the methods {list(methods)}"
+        )
+    return {m: {c: bool(ok) for c, ok in checks.get(m, {}).items()} for m in methods}
+
+
+def _row(
+    rel: NullRelative,
+    method: str,
+    checks: Mapping[str, bool],
+    criteria: Sequence[str],
+    statistic: Callable[..., np.ndarray],
+    resampling: Resampling,
+) -> Row:
+    failed = tuple(c for c, ok in checks.items() if not ok)
+    return Row(
+        method,
+        FAILS if failed else PASSES,
+        resampling.interval(rel.unit_scores(method, criteria), statistic, method, "score"),
+        {k: resampling.interval(rel.strata(method, k), statistic, method, k) for k in criteria},
+        math.nan,
+        failed,
+    )
+
+
+def rank(
+    scores: Table,
+    nulls: Table,
+    checks: Mapping[str, Mapping[str, bool]],
+    *,
+    criteria: Sequence[str] = RANK_CRITERIA,
+    beats_nulls_on: Sequence[str] = BEATS_NULLS_ON,
+    aggregate: str = "iqm",
+    resampling: Resampling | None = None,
+    alpha: float = ALPHA,
+) -> Ranking:
+    """Rank methods against the nulls, sanity first (the module's steps 1-6).
+
+    ``checks`` (method -> check -> passed) are joined by :func:`beats_nulls` on
+    ``beats_nulls_on`` (pass ``()`` to leave it out). Rows: every method that passes every
+    check, by decreasing aggregate of s, then every method that fails one, likewise.
+    """
+    check_choice("aggregate", aggregate, tuple(AGGREGATES))
+    if not criteria:
+        raise InvalidArgument("need at least one criterion to rank on, got none")
+    resampling = resampling or Resampling()
+    statistic = AGGREGATES[aggregate]
+    rel = log_ratio_to_best_null(scores, nulls, (*criteria, *beats_nulls_on))
+    sanity = _sanity(checks, rel.methods)
+    for m in rel.methods:
+        sanity[m].update(beats_nulls(rel, m, beats_nulls_on, aggregate=aggregate, resampling=resampling))
+    unit_ranks = criterion_ranks(rel, criteria)
+    friedman = friedman_nemenyi(unit_ranks, alpha) if len(rel.methods) >= 3 else None
+    R = friedman.mean_ranks if friedman else average_ranks(unit_ranks)
+    rows = [
+        replace(_row(rel, m, sanity[m], criteria, statistic, resampling), mean_rank=R[m])
+        for m in rel.methods
+    ]
+    rows.sort(key=lambda r: (r.block != PASSES, -r.score.estimate, r.mean_rank, r.method))
+    neighbours = tuple(
+        Neighbours(
+            a.method,
+            b.method,
+            probability_of_beating(
+                rel.unit_scores(a.method, criteria),
+                rel.unit_scores(b.method, criteria),
+                **resampling.options(a.method, b.method),
+            ),
+            a.block != b.block,
+        )
+        for a, b in itertools.pairwise(rows)
+    )
+    units = {d: len(rel.ratios[rel.methods[0]][d][criteria[0]]) for d in rel.datasets}
+    return Ranking(
+        tuple(rows), neighbours, friedman, rel.best, tuple(criteria), aggregate, resampling, units
+    )
