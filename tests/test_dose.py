@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import salcheck.science.dose as dose
 from salcheck.errors import InvalidArgument
+from salcheck.report.figures import dose_figure
 from salcheck.science.dose import (
     crossover,
     dose_curve,
@@ -226,7 +227,7 @@ def test_route_differences_interpolate_in_log_n():
     assert list(m) == [25, 50, 100, 150, 200, 250] and np.allclose(d, 0)
 
 
-# ---- inputs and documentation ---------------------------------------------------------------
+# ---- inputs, documentation, figure -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -291,3 +292,18 @@ def test_routes_that_cannot_be_compared_are_named():
 
 def test_docstring_examples_run():
     assert doctest.testmod(dose).failed == 0
+
+
+def test_dose_figure_is_written_atomically(tmp_path):
+    a, b = _routes(seeds=5, sd=0.3)
+    never = dose_curve("share", SHARE, 0.5 * np.ones((5, 5)), 1.0)
+    acc = dose_curve("size", GRID, 0.7 + 0.02 * np.log(GRID) * np.ones((3, 1)), 0.8, scale="difference")
+    panels = [
+        ("b†", [a, b], {"size": crossover(a), "share": crossover(b)}),
+        ("b† (never)", [a, never], {"share": crossover(never)}),
+        ("atypical accuracy", [acc], {"size": crossover(acc)}),
+    ]
+    path = tmp_path / "figs" / "dose.png"
+    dose_figure(path, panels)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    assert [p.name for p in path.parent.iterdir()] == ["dose.png"]  # no temporary left behind
