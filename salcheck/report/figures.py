@@ -131,6 +131,8 @@ def dose_figure(
     dashed in the route's colour, and the crossover (dotted) with its interval (shaded).
     """
     plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter
+
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
@@ -140,8 +142,11 @@ def dose_figure(
         ax.set_xscale("log")
         if curves and curves[0].scale == "log":
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
         ax.set_xlabel("atypical training images n_atyp", fontsize=8)
-        ax.set_title(f"{title} (band: range over seeds)", fontsize=8)
+        ax.set_title(f"{title} (band: range over seeds; shade: n* interval)", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(panels) :]:
