@@ -1,16 +1,21 @@
-"""PNG figures for reports (matplotlib, Agg backend): phantoms with their region boxes, and
-typical / atypical group maps per variant on a diverging colour map centred on 0, and the
-critical-difference diagram of the method ranking."""
+"""PNG figures for reports (matplotlib, Agg backend): phantoms with their region boxes,
+typical / atypical group maps per variant on a diverging colour map centred on 0, the
+critical-difference diagram of the method ranking, and dose-response curves of a criterion
+against the number of atypical training images."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import salcheck.atomic as atomic
+
+if TYPE_CHECKING:
+    from salcheck.science.dose import Crossover, DoseCurve
 
 
 def _pyplot():
@@ -142,4 +147,66 @@ def critical_difference_figure(
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=9)
+    _save(fig, path)
+
+
+_ROUTE_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")
+
+
+def _dose_route(ax, curve: DoseCurve, i: int, xo: Crossover | None) -> None:
+    """One route: centre (geometric mean on the log scale) with the range over seeds, the level
+    dashed, and the crossover with its interval (clipped to the grid when censored)."""
+    n, f, colour = curve.n_atyp, curve.on_scale, _ROUTE_COLOURS[i % len(_ROUTE_COLOURS)]
+    back = np.exp if curve.scale == "log" else (lambda a: a)
+    ax.fill_between(n, curve.values.min(axis=0), curve.values.max(axis=0), color=colour, alpha=0.2)
+    ax.plot(n, back(f(curve.values).mean(axis=0)), "o-", color=colour, label=curve.route)
+    level = f"{curve.route}: {curve.level_name}"
+    ax.plot(n, back(f(curve.level).mean(axis=0)), "--", color=colour, label=level)
+    if xo is None:
+        return
+    lo, hi = np.clip([xo.low, xo.high], xo.n_min, xo.n_max)  # censored bounds: the grid's ends
+    ax.axvspan(lo, hi, color=colour, alpha=0.08)
+    if xo.censored is None:
+        ax.axvline(xo.estimate, color=colour, linestyle=":", linewidth=1.2)
+    where = xo.n_max if xo.censored == "above" else xo.n_min if xo.censored else xo.estimate
+    ax.annotate(
+        f"n* {xo.bound_text(xo.estimate)}",
+        (where, 0.02 + 0.06 * i),
+        xycoords=("data", "axes fraction"),
+        color=colour,
+        fontsize=7,
+    )
+
+
+def dose_figure(
+    path: Path,
+    panels: Sequence[tuple[str, Sequence[DoseCurve], Mapping[str, Crossover]]],
+) -> None:
+    """Dose-response panels, one per criterion: ``(title, curves, crossovers by route)``.
+
+    Every route of a panel on one log n_atyp axis: mean over seeds (geometric on the log
+    scale, then a log y axis) with the band of the range over seeds, the level it must exceed
+    dashed in the route's colour, and the crossover (dotted) with its interval (shaded).
+    """
+    plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter
+
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, (title, curves, crossings) in zip(axes.flat, panels, strict=False):
+        for i, curve in enumerate(curves):
+            _dose_route(ax, curve, i, crossings.get(curve.route))
+        ax.set_xscale("log")
+        if curves and curves[0].scale == "log":
+            ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+        ax.set_xlabel("atypical training images n_atyp", fontsize=8)
+        ax.set_title(f"{title} (band: range over seeds; shade: n* interval)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
     _save(fig, path)
