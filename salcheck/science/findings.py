@@ -12,13 +12,17 @@ report and ``salcheck verdicts`` all call :func:`decide`, so they agree by const
 - ``SIGNS``: the poster's whole tables as signs: every variant against its dataset's default on
   each criterion, large against homogeneous, the coupling against both of its parts, on both
   datasets, each in the poster's direction (cells where the poster shows a tie have no sign).
-- ``F2_CONTROL``: the large set against homogeneous trained for as many optimiser steps.
+  A sign whose two printed numbers lie within the poster's own rounding of each other
+  (:func:`within_rounding`) is no claim of the poster: it is in ``ROUNDING_SIGNS``, not SIGNS.
+- ``F2_CONTROL`` and ``F2_STEPS`` (:func:`f2_comparisons`): the large set against homogeneous
+  trained for as many optimiser steps, and that control against homogeneous.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from salcheck.science.stats import Verdict, paired_test
 
@@ -233,6 +237,32 @@ A_CLOSE_TO_ONE: dict[str, Comparison] = {
 }
 
 
+def half_unit(text: str) -> Decimal:
+    """Half a unit of the last printed digit: ``"12.3"`` -> 0.05, ``"20.60"`` -> 0.005."""
+    exponent = Decimal(text).as_tuple().exponent
+    return Decimal(5) * Decimal(10) ** (int(exponent) - 1)
+
+
+def within_rounding(a: str, b: str) -> bool:
+    """Whether two printed numbers may be equal: [a - h_a, a + h_a] and [b - h_b, b + h_b]
+    overlap, h = :func:`half_unit` (exact decimal arithmetic on the printed strings).
+
+    >>> within_rounding("12.25", "12.3"), within_rounding("12.20", "12.3")
+    (True, False)
+    """
+    return abs(Decimal(a) - Decimal(b)) <= half_unit(a) + half_unit(b)
+
+
+def _poster_text(op: Operand) -> str:
+    dataset, variant, crit = op  # type: ignore[misc]
+    return POSTER_TEXT[(dataset, variant)][CRITERIA_KEYS.index(crit)]
+
+
+def sign_within_rounding(c: Comparison) -> bool:
+    """Whether a sign's two poster numbers lie within the poster's printed rounding."""
+    return within_rounding(_poster_text(c.x), _poster_text(c.y))
+
+
 def _signs() -> list[Comparison]:
     out = []
 
@@ -256,32 +286,58 @@ def _signs() -> list[Comparison]:
     return out
 
 
-SIGNS: dict[str, Comparison] = {c.key: c for c in _signs()}
+#: The signs of the poster's tables that are claims: their two numbers differ beyond rounding.
+SIGNS: dict[str, Comparison] = {c.key: c for c in _signs() if not sign_within_rounding(c)}
+#: Signs inside the poster's own printed rounding: decided and listed apart, never counted.
+ROUNDING_SIGNS: dict[str, Comparison] = {c.key: c for c in _signs() if sign_within_rounding(c)}
 
-F2_CONTROL: dict[str, Comparison] = {
-    f"F2-control-{k}": Comparison(
-        f"F2-control-{k}",
-        2,
-        f"{SYMBOLS[k]} on large > on homogeneous trained as many steps",
-        (L, "default", k),
-        ("homogeneous-steps", "default", k),
-        _unit(k),
-        _scale(k),
+
+def f2_comparisons(
+    steps_ratio: int | None = None,
+) -> tuple[dict[str, Comparison], dict[str, Comparison]]:
+    """(F2_CONTROL, F2_STEPS): large against the step-matched control, and that control
+    against homogeneous. ``steps_ratio`` (a tier's ``steps_ratio()``) goes into the claims;
+    None words them for every tier."""
+    longer = (
+        "trained as many optimiser steps as large"
+        if steps_ratio is None
+        else f"trained {steps_ratio}x the optimiser steps (as many as large)"
     )
-    for k in CRITERIA_KEYS
-}
-F2_STEPS: dict[str, Comparison] = {
-    f"F2-steps-{k}": Comparison(
-        f"F2-steps-{k}",
-        2,
-        f"{SYMBOLS[k]}: homogeneous trained 4x longer > homogeneous",
-        ("homogeneous-steps", "default", k),
-        (H, "default", k),
-        _unit(k),
-        _scale(k),
-    )
-    for k in CRITERIA_KEYS
-}
+    control = {
+        f"F2-control-{k}": Comparison(
+            f"F2-control-{k}",
+            2,
+            f"{SYMBOLS[k]} on large > on homogeneous {longer}",
+            (L, "default", k),
+            ("homogeneous-steps", "default", k),
+            _unit(k),
+            _scale(k),
+        )
+        for k in CRITERIA_KEYS
+    }
+    steps = {
+        f"F2-steps-{k}": Comparison(
+            f"F2-steps-{k}",
+            2,
+            f"{SYMBOLS[k]}: homogeneous {longer} > homogeneous",
+            ("homogeneous-steps", "default", k),
+            (H, "default", k),
+            _unit(k),
+            _scale(k),
+        )
+        for k in CRITERIA_KEYS
+    }
+    return control, steps
+
+
+F2_CONTROL, F2_STEPS = f2_comparisons()
 
 #: Every comparison by key: what ``salcheck verdicts`` records and the report prints.
-ALL: dict[str, Comparison] = {**NAMED, **A_CLOSE_TO_ONE, **SIGNS, **F2_CONTROL, **F2_STEPS}
+ALL: dict[str, Comparison] = {
+    **NAMED,
+    **A_CLOSE_TO_ONE,
+    **SIGNS,
+    **ROUNDING_SIGNS,
+    **F2_CONTROL,
+    **F2_STEPS,
+}
