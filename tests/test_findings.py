@@ -89,6 +89,8 @@ def test_signs_inside_the_posters_printed_rounding_are_apart():
     [
         ("12.25", "12.3", True),  # [12.245, 12.255] touches [12.25, 12.35]
         ("12.24", "12.3", False),
+        ("1.0", "1.1", True),  # [0.95, 1.05] and [1.05, 1.15] touch: both may be 1.05
+        ("1.0", "1.11", False),
         ("5.12", "5.1", True),
         ("1.00", "0.95", False),
         ("102.5", "102.55", True),

@@ -161,8 +161,15 @@ def test_seeds_for_power_without_a_number_says_why():
     assert seeds_for_power(0.2, max_seeds=50).text == "more than 50"
 
 
-def test_seeds_for_power_never_comes_from_a_nan(monkeypatch):
-    monkeypatch.setattr(st.stats.nct, "sf", lambda *a: math.nan)
+@pytest.mark.parametrize(
+    "nan_at",
+    [lambda df: True, lambda df: df == 999, lambda df: df < 999],  # everywhere, at the bound, below
+)
+def test_seeds_for_power_never_comes_from_a_nan(monkeypatch, nan_at):
+    real = sps.nct.sf
+    monkeypatch.setattr(
+        st.stats.nct, "sf", lambda c, df, nc: math.nan if nan_at(df) else real(c, df, nc)
+    )
     out = seeds_for_power(0.8)
     assert out.seeds is None and out.text.startswith("not computed (the noncentral t gave nan")
 
