@@ -67,7 +67,10 @@ def test_verdict_rows_print_no_inf_no_zero_p_and_undecidable_reasons():
     text = "\n".join(rows)
     assert "inf" not in text and "nan" not in text and "| 0 |" not in text
     flat, undecided, missing = rows[2:]
-    assert "| replicated | 5 of 5 | +0.69 | – (sd 0) | 0.0312 (1/32) | 1 (32/32) | – (sd 0) |" in flat
+    assert (
+        "| replicated | 5 of 5 | +0.69 | – (sd 0) | 0.0312 (1/32) | 1 (32/32) | – (sd 0) | – (sd 0) |"
+        in flat
+    )
     assert "| undecidable: the cell did not learn |" in undecided and "cells missing" in missing
     assert all(r.count("|") == rows[0].count("|") for r in rows)
 
@@ -122,3 +125,67 @@ def test_steps_note_follows_the_verdicts():
         {}, 20, {**dict.fromkeys(data, v("inconclusive")), "F2-steps-c_dagger": v("replicated")}
     )[0]
     assert longer == "Longer training alone raises c† (replicated)."
+
+
+class FakeStore:
+    root = "fake-store"
+
+    def get(self, kind, key):
+        return None
+
+    def other_versions(self):
+        return []
+
+
+class FakeView:
+    """Every cell present; values drawn from the poster's numbers with a per-seed factor."""
+
+    method_name = "Fake"
+    seeds = (0, 1, 2, 3, 4)
+    store = FakeStore()
+
+    def __init__(self, tier):
+        import numpy as np
+
+        self.tier = tier
+        self.rng = np.random.default_rng(0)
+        size = tier.image_size
+        self.maps = {"typical": np.zeros((size, size)), "atypical": np.zeros((size, size))}
+
+    def available(self, dataset, variant="default"):
+        return True
+
+    def specs(self, dataset, variant="default"):
+        return [self.tier.spec(dataset, variant, s) for s in self.seeds]
+
+    def scores(self, dataset, variant="default"):
+        run = SimpleNamespace(
+            maps=self.maps, accuracy={"balanced_accuracy": 0.9}, timings={}, provenance={}
+        )
+        return [run] * 5
+
+    def values(self, dataset, variant, criterion):
+        from salcheck.science.findings import CRITERIA_KEYS, POSTER
+
+        cell = (dataset.replace("-steps", ""), variant)
+        base = POSTER[cell][CRITERIA_KEYS.index(criterion)] if criterion in CRITERIA_KEYS else 0.1
+        return [base * f for f in (1.0, 1.01, 0.99, 1.02, 0.98)]
+
+    def decide_available(self, comparisons):
+        from salcheck.science.findings import decide
+
+        return {k: decide(c, self.values) for k, c in comparisons.items()}
+
+
+def test_the_whole_page_on_given_numbers(tmp_path, tiny):
+    from salcheck.report import render_report
+
+    text = render_report(FakeView(tiny), tmp_path).read_text()
+    assert "inf" not in text.replace("info", "") and "nan" not in text.lower().replace("nance", "")
+    head = next(line for line in text.splitlines() if line.startswith("**Signs: "))
+    assert head.startswith(f"**Signs: {len(SIGNS)} of {len(SIGNS)} replicate at alpha 0.05 (")
+    assert "Not counted: 4 signs" in text and "(12.3 vs 12.25; replicated)" in text
+    assert "homogeneous trained 2x the optimiser steps (as many as large)" in text  # tiny: 24 / 12
+    # The fake control has homogeneous's numbers: large beats it, longer training adds nothing.
+    assert "beats the step-matched control on a, b, c, b†, c† (replicated)" in text
+    assert "Longer training alone" not in text and "No comparison of this section" not in text

@@ -89,6 +89,15 @@ def test_zero_spread_has_no_infinite_effect_and_no_zero_p():
     assert tie.outcome == "inconclusive" and tie.p_forward == 1.0 and tie.effect_size is None
 
 
+def test_a_spread_of_float_noise_is_a_zero_spread():
+    f = [1.0, 1.01, 0.99, 1.02, 0.98]
+    v = paired_test([2.02 * a for a in f], [1.01 * a for a in f], claim="x = 2y on every seed")
+    d = np.log([2.02 * a for a in f]) - np.log([1.01 * a for a in f])
+    assert 0 < d.std(ddof=1) < 1e-14, "the case this test is about: float noise, not 0"
+    assert v.sd == 0 and v.effect_size is None and v.t_p_forward is None
+    assert v.outcome == "replicated" and "undefined" in v.power.text and "nan" not in v.message()
+
+
 def test_too_few_seeds_to_reach_alpha_says_so():
     v = paired_test([5.0, 6.0, 7.0, 8.0], [1.0] * 4, claim="four seeds")
     assert v.k == 4 and v.p_forward == 1 / 16 and v.outcome == "inconclusive"
@@ -153,6 +162,11 @@ def test_seeds_for_power_starts_where_the_exact_test_can_reach_alpha():
     assert seeds_for_power(2.5, alpha=0.01).seeds == 7
 
 
+def test_a_huge_effect_needs_the_least_seeds_not_a_nan():
+    # The noncentral t gives NaN at nc ~ 1e16; the answer is the exact test's least n.
+    assert seeds_for_power(1e15).seeds == 5
+
+
 def test_seeds_for_power_without_a_number_says_why():
     assert seeds_for_power(0.0).seeds is None and "no effect" in seeds_for_power(-1.0).text
     assert seeds_for_power(None).text.startswith("undefined (zero spread")
@@ -163,7 +177,8 @@ def test_seeds_for_power_without_a_number_says_why():
 
 @pytest.mark.parametrize(
     "nan_at",
-    [lambda df: True, lambda df: df == 999, lambda df: df < 999],  # everywhere, at the bound, below
+    # everywhere, at the least n, at the bound, between them
+    [lambda df: True, lambda df: df == 4, lambda df: df == 999, lambda df: 4 < df < 999],
 )
 def test_seeds_for_power_never_comes_from_a_nan(monkeypatch, nan_at):
     real = sps.nct.sf

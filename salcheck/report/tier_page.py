@@ -126,7 +126,7 @@ def _verdict_rows(
             p_text(v.p_forward, v.n),
             p_text(v.p_reverse, v.n),
             "– (sd 0)" if v.t_p_forward is None else f"{v.t_p_forward:.3g}",
-            table_text(v.power.text),
+            "– (sd 0)" if v.effect_size is None else table_text(v.power.text),
             *([f"{q[key]:.3g}" if math.isfinite(q[key]) else "–"] if q else []),
             *other,
         ]
@@ -420,7 +420,9 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
         f"{tier.n_per_class['large'] // tier.n_per_class['homogeneous']} times the optimiser "
         "steps of the homogeneous set. `homogeneous-steps` is the homogeneous set trained for "
         "as many steps (same epochs x size); where large beats it, the data explain the gain; "
-        "where homogeneous-steps beats homogeneous, longer training alone does.",
+        "where homogeneous-steps beats homogeneous, longer training alone does. Each comparison "
+        "here is tested on its own at alpha, without correction: they explain F2 and are not "
+        "counted among the poster's signs.",
         "",
         *_table_cells(
             view, [("homogeneous", "default"), ("homogeneous-steps", "default"), ("large", "default")]

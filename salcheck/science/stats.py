@@ -23,8 +23,9 @@ its p is exact at any n and never below 2^-n (1/32 with 5 seeds, so with 5 seeds
 replicates at 0.05 only when every seed agrees; with 4 or fewer seeds nothing can replicate,
 and the verdict says so). The one-sided paired t-test's p stays beside it as information.
 
-Effect size: d_z = mean(d) / sd(d), undefined (None) when sd = 0: every seed gives the same
-difference, which the exact test still judges (its p is then 2^-n). Seeds for 80% power: see
+Effect size: d_z = mean(d) / sd(d), undefined (None) when sd = 0 (or within float noise of
+0, :data:`SPREAD_NOISE`): every seed gives the same difference, which the exact test still
+judges (its p is then 2^-n). Seeds for 80% power: see
 :func:`seeds_for_power` for the model.
 """
 
@@ -46,6 +47,11 @@ OUTCOMES = ("replicated", "contradicted", "inconclusive", "undecidable")
 SCALES = ("log", "difference")
 #: The exact test enumerates 2^n sign patterns; beyond 16 seeds (65,536) it is too slow here.
 MAX_EXACT_SEEDS = 16
+#: A spread below this times the magnitude of the logs (or values) compared is float noise: 0.
+SPREAD_NOISE = 1e-12
+#: Power grows with d_z; a larger effect is judged at this one (the noncentral t gives NaN
+#: from a noncentrality of about 1e10).
+EFFECT_CAP = 1e6
 #: The power search's bound: "more than MAX_POWER_SEEDS" beyond it.
 MAX_POWER_SEEDS = 1000
 
@@ -167,11 +173,23 @@ def _check(scale: str, alpha: float, margin: float, xa: np.ndarray, ya: np.ndarr
         raise InvalidArgument(msg)
 
 
-def _differences(xa: np.ndarray, ya: np.ndarray, margin: float, scale: str) -> np.ndarray:
+def _differences(xa: np.ndarray, ya: np.ndarray, margin: float, scale: str) -> tuple[np.ndarray, float]:
+    """d per seed, and the magnitude of the terms it was computed from (for :func:`_spread`)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         if scale == "log":
-            return np.log(xa) - np.log(ya) - math.log(margin)
-        return xa - ya - margin
+            terms = (np.log(xa), np.log(ya), np.array([math.log(margin)]))
+        else:
+            terms = (xa, ya, np.array([margin]))
+        d = terms[0] - terms[1] - terms[2]
+        magnitude = max(1.0, *(float(np.max(np.abs(t))) for t in terms))
+    return d, magnitude
+
+
+def _spread(d: np.ndarray, magnitude: float) -> float:
+    """sd of d (ddof 1); 0 when it is below float noise, SPREAD_NOISE times the terms'
+    magnitude (d = log(2.02) - log(1.01) on every seed differs in its last bits)."""
+    sd = float(d.std(ddof=1))
+    return 0.0 if sd <= SPREAD_NOISE * magnitude else sd
 
 
 def sign_flip_p(d: npt.ArrayLike, alternative: str = "greater") -> float:
@@ -215,7 +233,7 @@ def paired_test(
     """
     xa, ya = np.asarray(x, float), np.asarray(y, float)
     _check(scale, alpha, margin, xa, ya)
-    d = _differences(xa, ya, margin, scale)
+    d, magnitude = _differences(xa, ya, margin, scale)
     if not np.all(np.isfinite(d)):
         bad = [i for i in range(len(d)) if not np.isfinite(d[i])]
         why = f"non-finite difference at seed position(s) {bad}" + (
@@ -223,7 +241,7 @@ def paired_test(
         )
         return undecidable(claim, why, xa, ya, alpha=alpha)
     n, k = len(d), int(np.sum(d > 0))
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    mean, sd = float(d.mean()), _spread(d, magnitude)
     p_fwd, p_rev = sign_flip_p(d, "greater"), sign_flip_p(d, "less")
     effect = mean / sd if sd > 0 else None
     t_fwd = t_rev = None
@@ -299,7 +317,8 @@ def seeds_for_power(
     Power(n) = P(T' > t_{1-alpha, n-1}), T' noncentral t (df n - 1, nc d_z sqrt(n)) (Cohen
     1988, ch. 2). The exact sign-flip test that decides matches it asymptotically (Pitman
     efficiency 1 under normality) and needs a few seeds more at small n; n starts at the
-    least n at which it can reach alpha (2^-n < alpha: 5 at 0.05). Never a number from a NaN:
+    least n at which it can reach alpha (2^-n < alpha: 5 at 0.05); an effect beyond
+    :data:`EFFECT_CAP` is judged at the cap (power grows with d_z). Never a number from a NaN:
     an uncomputable power, no effect, an undefined effect or more than ``max_seeds`` say so.
 
     >>> seeds_for_power(1.0).seeds, seeds_for_power(1e-4).text
@@ -312,6 +331,11 @@ def seeds_for_power(
     lo, hi = max(2, math.floor(math.log2(1 / alpha)) + 1), max_seeds
     if lo > hi:
         return SeedsNeeded(None, f"more than {max_seeds}")
+    least = _power(lo, min(effect, EFFECT_CAP), alpha)
+    if not math.isfinite(least):
+        return SeedsNeeded(None, f"not computed (the noncentral t gave {least} at n = {lo})")
+    if least >= power:  # power grows with d_z: beyond the cap, this n serves a fortiori
+        return SeedsNeeded(lo, str(lo))
     top = _power(hi, effect, alpha)
     if not math.isfinite(top):
         return SeedsNeeded(None, f"not computed (the noncentral t gave {top} at n = {hi})")
