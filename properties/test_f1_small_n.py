@@ -2,7 +2,7 @@
 the atypical one.
 
 Poster (default training, CE): homogeneous b = 12.3 vs b† = 1.6; heterogeneous b = 8.6 vs
-b† = 0.9. Decision rule (salcheck.science.stats.paired_test): one-sided paired t-test over training
+b† = 0.9. Decision rule (salcheck.science.stats.paired_test): exact paired sign-flip test over training
 seeds of log b - log b† > 0 at alpha = 0.05.
 """
 

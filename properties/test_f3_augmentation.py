@@ -3,7 +3,7 @@
 Poster, homogeneous (default b 12.3, b† 1.6, c 5.3, c† 4.2): Noise 18.37 / 2.32 / 9.08 / 5.48,
 CropPad 20.60 / 2.00, Erasing 19.55 / 1.79, Smoothing c† 7.88; heterogeneous (default b 8.6,
 b† 0.9): CropPad 20.60 / 2.56, Erasing 13.72 / 1.99, Noise 17.28 / 2.34. Decision rule:
-one-sided paired t-test over seeds of log(with augmentation) - log(default) > 0, alpha 0.05.
+exact paired sign-flip test over seeds of log(with augmentation) - log(default) > 0, alpha 0.05.
 """
 
 import pytest

@@ -2,7 +2,7 @@
 
 Poster: homogeneous c 5.3 -> 10.03 and c† 4.2 -> 13.16, heterogeneous c 5.1 -> 9.82 and
 c† 4.6 -> 11.93 with L1Norm, while on homogeneous b† collapses from 1.6 to 0.02. Decision
-rule: one-sided paired t-test over seeds of log ratios at alpha = 0.05; for b† the claim tested
+rule: exact paired sign-flip test over seeds of log ratios at alpha = 0.05; for b† the claim tested
 is the collapse, b†(CE) > b†(L1Norm).
 """
 

@@ -1,7 +1,7 @@
 """F7. The network knows more than its maps show; its features separate the subtypes.
 
 Poster (homogeneous, default): a = 0.95 while b† = 1.6 is far below b = 12.3; a is 0.80-1.00 on
-every row of its tables. Decision rules: one-sided paired t-test over seeds of
+every row of its tables. Decision rules: exact paired sign-flip test over seeds of
 log b - log b† - log 2 > 0 (b at least twice b†), and of mean(a) - 0.8 > 0 for every cell
 ("a close to 1"), each at alpha = 0.05.
 """

@@ -2,7 +2,7 @@
 
 Re-initialising the layers of the trained homogeneous model from the output backwards, the
 typical group map's b and c move towards 1 and the rank correlation of |map| with the trained
-model's maps falls. Decision rules: one-sided paired t-tests over seeds of
+model's maps falls. Decision rules: exact paired sign-flip tests over seeds of
 log|log v_trained| - log|log v_randomised| > 0 for v = b and v = c, and of
 0.3 - Spearman rho after full randomisation > 0, each at alpha = 0.05.
 """

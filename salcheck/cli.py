@@ -250,7 +250,8 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
         return 0
     record = build_record(view)
     for key, v in record["verdicts"].items():
-        print(f"{v['outcome']:13} {key:42} p = {v['p_forward']:.3g}  {v['claim']}")
+        p = "–" if v["p_forward"] is None else f"{v['p_forward']:.3g}"
+        print(f"{v['outcome']:13} {key:42} p = {p:6}  {v['claim']}")
     return 0
 
 

@@ -7,8 +7,9 @@ Options (declared once with the command line's, in :mod:`salcheck.options`):
 Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_method`` (the method under test,
 resolved once), ``salcheck_compute`` (executes a plan: the one way a property computes),
 ``salcheck_view`` (a read-only view of the method's results, after the property suite's plan
-is executed), ``salcheck_expected`` (recorded verdicts) and ``assert_comparison``. Nothing
-heavy is imported until a fixture is used.
+is executed), ``salcheck_recorded`` (record entries), ``salcheck_expected`` (recorded
+outcomes) and ``assert_comparison``; verdicts that changed from their record are listed in the
+terminal summary. Nothing heavy is imported until a fixture is used.
 """
 
 from __future__ import annotations
@@ -97,31 +98,47 @@ def salcheck_view(
     salcheck_compute: Any,
 ) -> Any:
     """The read-only view of the method's results, once the property suite's plan is held."""
-    from salcheck.engine.plan import properties_plan
+    from salcheck.engine.plan import null_refs, properties_plan
     from salcheck.store.view import ResultsView
 
     seeds = request.config.getoption("salcheck_seeds")
-    view = ResultsView(salcheck_store, salcheck_tier, salcheck_method, seeds=seeds)
+    view = ResultsView(salcheck_store, salcheck_tier, salcheck_method, seeds=seeds, nulls=null_refs())
     salcheck_compute(properties_plan(salcheck_tier, salcheck_method, seeds=view.seeds))
     return view
 
 
-@pytest.fixture(scope="session")
-def salcheck_expected(request: pytest.FixtureRequest, salcheck_view: Any) -> dict[str, Any]:
-    """Recorded verdict per comparison key for this tier and method (empty without a record)."""
-    from salcheck.science.verdicts import expected_outcomes
-
+def _verdicts_dir(request: pytest.FixtureRequest) -> Path:
     directory = request.config.getoption("salcheck_verdicts")
     if directory is None:
-        directory = Path(str(request.config.rootpath)) / "properties" / "verdicts"
-    return expected_outcomes(directory, salcheck_view.tier.name, salcheck_view.method_name)
+        return Path(str(request.config.rootpath)) / "properties" / "verdicts"
+    return Path(directory)
+
+
+@pytest.fixture(scope="session")
+def salcheck_recorded(request: pytest.FixtureRequest, salcheck_view: Any) -> dict[str, dict[str, Any]]:
+    """Record entry per comparison key for this tier and method (empty without a record)."""
+    from salcheck.science.verdicts import recorded_entries
+
+    view = salcheck_view
+    return recorded_entries(_verdicts_dir(request), view.tier.name, view.method_name)
+
+
+@pytest.fixture(scope="session")
+def salcheck_expected(salcheck_recorded: Any) -> dict[str, str]:
+    """Recorded outcome per comparison key for this tier and method (empty without a record)."""
+    return {key: entry["outcome"] for key, entry in salcheck_recorded.items()}
+
+
+CHANGES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
-def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_expected: Any) -> Any:
-    """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view and applies
-    the gate for its recorded outcome (a contradicted record is a strict xfail, an inconclusive
-    one a non-strict xfail; each says so with its numbers)."""
+def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_recorded: Any) -> Any:
+    """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view (for the
+    method, beyond the null maps) and applies :func:`salcheck.science.verdicts.gate` to its
+    record entry: "fail" fails with the numbers, "xfail" xfails at once (so a test stops at its
+    first expected failure), "pass" returns the verdict. A changed verdict is also listed in the
+    terminal summary."""
     from salcheck.science.findings import ALL
     from salcheck.science.verdicts import gate
 
@@ -129,16 +146,27 @@ def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salche
         if key not in ALL:
             msg = f"unknown comparison {key!r}; see salcheck.science.findings.ALL"
             raise pytest.UsageError(msg)
-        expected = salcheck_expected.get(key)
-        verdict = salcheck_view.decide(ALL[key])
-        if expected in ("contradicted", "inconclusive"):
-            request.applymarker(
-                pytest.mark.xfail(
-                    strict=expected == "contradicted", reason=f"recorded {expected}: {verdict.message()}"
-                )
-            )
-        ok, message = gate(expected, verdict)
-        assert ok, message
-        return verdict
+        finding = salcheck_view.finding(ALL[key])
+        result = gate(salcheck_recorded.get(key), finding.verdict, list(salcheck_view.seeds))
+        message = result.message
+        if finding.rule is not None:
+            message += "\n" + finding.rule.message()
+        request.node.add_report_section("call", "salcheck gate", f"{result.status}: {message}")
+        if result.changed:
+            request.config.stash.setdefault(CHANGES, []).append(f"{key}: {result.message}")
+        if result.status == "fail":
+            pytest.fail(message, pytrace=False)
+        if result.status == "xfail":
+            pytest.xfail(message)
+        return finding.verdict
 
     return decide
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Every verdict that differs from its record, with its numbers."""
+    changes = config.stash.get(CHANGES, [])
+    if changes:
+        terminalreporter.section("salcheck: verdicts that changed from their record")
+        for line in changes:
+            terminalreporter.write_line(line)

@@ -48,10 +48,12 @@ class FakeEvidence:
         return self._rho
 
 
-def test_beats_chance_needs_b_and_c_above_one_beyond_the_spread():
-    assert check_beats_chance(FakeEvidence()).passed
-    assert not check_beats_chance(FakeEvidence(b=(1.1, 0.8, 1.0))).passed
-    assert not check_beats_chance(FakeEvidence(c=(0.9, 1.0, 1.1))).passed
+def test_beats_chance_needs_b_and_c_above_one_on_every_seed_of_five():
+    five = {"b": (5, 6, 7, 6, 5), "c": (4, 5, 6, 5, 4)}
+    assert check_beats_chance(FakeEvidence(**five)).passed
+    assert not check_beats_chance(FakeEvidence(**{**five, "b": (5, 6, 7, 6, 0.9)})).passed
+    assert not check_beats_chance(FakeEvidence(**{**five, "c": (0.9, 1.0, 1.1, 1.2, 1.3)})).passed
+    assert not check_beats_chance(FakeEvidence()).passed, "3 seeds: the exact test's least p is 1/8"
 
 
 def test_localises_against_the_nulls():

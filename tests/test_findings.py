@@ -4,13 +4,46 @@ from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
     ALL,
     CRITERIA_KEYS,
+    F2_CONTROL,
+    F2_STEPS,
     NAMED,
     POSTER,
+    POSTER_TABLES,
     POSTER_TEXT,
+    ROUNDING_SIGNS,
     SIGNS,
     Comparison,
     decide,
+    f2_comparisons,
+    half_unit,
+    within_rounding,
 )
+
+#: The poster's four tables as it prints them (copied from the transcription of the poster,
+#: shared/study/poster.md): a second, independent copy of POSTER_TEXT's strings.
+POSTER_MARKDOWN = """
+| homogeneous | 0.95 | 12.3 | 5.3 | 1.6 | 4.2 |
+| heterogeneous | 1.00 | 8.6 | 5.1 | 0.9 | 4.6 |
+| large | 0.99 | 102.5 | 12.3 | 12.9 | 13.7 |
+| CropPad | 1.00 | 20.60 | 4.70 | 2.00 | 5.09 |
+| Erasing | 1.00 | 19.55 | 5.57 | 1.79 | 3.96 |
+| Noise | 1.00 | 18.37 | 9.08 | 2.32 | 5.48 |
+| Smoothing | 1.00 | 10.36 | 2.94 | 1.13 | 7.88 |
+| L1 | 1.00 | 11.00 | 5.81 | 3.09 | 5.71 |
+| L1Norm | 1.00 | 16.28 | 10.03 | 0.02 | 13.16 |
+| SmoothL1 | 0.80 | 7.27 | 3.00 | 2.01 | 6.13 |
+| MSENorm | 0.95 | 12.25 | 5.32 | 1.59 | 5.62 |
+| CropPad | 1.00 | 20.60 | 5.75 | 2.56 | 7.29 |
+| Erasing | 1.00 | 13.72 | 6.28 | 1.99 | 5.22 |
+| Noise | 1.00 | 17.28 | 8.11 | 2.34 | 5.39 |
+| Smoothing | 1.00 | 12.11 | 5.12 | 1.87 | 3.93 |
+| L1 | 1.00 | 11.38 | 4.44 | 2.58 | 5.89 |
+| L1Norm | 1.00 | 20.02 | 9.82 | 2.04 | 11.93 |
+| SmoothL1 | 1.00 | 8.23 | 4.30 | 1.51 | 5.15 |
+| MSENorm | 1.00 | 10.23 | 6.03 | 2.20 | 6.25 |
+| homogeneous | 1.00 | 6.91 | 2.94 | 4.05 | 7.88 |
+| heterogeneous | 1.00 | 6.22 | 2.95 | 1.88 | 4.23 |
+"""
 
 
 def poster_value(op):
@@ -25,7 +58,8 @@ def test_every_sign_points_the_posters_way():
 
 def test_the_sign_table_covers_the_posters_tables():
     """Every non-tied criterion of every variant against its default, the coupling against
-    both of its parts, and large against homogeneous, on both datasets."""
+    both of its parts, and large against homogeneous, on both datasets; the signs inside the
+    poster's rounding apart."""
     expected = 0
     for (d, v), values in POSTER.items():
         if d == "large":
@@ -36,7 +70,39 @@ def test_the_sign_table_covers_the_posters_tables():
             bases = [] if v == "default" else [(d, "default")]
         for base in bases:
             expected += sum(a != b for a, b in zip(values, POSTER[base], strict=True))
-    assert len(SIGNS) == expected == 101
+    assert len(SIGNS) + len(ROUNDING_SIGNS) == expected == 101
+    assert len(SIGNS) == 97
+
+
+def test_signs_inside_the_posters_printed_rounding_are_apart():
+    assert set(ROUNDING_SIGNS) == {
+        "S-homogeneous-MSENorm-b",  # 12.25 vs 12.3
+        "S-homogeneous-MSENorm-c",  # 5.32 vs 5.3
+        "S-homogeneous-MSENorm-b_dagger",  # 1.59 vs 1.6
+        "S-heterogeneous-Smoothing-c",  # 5.12 vs 5.1
+    }
+    assert not set(ROUNDING_SIGNS) & set(SIGNS) and set(ROUNDING_SIGNS) <= set(ALL)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "inside"),
+    [
+        ("12.25", "12.3", True),  # [12.245, 12.255] touches [12.25, 12.35]
+        ("12.24", "12.3", False),
+        ("1.0", "1.1", True),  # [0.95, 1.05] and [1.05, 1.15] touch: both may be 1.05
+        ("1.0", "1.11", False),
+        ("5.12", "5.1", True),
+        ("1.00", "0.95", False),
+        ("102.5", "102.55", True),
+        ("0.02", "0.9", False),
+    ],
+)
+def test_within_rounding_on_the_printed_digits(a, b, inside):
+    assert within_rounding(a, b) is inside and within_rounding(b, a) is inside
+
+
+def test_half_unit_of_the_last_printed_digit():
+    assert [float(half_unit(t)) for t in ("12.3", "20.60", "102.5", "1")] == [0.05, 0.005, 0.05, 0.5]
 
 
 def test_named_findings_follow_the_poster():
@@ -63,20 +129,44 @@ def test_named_findings_follow_the_poster():
 
 
 def test_keys_are_unique_across_families():
-    families = [NAMED, A_CLOSE_TO_ONE, SIGNS]
-    assert sum(map(len, families)) <= len(ALL)
+    families = [NAMED, A_CLOSE_TO_ONE, SIGNS, ROUNDING_SIGNS, F2_CONTROL, F2_STEPS]
+    keys = [key for family in families for key in family]
+    collisions = sorted({k for k in keys if keys.count(k) > 1})
+    assert not collisions, f"keys in two families: {collisions}"
+    assert set(ALL) == set(keys) and len(ALL) == len(keys)
+    assert all(c.key == key for key, c in ALL.items())
 
 
 def test_poster_prints_its_own_digits():
-    assert POSTER_TEXT[("homogeneous", "CropPad")][1] == "20.60"
-    assert POSTER[("homogeneous", "CropPad")][1] == 20.6
+    """POSTER_TEXT keeps the poster's digits as printed (20.60, not 20.6), cell for cell."""
+    printed = [
+        [cell.strip() for cell in line.strip("|").split("|")[1:]]
+        for line in POSTER_MARKDOWN.strip().splitlines()
+    ]
+    cells = [cell for _, table in POSTER_TABLES for cell in table]
+    assert len(cells) == len(printed) == len(POSTER_TEXT) == 21
+    for cell, row in zip(cells, printed, strict=True):
+        assert list(POSTER_TEXT[cell]) == row, cell
+        assert POSTER[cell] == tuple(float(v) for v in row), cell
+
+
+def test_f2_claims_name_the_tiers_steps_ratio():
+    control, steps = f2_comparisons(20)
+    assert (
+        steps["F2-steps-b"].claim
+        == "b: homogeneous trained 20x the optimiser steps (as many as large) > homogeneous"
+    )
+    assert all("20x" in c.claim for c in [*control.values(), *steps.values()])
+    assert all("4x" in c.claim for c in f2_comparisons(4)[1].values())
+    assert all("x the optimiser" not in c.claim for c in [*F2_CONTROL.values(), *F2_STEPS.values()])
+    assert set(control) == set(F2_CONTROL) and control["F2-control-c"].x == F2_CONTROL["F2-control-c"].x
 
 
 def test_decide_with_cells_and_constants():
     data = {
-        ("h", "v", "b"): [4.0, 5.0, 6.0],
-        ("h", "d", "b"): [1.0, 1.2, 0.9],
-        ("h", "d", "rho"): [0.1, 0.05, 0.2],
+        ("h", "v", "b"): [4.0, 5.0, 6.0, 5.5, 4.5],
+        ("h", "d", "b"): [1.0, 1.2, 0.9, 1.1, 1.0],
+        ("h", "d", "rho"): [0.1, 0.05, 0.2, 0.1, 0.15],
     }
     values = lambda d, v, k: data[(d, v, k)]
     up = Comparison("k", 3, "v raises b", ("h", "v", "b"), ("h", "d", "b"))
@@ -85,6 +175,6 @@ def test_decide_with_cells_and_constants():
     assert decide(down, values).outcome == "contradicted"
     ceiling = Comparison("k", 8, "rho < 0.3", 0.3, ("h", "d", "rho"), 0.0, "difference")
     v = decide(ceiling, values)
-    assert v.outcome == "replicated" and v.y == (0.1, 0.05, 0.2) and v.x == (0.3, 0.3, 0.3)
+    assert v.outcome == "replicated" and v.y == (0.1, 0.05, 0.2, 0.1, 0.15) and v.x == (0.3,) * 5
     with pytest.raises(KeyError):
         decide(Comparison("k", 0, "missing", ("h", "x", "b"), 1.0), values)

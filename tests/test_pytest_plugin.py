@@ -1,6 +1,7 @@
 """The pytest plugin, run with pytester over a fake results view whose verdicts the test sets."""
 
 import json
+import math
 import textwrap
 
 import pytest
@@ -11,36 +12,70 @@ CONFTEST = textwrap.dedent("""
 
     import pytest
 
-    from salcheck.science.stats import paired_test
+    from salcheck.science.stats import paired_test, undecidable
 
     D = {"strong": [2.3, 2.2, 2.5, 2.4, 2.1], "near": [0.5, -0.2, 0.4, -0.1, 0.3],
          "weak": [0.5, -0.4, 0.3, -0.3, 0.1]}
     NOW = {"F1-homogeneous": ("strong", 1), "F1-heterogeneous": ("near", 1),
            "F2-b": ("weak", 1), "F2-c": ("strong", 1), "F2-b_dagger": ("strong", -1),
-           "F2-c_dagger": ("strong", 1), "F7-b-twice-b_dagger": ("near", 1)}
+           "F2-c_dagger": ("strong", 1), "F7-b-twice-b_dagger": ("near", 1),
+           "F4-homogeneous-c": ("strong", -1), "F4-homogeneous-c_dagger": ("strong", 1),
+           "F4-heterogeneous-c": ("undecidable", 1)}
+
+    def verdict(kind, sign, claim):
+        if kind == "undecidable":
+            return undecidable(claim, "the cell did not learn", [1.0] * 5, [1.0] * 5)
+        return paired_test([math.exp(sign * d) for d in D[kind]], [1.0] * 5, claim=claim)
 
     class FakeView:
         tier = SimpleNamespace(name="ci")
         method_name = "Fake"
+        seeds = (0, 1, 2, 3, 4)
 
         def decide(self, c):
-            kind, sign = NOW[c.key]
-            return paired_test([math.exp(sign * d) for d in D[kind]], [1.0] * 5, claim=c.claim)
+            return verdict(*NOW[c.key], c.claim)
+
+        def finding(self, c):
+            from salcheck.science.findings import FindingVerdict
+
+            v = self.decide(c)
+            return FindingVerdict(v, {}, None, v)
 
     @pytest.fixture(scope="session")
     def salcheck_view():
         return FakeView()
 """)
 
+SEEDS = [0, 1, 2, 3, 4]
+
+
+def entry(outcome, seeds=(9, 8, 7, 6, 5)):
+    """An entry recorded elsewhere (other seeds, so no re-read)."""
+    return {"outcome": outcome, "seeds": list(seeds), "digest": "0" * 16, "p_forward": 0.5}
+
+
+def re_read_entry():
+    """The entry the fake view's F4-homogeneous-c_dagger gives on its own seeds."""
+    from salcheck.science.findings import ALL
+    from salcheck.science.stats import paired_test
+    from salcheck.science.verdicts import verdict_dict
+
+    x = [math.exp(d) for d in [2.3, 2.2, 2.5, 2.4, 2.1]]
+    claim = ALL["F4-homogeneous-c_dagger"].claim
+    return verdict_dict(paired_test(x, [1.0] * 5, claim=claim), SEEDS)
+
+
 RECORD = {
-    "record_version": 1,
+    "record_version": 2,
     "verdicts": {
-        "F1-homogeneous": {"outcome": "replicated"},
-        "F1-heterogeneous": {"outcome": "replicated"},
-        "F2-b": {"outcome": "replicated"},
-        "F2-c": {"outcome": "contradicted"},
-        "F2-b_dagger": {"outcome": "contradicted"},
-        "F2-c_dagger": {"outcome": "inconclusive"},
+        "F1-homogeneous": entry("replicated"),
+        "F1-heterogeneous": entry("replicated"),
+        "F2-b": entry("replicated"),
+        "F2-c": entry("contradicted"),
+        "F2-b_dagger": entry("contradicted"),
+        "F2-c_dagger": entry("inconclusive"),
+        "F4-homogeneous-c": entry("inconclusive"),
+        "F4-heterogeneous-c": {**entry("undecidable"), "reason": "the cell did not learn"},
     },
 }
 
@@ -49,7 +84,8 @@ RECORD = {
 def suite(pytester):
     pytester.makeconftest(CONFTEST)
     (pytester.path / "verdicts").mkdir()
-    (pytester.path / "verdicts" / "ci-fake.json").write_text(json.dumps(RECORD))
+    record = {**RECORD, "verdicts": {**RECORD["verdicts"], "F4-homogeneous-c_dagger": re_read_entry()}}
+    (pytester.path / "verdicts" / "ci-fake.json").write_text(json.dumps(record))
     return pytester
 
 
@@ -62,28 +98,36 @@ def run(suite, key):
     """
         }
     )
-    return suite.runpytest("--salcheck-verdicts", "verdicts", "-p", "no:cacheprovider", "-rxX")
+    return suite.runpytest("--salcheck-verdicts", "verdicts", "-p", "no:cacheprovider", "-rA")
+
+
+CHANGED = "*salcheck: verdicts that changed from their record*"
 
 
 @pytest.mark.parametrize(
-    ("key", "outcome"),
+    ("key", "outcome", "line", "changed"),
     [
-        ("F1-homogeneous", {"passed": 1}),  # recorded replicated, replicates
-        ("F1-heterogeneous", {"passed": 1}),  # recorded replicated, p in [alpha, gate): holds
-        ("F2-b", {"failed": 1}),  # recorded replicated, p beyond the gate: fails with numbers
-        ("F2-c", {"failed": 1}),  # recorded contradicted, now replicates: strict XPASS fails
-        ("F2-b_dagger", {"xfailed": 1}),  # recorded contradicted, still contradicted
-        ("F2-c_dagger", {"xpassed": 1}),  # recorded inconclusive, now replicates: reported
-        ("F7-b-twice-b_dagger", {"failed": 1}),  # no record, inconclusive: must replicate
+        ("F1-homogeneous", {"passed": 1}, "*recorded replicated; the gate holds*", False),
+        # recorded replicated, p in [alpha, gate): holds, and the change is reported
+        ("F1-heterogeneous", {"passed": 1}, "F1-heterogeneous: *CHANGED from replicated to inc*", True),
+        ("F2-b", {"failed": 1}, "*p = 0.438 (14/32)*FELL from replicated beyond the gate*", True),
+        ("F2-c", {"failed": 1}, "*STALE record: recorded contradicted, now replicates*", True),
+        ("F2-b_dagger", {"xfailed": 1}, "*recorded contradicted; expected to fail*", False),
+        ("F2-c_dagger", {"passed": 1}, "*CHANGED from inconclusive to replicated*", True),
+        ("F4-homogeneous-c", {"failed": 1}, "*recorded inconclusive, now CONTRADICTED at alpha*", True),
+        ("F4-heterogeneous-c", {"xfailed": 1}, "*still undecidable (the cell did not learn)*", False),
+        ("F4-homogeneous-c_dagger", {"passed": 1}, "*re-read, unchanged*not a replication*", False),
+        ("F7-b-twice-b_dagger", {"failed": 1}, "*no record: must replicate at alpha*", False),
     ],
 )
-def test_gate_outcomes(suite, key, outcome):
+def test_gate_outcomes(suite, key, outcome, line, changed):
     result = run(suite, key)
     result.assert_outcomes(**outcome)
-    if key == "F2-b":
-        result.stdout.fnmatch_lines(["*FELL from replicated beyond the gate*"])
-    if key == "F2-b_dagger":
-        result.stdout.fnmatch_lines(["*recorded contradicted*contradicted at alpha 0.05*"])
+    result.stdout.fnmatch_lines([line])
+    if changed:
+        result.stdout.fnmatch_lines([CHANGED, f"{key}: *CHANGED from*"])
+    else:
+        result.stdout.no_fnmatch_line(CHANGED)
 
 
 def test_unknown_comparison_is_a_usage_error(suite):

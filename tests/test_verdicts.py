@@ -1,77 +1,198 @@
+"""The gate on given numbers: every path, each shown passing, failing or xfailing."""
+
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from salcheck.errors import InvalidArgument
-from salcheck.science.stats import paired_test
-from salcheck.science.verdicts import GATE_ALPHA, expected_outcomes, gate, read_record, record_name
+from salcheck.science.findings import Comparison
+from salcheck.science.stats import paired_test, undecidable
+from salcheck.science.verdicts import (
+    GATE_ALPHA,
+    RECORD_VERSION,
+    build_record,
+    expected_outcomes,
+    gate,
+    read_record,
+    record_name,
+    verdict_dict,
+    write_record,
+)
 
-D = {  # per-seed log differences -> a chosen p-value band
-    "strong": [2.3, 2.2, 2.5, 2.4, 2.1],  # p far below alpha
-    "near": [0.5, -0.2, 0.4, -0.1, 0.3],  # alpha <= p < GATE_ALPHA
-    "weak": [0.5, -0.4, 0.3, -0.3, 0.1],  # p >= GATE_ALPHA
+SEEDS = [0, 1, 2, 3, 4]
+OTHER_SEEDS = [5, 6, 7, 8, 9]
+D = {  # per-seed log differences -> a chosen exact p band (5 seeds)
+    "strong": [2.3, 2.2, 2.5, 2.4, 2.1],  # every seed agrees: p = 1/32 < alpha
+    "near": [0.5, -0.2, 0.4, -0.1, 0.3],  # alpha <= p = 5/32 < GATE_ALPHA
+    "weak": [0.5, -0.4, 0.3, -0.3, 0.1],  # p = 14/32 >= GATE_ALPHA
 }
 
 
-def verdict(kind, sign=1.0):
-    return paired_test([math.exp(sign * d) for d in D[kind]], [1.0] * 5, claim=kind)
+def verdict(kind, sign=1.0, jitter=0.0):
+    x = [math.exp(sign * d + jitter) for d in D[kind]]
+    return paired_test(x, [math.exp(jitter)] * 5, claim=kind)
+
+
+REPLICATED, NEAR, WEAK = verdict("strong"), verdict("near"), verdict("weak")
+CONTRADICTED, INCONCLUSIVE = verdict("strong", -1), verdict("near")
+UNDECIDABLE = undecidable("b > b†", "the cell did not learn", [1.0] * 5, [1.0] * 5)
+
+
+def entry(v, seeds=SEEDS):
+    """A record entry as ``build_record`` writes it."""
+    return json.loads(json.dumps(verdict_dict(v, seeds)))
+
+
+def other_run(v_kind, sign=1.0):
+    """The same outcome measured again elsewhere: other values, so another digest."""
+    return verdict(v_kind, sign, jitter=1e-9)
 
 
 def test_the_bands_are_what_the_tests_assume():
-    assert verdict("strong").p_forward < 0.01
-    assert 0.05 <= verdict("near").p_forward < GATE_ALPHA
-    assert verdict("weak").p_forward >= GATE_ALPHA
+    assert REPLICATED.p_forward == 1 / 32 and REPLICATED.outcome == "replicated"
+    assert 0.05 <= NEAR.p_forward < GATE_ALPHA and NEAR.outcome == "inconclusive"
+    assert WEAK.p_forward >= GATE_ALPHA
+    assert CONTRADICTED.outcome == "contradicted"
+    assert other_run("strong").digest() != REPLICATED.digest()
 
 
-def test_gate_for_a_recorded_replication():
-    assert gate("replicated", verdict("strong"))[0]
-    ok, message = gate("replicated", verdict("near"))
-    assert ok and "inconclusive at alpha 0.05" in message and "gate holds" in message
-    ok, message = gate("replicated", verdict("weak"))
-    assert not ok and "FELL from replicated" in message
-    assert not gate("replicated", verdict("strong", -1))[0]
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (REPLICATED, "pass"),
+        (CONTRADICTED, "xfail"),
+        (INCONCLUSIVE, "xfail"),
+        (UNDECIDABLE, "xfail"),
+    ],
+)
+def test_a_run_on_the_records_own_numbers_is_a_re_read_not_a_replication(recorded, expected):
+    result = gate(entry(recorded), recorded, SEEDS)
+    assert result.status == expected and not result.changed
+    assert "re-read, unchanged" in result.message and "not a replication" in result.message
+    assert "gate holds" not in result.message
+
+
+def test_the_same_values_on_other_seeds_are_no_re_read():
+    result = gate(entry(REPLICATED), REPLICATED, OTHER_SEEDS)
+    assert result.status == "pass" and "re-read" not in result.message
+    assert "now on seeds [5, 6, 7, 8, 9]" in result.message
+    assert "re-read" not in gate(entry(REPLICATED), other_run("strong"), SEEDS).message
+
+
+def test_recorded_replicated():
+    assert gate(entry(REPLICATED), other_run("strong"), SEEDS).status == "pass"
+    held = gate(entry(REPLICATED), other_run("near"), SEEDS)
+    assert held.status == "pass" and held.changed
+    assert "CHANGED from replicated to inconclusive" in held.message and "gate holds" in held.message
+    fell = gate(entry(REPLICATED), other_run("weak"), SEEDS)
+    assert fell.status == "fail" and "FELL from replicated beyond the gate (p >= 0.2)" in fell.message
+    assert "recorded replicated on seeds [0, 1, 2, 3, 4] (p = 0.0312)" in fell.message
+    assert gate(entry(REPLICATED), other_run("strong", -1), SEEDS).status == "fail"
+    assert gate(entry(REPLICATED), UNDECIDABLE, SEEDS).status == "fail"
+
+
+def test_recorded_contradicted():
+    still = gate(entry(CONTRADICTED), other_run("strong", -1), SEEDS)
+    assert still.status == "xfail" and not still.changed
+    moved = gate(entry(CONTRADICTED), other_run("near"), SEEDS)
+    assert moved.status == "xfail" and moved.changed
+    assert "CHANGED from contradicted to inconclusive" in moved.message
+    stale = gate(entry(CONTRADICTED), other_run("strong"), SEEDS)
+    assert stale.status == "fail" and "STALE record" in stale.message
+
+
+def test_recorded_inconclusive():
+    assert gate(entry(INCONCLUSIVE), other_run("near"), SEEDS).status == "xfail"
+    worse = gate(entry(INCONCLUSIVE), other_run("strong", -1), SEEDS)
+    assert worse.status == "fail" and worse.changed and "now CONTRADICTED" in worse.message
+    better = gate(entry(INCONCLUSIVE), other_run("strong"), SEEDS)
+    assert better.status == "pass" and better.changed
+    assert "CHANGED from inconclusive to replicated" in better.message
+
+
+def test_recorded_undecidable():
+    again = undecidable("b > b†", "stopped at the cap while improving", [1.0] * 5, [1.1] * 5)
+    still = gate(entry(UNDECIDABLE), again, SEEDS)
+    assert still.status == "xfail" and not still.changed
+    assert "stopped at the cap" in still.message and "the cell did not learn" in still.message
+    assert gate(entry(UNDECIDABLE), REPLICATED, SEEDS).status == "pass"
+    assert gate(entry(UNDECIDABLE), CONTRADICTED, SEEDS).status == "fail"
+    now = gate(entry(UNDECIDABLE), NEAR, SEEDS)
+    assert now.status == "xfail" and now.changed and "recorded undecidable" in now.message
 
 
 def test_without_a_record_a_finding_must_replicate_at_alpha():
-    assert gate(None, verdict("strong"))[0]
-    assert not gate(None, verdict("near"))[0]
+    assert gate(None, REPLICATED, SEEDS).status == "pass"
+    result = gate(None, NEAR, SEEDS)
+    assert result.status == "fail" and "no record: must replicate at alpha; it is inconclusive" in (
+        result.message
+    )
+
+
+def test_gate_messages_carry_the_numbers_and_reject_unknown_outcomes():
+    for e in (entry(REPLICATED), entry(CONTRADICTED), None):
+        assert "p = " in gate(e, other_run("near"), SEEDS).message
+    with pytest.raises(InvalidArgument, match=r"recorded outcome must be one of .*got 'holds'"):
+        gate({"outcome": "holds"}, REPLICATED, SEEDS)
+
+
+class FakeView:
+    tier = SimpleNamespace(name="ci")
+    method_name = "Vanilla gradient"
+    seeds = (0, 1, 2, 3, 4)
+    protocol_id = "training: early stopping; evaluation: test v1"
+
+    def decide_available(self, comparisons):
+        out = {"F1-homogeneous": REPLICATED, "F1-heterogeneous": UNDECIDABLE, "F2-b": None}
+        flat = paired_test([2.0] * 5, [1.0] * 5, claim="zero spread")
+        return {**out, "F2-c": flat}
+
+
+def test_a_record_names_tier_method_seeds_protocol_and_commit(tmp_path):
+    record = build_record(FakeView(), {"F1-homogeneous": Comparison("k", 1, "c", 1.0, 1.0)})
+    assert record["record_version"] == RECORD_VERSION == 2
+    assert (record["tier"], record["method"], record["seeds"]) == ("ci", "Vanilla gradient", SEEDS)
+    assert record["protocol"] == FakeView.protocol_id and "git_commit" in record
+    assert set(record["verdicts"]) == {"F1-homogeneous", "F1-heterogeneous", "F2-c"}
+    f1 = record["verdicts"]["F1-homogeneous"]
+    assert f1["seeds"] == SEEDS and f1["digest"] == REPLICATED.digest()
+    assert record["verdicts"]["F1-heterogeneous"]["reason"] == "the cell did not learn"
+    json.dumps(record, allow_nan=False)  # no NaN, no inf: an undecidable, a zero spread
+    path = write_record(FakeView(), tmp_path)
+    assert path.name == "ci-vanilla-gradient.json"
+    assert read_record(path)["verdicts"]["F2-c"]["effect_size"] is None
 
 
 def test_record_names_and_reading(tmp_path):
     assert record_name("ci", "Vanilla gradient") == "ci-vanilla-gradient.json"
     assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {}
-    path = tmp_path / "ci-vanilla-gradient.json"
-    path.write_text(
-        json.dumps(
-            {
-                "record_version": 1,
-                "verdicts": {
-                    "F1-homogeneous": {"outcome": "replicated"},
-                    "F3-x": {"outcome": "contradicted"},
-                },
-            }
-        )
-    )
+    write_record(FakeView(), tmp_path)
     assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {
         "F1-homogeneous": "replicated",
-        "F3-x": "contradicted",
+        "F1-heterogeneous": "undecidable",
+        "F2-c": "replicated",
     }
 
 
+GOOD = {"outcome": "replicated", "seeds": [0, 1], "digest": "0" * 16}
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "why"),
     [
-        "",
-        "{",
-        "[]",
-        json.dumps({"record_version": 0, "verdicts": {}}),
-        json.dumps({"record_version": 1}),
-        json.dumps({"record_version": 1, "verdicts": {"k": {"outcome": "holds"}}}),
+        ("", "JSONDecodeError"),
+        ("{", "JSONDecodeError"),
+        ("[]", "AttributeError"),
+        (json.dumps({"record_version": 1, "verdicts": {}}), "record_version 1, expected 2"),
+        (json.dumps({"record_version": 2}), "KeyError"),
+        (json.dumps({"record_version": 2, "verdicts": {"k": {**GOOD, "outcome": "holds"}}}), "holds"),
+        (json.dumps({"record_version": 2, "verdicts": {"k": {"outcome": "replicated"}}}), "lacks"),
     ],
 )
-def test_bad_records_name_the_file(tmp_path, text):
+def test_bad_records_name_the_file(tmp_path, text, why):
     path = tmp_path / "ci-x.json"
     path.write_text(text)
-    with pytest.raises(InvalidArgument, match=r"verdict record .*ci-x.json is unreadable"):
+    with pytest.raises(InvalidArgument, match=rf"verdict record .*ci-x.json is unreadable .*{why}"):
         read_record(path)

@@ -214,7 +214,7 @@ def check_finite(ev: Evidence) -> CheckResult:
 
 
 def check_beats_chance(ev: Evidence) -> CheckResult:
-    """On trained models, b and c exceed chance (1) beyond the seed spread (one-sided t-test)."""
+    """On trained models, b and c exceed chance (1) over seeds (exact sign-flip test, alpha 0.05)."""
     s = ev.scores()
     ones = [1.0] * len(s["b"])
     vb = paired_test(s["b"], ones, claim="b > 1")

@@ -43,7 +43,7 @@ HEADERS = {
     "pointing_typical": "PG",
     "spearman_randomised": "ρ rand.",
 }
-MARK = {"replicated": "✓", "contradicted": "✗", "inconclusive": "?"}
+MARK = {"replicated": "✓", "contradicted": "✗", "inconclusive": "?", "undecidable": "u"}
 
 
 def slug(name: str) -> str:
@@ -243,7 +243,8 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
         "## The study's findings per method",
         "",
         "Findings decidable on default-training models (✓ replicated, ✗ contradicted, ? "
-        "inconclusive at alpha 0.05, — not computed). Findings about training variants need "
+        "inconclusive at alpha 0.05 by the exact sign-flip test, u undecidable, — not computed). "
+        "Findings about training variants need "
         "the method on every cell: `salcheck verdicts --method NAME --run`.",
         "",
         *_findings_table(bench, findings),

@@ -450,7 +450,11 @@ def _margin_tests(d: np.ndarray, delta: float) -> tuple[float, float]:
     zero = [0.0] * len(d)
     minus = paired_test(d.tolist(), zero, claim="d > -delta", margin=-delta, scale="difference")
     plus = paired_test(d.tolist(), zero, claim="d > delta", margin=delta, scale="difference")
-    return max(minus.p_forward, plus.p_reverse), min(plus.p_forward, minus.p_reverse)
+    p = lambda v: 1.0 if v is None else float(v)  # an undecidable test decides nothing
+    return (
+        max(p(minus.p_forward), p(plus.p_reverse)),
+        min(p(plus.p_forward), p(minus.p_reverse)),
+    )
 
 
 def _check_pair(a: DoseCurve, b: DoseCurve, margin: float) -> float:

@@ -12,15 +12,22 @@ report and ``salcheck verdicts`` all call :func:`decide`, so they agree by const
 - ``SIGNS``: the poster's whole tables as signs: every variant against its dataset's default on
   each criterion, large against homogeneous, the coupling against both of its parts, on both
   datasets, each in the poster's direction (cells where the poster shows a tie have no sign).
-- ``F2_CONTROL``: the large set against homogeneous trained for as many optimiser steps.
+  A sign whose two printed numbers lie within the poster's own rounding of each other
+  (:func:`within_rounding`) is no claim of the poster: it is in ``ROUNDING_SIGNS``, not SIGNS.
+- ``F2_CONTROL`` and ``F2_STEPS`` (:func:`f2_comparisons`): the large set against homogeneous
+  trained for as many optimiser steps, and that control against homogeneous.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
-from salcheck.science.stats import Verdict, paired_test
+import numpy as np
+
+from salcheck.science.stats import NullRule, Verdict, beyond_nulls, paired_test
 
 CRITERIA_KEYS = ("a", "b", "c", "b_dagger", "c_dagger")
 SYMBOLS = {"a": "a", "b": "b", "c": "c", "b_dagger": "b†", "c_dagger": "c†"}
@@ -96,14 +103,75 @@ class Comparison:
 Values = Callable[[str, str, str], list[float]]
 
 
-def decide(c: Comparison, values: Values) -> Verdict:
-    """Apply the decision rule to ``values(dataset, variant, criterion)`` (one per seed)."""
+def operands(c: Comparison, values: Values) -> tuple[list[float], list[float]]:
+    """(x, y) per seed: each cell operand read from ``values``, each constant repeated."""
     xs = values(*c.x) if isinstance(c.x, tuple) else None
     ys = values(*c.y) if isinstance(c.y, tuple) else None
     n = len(xs if xs is not None else ys or [])
     xs = xs if xs is not None else [float(c.x)] * n  # type: ignore[arg-type]
     ys = ys if ys is not None else [float(c.y)] * n  # type: ignore[arg-type]
+    return list(xs), list(ys)
+
+
+def decide(c: Comparison, values: Values) -> Verdict:
+    """Apply the decision rule to ``values(dataset, variant, criterion)`` (one per seed)."""
+    xs, ys = operands(c, values)
     return paired_test(xs, ys, claim=c.claim, margin=c.margin, scale=c.scale)
+
+
+def differences(c: Comparison, values: Values) -> list[float]:
+    """The per-seed differences d_s the decision rule tests (log scale: log x - log y - log
+    margin; difference scale: x - y - margin)."""
+    xs, ys = operands(c, values)
+    x, y = np.asarray(xs, float), np.asarray(ys, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log(x) - np.log(y) - math.log(c.margin) if c.scale == "log" else x - y - c.margin
+    return d.tolist()
+
+
+@dataclass(frozen=True)
+class FindingVerdict:
+    """A finding decided for a method and against the null maps on the same models.
+
+    ``own``: the method's test; ``nulls_alone``: each null map's own test of the same claim
+    (a null that replicates it shows the claim is the images', not the method's); ``rule``:
+    the null rule (:func:`salcheck.science.stats.beyond_nulls`: the method's per-seed effect
+    exceeds each null's); ``verdict``: the finding for the method, the intersection of its own
+    test and the null rule (replicated when both replicate, contradicted when either is,
+    undecidable when either is and neither contradicts, inconclusive otherwise).
+    """
+
+    own: Verdict
+    nulls_alone: dict[str, Verdict]
+    rule: NullRule | None
+    verdict: Verdict
+
+
+def decide_finding(c: Comparison, values: Values, nulls: Mapping[str, Values]) -> FindingVerdict:
+    """Decide ``c`` for a method (``values``) and against each null map's ``values``."""
+    own = decide(c, values)
+    if not nulls:
+        return FindingVerdict(own, {}, None, own)
+    alone = {name: decide(c, v) for name, v in nulls.items()}
+    rule = beyond_nulls(
+        differences(c, values),
+        {name: differences(c, v) for name, v in nulls.items()},
+        claim=f"{c.claim}, beyond the null maps",
+    )
+    outcomes = (own.outcome, rule.outcome)
+    if "contradicted" in outcomes:
+        outcome = "contradicted"
+    elif outcomes == ("replicated", "replicated"):
+        outcome = "replicated"
+    elif "undecidable" in outcomes:
+        outcome = "undecidable"
+    else:
+        outcome = "inconclusive"
+    reason = own.reason
+    if outcome != own.outcome:
+        missed = [n for n, v in rule.per_null.items() if not v.holds]
+        reason = f"the null rule is {rule.outcome}: not beyond {', '.join(missed)}"
+    return FindingVerdict(own, alone, rule, replace(own, outcome=outcome, reason=reason))
 
 
 def _scale(criterion: str) -> str:
@@ -233,6 +301,32 @@ A_CLOSE_TO_ONE: dict[str, Comparison] = {
 }
 
 
+def half_unit(text: str) -> Decimal:
+    """Half a unit of the last printed digit: ``"12.3"`` -> 0.05, ``"20.60"`` -> 0.005."""
+    exponent = Decimal(text).as_tuple().exponent
+    return Decimal(5) * Decimal(10) ** (int(exponent) - 1)
+
+
+def within_rounding(a: str, b: str) -> bool:
+    """Whether two printed numbers may be equal: [a - h_a, a + h_a] and [b - h_b, b + h_b]
+    overlap, h = :func:`half_unit` (exact decimal arithmetic on the printed strings).
+
+    >>> within_rounding("12.25", "12.3"), within_rounding("12.20", "12.3")
+    (True, False)
+    """
+    return abs(Decimal(a) - Decimal(b)) <= half_unit(a) + half_unit(b)
+
+
+def _poster_text(op: Operand) -> str:
+    dataset, variant, crit = op  # type: ignore[misc]
+    return POSTER_TEXT[(dataset, variant)][CRITERIA_KEYS.index(crit)]
+
+
+def sign_within_rounding(c: Comparison) -> bool:
+    """Whether a sign's two poster numbers lie within the poster's printed rounding."""
+    return within_rounding(_poster_text(c.x), _poster_text(c.y))
+
+
 def _signs() -> list[Comparison]:
     out = []
 
@@ -256,32 +350,58 @@ def _signs() -> list[Comparison]:
     return out
 
 
-SIGNS: dict[str, Comparison] = {c.key: c for c in _signs()}
+#: The signs of the poster's tables that are claims: their two numbers differ beyond rounding.
+SIGNS: dict[str, Comparison] = {c.key: c for c in _signs() if not sign_within_rounding(c)}
+#: Signs inside the poster's own printed rounding: decided and listed apart, never counted.
+ROUNDING_SIGNS: dict[str, Comparison] = {c.key: c for c in _signs() if sign_within_rounding(c)}
 
-F2_CONTROL: dict[str, Comparison] = {
-    f"F2-control-{k}": Comparison(
-        f"F2-control-{k}",
-        2,
-        f"{SYMBOLS[k]} on large > on homogeneous trained as many steps",
-        (L, "default", k),
-        ("homogeneous-steps", "default", k),
-        _unit(k),
-        _scale(k),
+
+def f2_comparisons(
+    steps_ratio: int | None = None,
+) -> tuple[dict[str, Comparison], dict[str, Comparison]]:
+    """(F2_CONTROL, F2_STEPS): large against the step-matched control, and that control
+    against homogeneous. ``steps_ratio`` (a tier's ``steps_ratio()``) goes into the claims;
+    None words them for every tier."""
+    longer = (
+        "trained as many optimiser steps as large"
+        if steps_ratio is None
+        else f"trained {steps_ratio}x the optimiser steps (as many as large)"
     )
-    for k in CRITERIA_KEYS
-}
-F2_STEPS: dict[str, Comparison] = {
-    f"F2-steps-{k}": Comparison(
-        f"F2-steps-{k}",
-        2,
-        f"{SYMBOLS[k]}: homogeneous trained 4x longer > homogeneous",
-        ("homogeneous-steps", "default", k),
-        (H, "default", k),
-        _unit(k),
-        _scale(k),
-    )
-    for k in CRITERIA_KEYS
-}
+    control = {
+        f"F2-control-{k}": Comparison(
+            f"F2-control-{k}",
+            2,
+            f"{SYMBOLS[k]} on large > on homogeneous {longer}",
+            (L, "default", k),
+            ("homogeneous-steps", "default", k),
+            _unit(k),
+            _scale(k),
+        )
+        for k in CRITERIA_KEYS
+    }
+    steps = {
+        f"F2-steps-{k}": Comparison(
+            f"F2-steps-{k}",
+            2,
+            f"{SYMBOLS[k]}: homogeneous {longer} > homogeneous",
+            ("homogeneous-steps", "default", k),
+            (H, "default", k),
+            _unit(k),
+            _scale(k),
+        )
+        for k in CRITERIA_KEYS
+    }
+    return control, steps
+
+
+F2_CONTROL, F2_STEPS = f2_comparisons()
 
 #: Every comparison by key: what ``salcheck verdicts`` records and the report prints.
-ALL: dict[str, Comparison] = {**NAMED, **A_CLOSE_TO_ONE, **SIGNS, **F2_CONTROL, **F2_STEPS}
+ALL: dict[str, Comparison] = {
+    **NAMED,
+    **A_CLOSE_TO_ONE,
+    **SIGNS,
+    **ROUNDING_SIGNS,
+    **F2_CONTROL,
+    **F2_STEPS,
+}

@@ -1,16 +1,26 @@
 """Recorded verdicts: what the engine measured, written by ``salcheck verdicts --write``.
 
-A record holds, for one (tier, saliency method), the three-way verdict at alpha of every
-comparison in :data:`salcheck.science.findings.ALL` with its numbers, the seeds and the commit. The
-property suite reads it to know what to expect; the report states the verdicts computed from
-the same store by the same function.
+A record holds, for one (tier, saliency method), the verdict at alpha of every comparison in
+:data:`salcheck.science.findings.ALL` with its numbers, and names the tier, the method, the seeds,
+the protocol and the commit it was decided at. Each entry keeps its seeds and a digest of the
+values it was decided on (:meth:`salcheck.science.stats.Verdict.digest`). The property suite
+reads it to know what to expect; the report states the verdicts computed from the same store by
+the same function.
 
-The gate (:func:`gate`): float noise from another CPU must not flip CI, while the report
-still states every verdict at alpha. So a comparison recorded as replicated fails the gate only
-when the evidence falls beyond a wider threshold, p_forward >= :data:`GATE_ALPHA` (0.2); one
-recorded as contradicted is a strict xfail, failing the run only when it now replicates at
-alpha; one recorded as inconclusive is a non-strict xfail that says so with its numbers. A
-comparison with no record (another method, a new finding) must replicate at alpha.
+The gate (:func:`gate`) is a pure function of a record entry and the verdict now:
+
+- same seeds and same digest: the numbers were re-read, not re-measured: "re-read, unchanged",
+  with the status of the recorded outcome, never "replicated";
+- recorded replicated: passes while p_forward < :data:`GATE_ALPHA` (0.2, so float noise from
+  another machine cannot flip CI), fails beyond it or when now undecidable;
+- recorded contradicted: expected to fail (xfail) while it does not replicate; fails (a stale
+  record) when it now replicates at alpha;
+- recorded inconclusive: xfail while inconclusive; FAILS when now contradicted; passes when
+  now replicated;
+- recorded undecidable: xfail with its reason while undecidable; otherwise as inconclusive;
+- no record (another method, a new finding): must replicate at alpha.
+
+Any change of verdict is reported with its numbers (``GateResult.changed``).
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +40,25 @@ from salcheck.science.findings import ALL, Comparison
 from salcheck.science.stats import ALPHA, OUTCOMES, Verdict
 
 GATE_ALPHA = 0.2
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+STATUSES = ("pass", "fail", "xfail")
+#: The status a recorded outcome gives a run that re-reads (or reproduces) it.
+EXPECTED_STATUS = {
+    "replicated": "pass",
+    "contradicted": "xfail",
+    "inconclusive": "xfail",
+    "undecidable": "xfail",
+}
+ENTRY_KEYS = ("outcome", "seeds", "digest")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the property suite does with a comparison: pass, fail or xfail, and why."""
+
+    status: str  # one of STATUSES
+    message: str
+    changed: bool = False  # the verdict differs from the record's (reported with its numbers)
 
 
 def record_name(tier: str, method: str) -> str:
@@ -37,9 +67,11 @@ def record_name(tier: str, method: str) -> str:
     return f"{tier}-{slug}.json"
 
 
-def verdict_dict(v: Verdict) -> dict[str, Any]:
+def verdict_dict(v: Verdict, seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    """A record entry: the outcome, its numbers, the seeds and the values' digest."""
     return {
         "outcome": v.outcome,
+        "reason": v.reason,
         "claim": v.claim,
         "n": v.n,
         "k": v.k,
@@ -47,21 +79,27 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
         "effect_size": v.effect_size,
         "p_forward": v.p_forward,
         "p_reverse": v.p_reverse,
-        "seeds_for_power": v.seeds_for_power,
+        "t_p_forward": v.t_p_forward,
+        "seeds_for_power": v.power.seeds,
+        "seeds_for_power_text": v.power.text,
         "x": list(v.x),
         "y": list(v.y),
+        "seeds": None if seeds is None else list(seeds),
+        "digest": v.digest(),
     }
 
 
 def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
     """Decide every comparison on ``view`` (a ResultsView); cells it lacks are left out."""
     decided = view.decide_available(comparisons or ALL)
-    out = {key: verdict_dict(v) for key, v in decided.items() if v is not None}
+    seeds = list(view.seeds)
+    out = {key: verdict_dict(v, seeds) for key, v in decided.items() if v is not None}
     return {
         "record_version": RECORD_VERSION,
         "tier": view.tier.name,
         "method": view.method_name,
-        "seeds": list(view.seeds),
+        "seeds": seeds,
+        "protocol": getattr(view, "protocol_id", None),
         "alpha": ALPHA,
         "gate_alpha": GATE_ALPHA,
         "git_commit": git_commit(),
@@ -77,16 +115,23 @@ def write_record(view, directory: str | Path) -> Path:
     return path
 
 
+def _check_record(data: Any) -> None:
+    if data.get("record_version") != RECORD_VERSION:
+        raise ValueError(f"record_version {data.get('record_version')!r}, expected {RECORD_VERSION}")
+    for key, v in data["verdicts"].items():
+        if v["outcome"] not in OUTCOMES:
+            raise ValueError(f"{key}: outcome {v['outcome']!r} not in {OUTCOMES}")
+        missing = [k for k in ENTRY_KEYS if k not in v]
+        if missing:
+            raise ValueError(f"{key}: entry lacks {missing}")
+
+
 def read_record(path: str | Path) -> dict[str, Any]:
     """A record, checked; a bad file raises InvalidArgument naming it and what is wrong."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
-        if data.get("record_version") != RECORD_VERSION:
-            raise ValueError(f"record_version {data.get('record_version')!r}, expected {RECORD_VERSION}")
-        for key, v in data["verdicts"].items():
-            if v["outcome"] not in OUTCOMES:
-                raise ValueError(f"{key}: outcome {v['outcome']!r} not in {OUTCOMES}")
+        _check_record(data)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         msg = (
             f"verdict record {path} is unreadable ({type(exc).__name__}: {exc}); "
@@ -96,24 +141,87 @@ def read_record(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def expected_outcomes(directory: str | Path | None, tier: str, method: str) -> dict[str, str]:
-    """key -> recorded outcome for (tier, method); empty when no record exists."""
+def recorded_entries(directory: str | Path | None, tier: str, method: str) -> dict[str, dict[str, Any]]:
+    """key -> record entry for (tier, method); empty when no record exists."""
     if directory is None:
         return {}
     path = Path(directory) / record_name(tier, method)
     if not path.exists():
         return {}
-    return {k: v["outcome"] for k, v in read_record(path)["verdicts"].items()}
+    return dict(read_record(path)["verdicts"])
 
 
-def gate(expected: str | None, now: Verdict) -> tuple[bool, str]:
-    """Does ``now`` pass, given the recorded outcome? Returns (passes, message)."""
-    if expected == "replicated":
-        ok = now.p_forward < GATE_ALPHA
-        why = (
-            f"recorded as replicated; the gate holds while p < {GATE_ALPHA:g}"
-            if ok
-            else f"FELL from replicated beyond the gate (p >= {GATE_ALPHA:g})"
-        )
-        return ok, f"{now.message()} [{why}]"
-    return now.holds, now.message()
+def expected_outcomes(directory: str | Path | None, tier: str, method: str) -> dict[str, str]:
+    """key -> recorded outcome for (tier, method); empty when no record exists."""
+    return {k: v["outcome"] for k, v in recorded_entries(directory, tier, method).items()}
+
+
+def _recorded_text(entry: dict[str, Any]) -> str:
+    p = entry.get("p_forward")
+    numbers = f"p = {p:.3g}" if isinstance(p, float | int) else entry.get("reason") or "no p"
+    return f"recorded {entry['outcome']} on seeds {entry.get('seeds')} ({numbers})"
+
+
+def gate(entry: dict[str, Any] | None, now: Verdict, seeds: Sequence[int] | None = None) -> GateResult:
+    """Pass, fail or xfail for ``now`` (decided on ``seeds``), given its record ``entry``.
+
+    The paths are the module docstring's; every message carries the numbers now and recorded.
+
+    >>> from salcheck.science.stats import paired_test
+    >>> v = paired_test([3, 4, 5, 4, 3], [1, 1, 1, 1, 1], claim="x > y")
+    >>> gate(None, v).status, gate({"outcome": "contradicted"}, v).status
+    ('pass', 'fail')
+    """
+    if entry is None:
+        ok = now.holds
+        why = "no record: must replicate at alpha" + ("" if ok else f"; it is {now.outcome}")
+        return GateResult("pass" if ok else "fail", f"{now.message()} [{why}]")
+    recorded = entry["outcome"]
+    if recorded not in OUTCOMES:
+        msg = f"recorded outcome must be one of {OUTCOMES}, got {recorded!r}"
+        raise InvalidArgument(msg)
+    same_seeds = seeds is not None and list(entry.get("seeds") or []) == list(seeds)
+    if same_seeds and entry.get("digest") == now.digest() and recorded == now.outcome:
+        why = f"re-read, unchanged: {_recorded_text(entry)}, the same values; not a replication"
+        return GateResult(EXPECTED_STATUS[recorded], f"{now.message()} [{why}]")
+    status, why = _PATHS[recorded](now)
+    changed = now.outcome != recorded
+    where = "" if same_seeds else f"; now on seeds {list(seeds) if seeds is not None else '?'}"
+    head = f"CHANGED from {recorded} to {now.outcome}: " if changed else ""
+    return GateResult(status, f"{now.message()} [{head}{why}; {_recorded_text(entry)}{where}]", changed)
+
+
+def _from_replicated(now: Verdict) -> tuple[str, str]:
+    if now.outcome == "undecidable":
+        return "fail", "recorded replicated, now undecidable"
+    if now.p_forward is not None and now.p_forward < GATE_ALPHA:
+        return "pass", f"recorded replicated; the gate holds while p < {GATE_ALPHA:g}"
+    return "fail", f"FELL from replicated beyond the gate (p >= {GATE_ALPHA:g})"
+
+
+def _from_contradicted(now: Verdict) -> tuple[str, str]:
+    if now.holds:
+        return "fail", "STALE record: recorded contradicted, now replicates at alpha"
+    return "xfail", "recorded contradicted; expected to fail while it does not replicate"
+
+
+def _from_inconclusive(now: Verdict, recorded: str = "inconclusive") -> tuple[str, str]:
+    if now.outcome == "contradicted":
+        return "fail", f"recorded {recorded}, now CONTRADICTED at alpha"
+    if now.holds:
+        return "pass", f"recorded {recorded}, now replicates at alpha"
+    return "xfail", f"recorded {recorded}; expected to fail while {now.outcome}"
+
+
+def _from_undecidable(now: Verdict) -> tuple[str, str]:
+    if now.outcome == "undecidable":
+        return "xfail", f"recorded undecidable; still undecidable ({now.reason})"
+    return _from_inconclusive(now, "undecidable")
+
+
+_PATHS = {
+    "replicated": _from_replicated,
+    "contradicted": _from_contradicted,
+    "inconclusive": _from_inconclusive,
+    "undecidable": _from_undecidable,
+}

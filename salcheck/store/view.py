@@ -17,7 +17,7 @@ import numpy as np
 from salcheck.criteria import RANDOMISATION_SCORES, EvalProtocol
 from salcheck.errors import SalcheckError
 from salcheck.saliency.resolve import DEFAULT_METHOD, MethodRef, resolve
-from salcheck.science.findings import Comparison, decide
+from salcheck.science.findings import Comparison, FindingVerdict, decide_finding
 from salcheck.science.stats import Verdict
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, TestSpec, evaluation_key
@@ -102,20 +102,29 @@ class ResultsView:
         *,
         seeds: Iterable[int] | None = None,
         protocol: EvalProtocol | None = None,
+        nulls: Iterable[Any] = (),
     ) -> None:
         self.store, self.tier = store, tier
         self.method = resolve(method)
         self.seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
         self.protocol = protocol or tier.evaluation
+        self.nulls = tuple(resolve(n) for n in nulls)  # the null rule's references
         self._cache: dict[tuple[Any, ...], Any] = {}
 
     @property
     def method_name(self) -> str:
         return self.method.name
 
+    @property
+    def protocol_id(self) -> dict[str, Any]:
+        """What a verdict record names: the tier's training protocol and the evaluation's."""
+        return {"training": self.tier.training(), "evaluation": self.protocol.to_dict()}
+
     def for_method(self, method: Any) -> ResultsView:
-        """The same store, tier, seeds and protocol, for another method."""
-        return ResultsView(self.store, self.tier, method, seeds=self.seeds, protocol=self.protocol)
+        """The same store, tier, seeds, protocol and nulls, for another method."""
+        return ResultsView(
+            self.store, self.tier, method, seeds=self.seeds, protocol=self.protocol, nulls=self.nulls
+        )
 
     def specs(self, dataset: str, variant: str = "default", **overrides: Any) -> list[ModelSpec]:
         return [self.tier.spec(dataset, variant, s, **overrides) for s in self.seeds]
@@ -176,14 +185,25 @@ class ResultsView:
             why.append(f"seed(s) {improving} stopped at the cap while still improving")
         return f"{dataset}/{variant}: " + "; ".join(why) if why else None
 
-    def decide(self, comparison: Comparison) -> Verdict:
-        """The comparison's verdict, undecidable when a cell it reads is not valid."""
+    def finding(self, comparison: Comparison) -> FindingVerdict:
+        """The comparison decided for the method and, when it reads map criteria, against each
+        null map of :attr:`nulls` (:func:`salcheck.science.findings.decide_finding`);
+        undecidable when a cell it reads is not valid."""
         from salcheck.science.stats import undecidable
 
         reasons = [r for cell in comparison.cells() if (r := self.validity(*cell)) is not None]
         if reasons:
-            return undecidable(comparison.claim, "; ".join(dict.fromkeys(reasons)))
-        return decide(comparison, self.values)
+            v = undecidable(comparison.claim, "; ".join(dict.fromkeys(reasons)), [], [])
+            return FindingVerdict(v, {}, None, v)
+        reads_maps = all(
+            part_of(op[2]) == "maps" for op in (comparison.x, comparison.y) if isinstance(op, tuple)
+        )
+        nulls = {n.name: self.for_method(n).values for n in self.nulls} if reads_maps else {}
+        return decide_finding(comparison, self.values, nulls)
+
+    def decide(self, comparison: Comparison) -> Verdict:
+        """The comparison's verdict for the method, beyond the nulls (:meth:`finding`)."""
+        return self.finding(comparison).verdict
 
     def decide_available(self, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
         """key -> verdict, or None where a result the comparison reads is missing."""
