@@ -10,8 +10,9 @@ per switch beside the poster's row, and each switch's *log-distance* to the post
 
 (x: salcheck's value on seed s; p: the poster's number). A switch is *settled* when ClinicaDL's
 own code (the poster's implementation) decides it, and salcheck follows the code whatever D
-says; an unsettled switch is adopted when it brings salcheck closer to the poster (lower D than
-the baseline). The adopted protocol, all decisions combined, is scored as one more row.
+says: the row ``ClinicaDL's code`` applies every settled decision. Each unsettled switch is then
+measured on top of that row, and adopted when it brings salcheck closer to the poster (lower D
+than ``ClinicaDL's code``); ``adopted`` combines them.
 """
 
 from __future__ import annotations
@@ -139,29 +140,41 @@ def _apply(
     return training, replace(evaluation, **{switch.field: switch.value})
 
 
+CODE = "ClinicaDL's code"
+SETTLED = tuple(s for s in SWITCHES if s.clinicadl is True)
+OPEN = tuple(s for s in SWITCHES if s.clinicadl is None)
+
+
+def on_code(switch: Switch) -> str:
+    """The row name of an open switch measured on top of ClinicaDL's code."""
+    return f"{CODE} + {switch.name}"
+
+
 def adopted_switches(rows: dict[str, Row]) -> list[Switch]:
-    """Settled switches ClinicaDL's code makes, and unsettled ones that lower D."""
-    base = rows["baseline"].distance()
-    return [
-        s
-        for s in SWITCHES
-        if s.clinicadl is True or (s.clinicadl is None and rows[s.name].distance() < base)
-    ]
+    """The switches ClinicaDL's code makes, and the open ones that lower D on top of them."""
+    code = rows[CODE].distance()
+    return [*SETTLED, *(s for s in OPEN if rows[on_code(s)].distance() < code)]
 
 
 def protocols(
-    tier: Tier, adopted: Iterable[Switch] = ()
+    tier: Tier, adopted: Iterable[Switch] | None = None
 ) -> dict[str, tuple[dict[str, Any], EvalProtocol]]:
-    """name -> (training overrides, evaluation protocol): the baseline, each switch, and the
-    combination of ``adopted`` (when given)."""
+    """name -> (training overrides, evaluation protocol): the baseline, each switch alone,
+    ClinicaDL's code, each open switch on top of it, and (when ``adopted`` is given) the
+    adopted combination."""
     training, evaluation = baseline(tier)
     out = {"baseline": (training, evaluation)}
     for s in SWITCHES:
         out[s.name] = _apply(s, training, evaluation)
-    adopted = list(adopted)
-    if adopted:
+    for s in SETTLED:
+        training, evaluation = _apply(s, training, evaluation)
+    out[CODE] = (training, evaluation)
+    for s in OPEN:
+        out[on_code(s)] = _apply(s, training, evaluation)
+    if adopted is not None:
         for s in adopted:
-            training, evaluation = _apply(s, training, evaluation)
+            if s not in SETTLED:
+                training, evaluation = _apply(s, training, evaluation)
         out["adopted"] = (training, evaluation)
     return out
 
@@ -196,6 +209,12 @@ def adopted_plan(
     rows = collect(store, tier, method, seeds=seeds, adopted=False)
     chosen = protocols(tier, adopted_switches(rows))
     return _plan(tier, resolve(method), {"adopted": chosen["adopted"]}, seeds)
+
+
+def adopted_protocol(rows: dict[str, Row]) -> tuple[dict[str, Any], EvalProtocol]:
+    """(training overrides, evaluation protocol) of the adopted row."""
+    row = rows["adopted"]
+    return row.training, row.evaluation
 
 
 def collect(
