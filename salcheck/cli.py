@@ -96,8 +96,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = _store(args)
     models, bad_models = store.scan("models")
     evaluations, bad_evals = store.scan("evaluations")
-    for name in bad_models + bad_evals:
-        print(f"CORRUPTED {name}: its checksum does not match; it is recomputed when next needed")
+    for name in bad_models + bad_evals:  # "kind/file (why)": checksum, JSON, not a record
+        print(f"CORRUPTED {name}; it is set aside and recomputed when next needed")
     if not models:
         other = store.other_versions()
         hint = f" (results of other store versions: {', '.join(other)})" if other else ""

@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import pytest
+import store_entries as se
 
 from salcheck.engine.runner import model_entry, run_grid
 from salcheck.errors import StoreError
@@ -19,35 +20,44 @@ TINY = {"n_per_class": 12, "image_size": 32, "epochs": 1}
 
 def test_put_get_round_trip_and_cache(tmp_path):
     store = Store(tmp_path)
-    assert store.get("models", "k1") is None
+    k1 = se.spec(0).key()
+    assert store.get("models", k1) is None
     calls = []
-    compute = lambda v: lambda: calls.append(v) or {"b": v}
-    entry, cached = store.get_or_compute("models", "k1", compute(2.0), usable=lambda e: True)
-    assert not cached and calls == [2.0]
-    entry, cached = store.get_or_compute("models", "k1", compute(3.0), usable=lambda e: True)
-    assert cached and entry == {"b": 2.0} and len(calls) == 1
-    entry, cached = store.get_or_compute("models", "k1", compute(4.0), usable=lambda e: False)
-    assert not cached and entry == {"b": 4.0}, "an unusable entry is recomputed"
+
+    def compute(epoch):
+        def run():
+            calls.append(epoch)
+            return {**se.model_entry(se.spec(0)), "best_epoch": epoch}
+
+        return run
+
+    entry, cached = store.get_or_compute("models", k1, compute(2), usable=lambda e: True)
+    assert not cached and calls == [2]
+    entry, cached = store.get_or_compute("models", k1, compute(3), usable=lambda e: True)
+    assert cached and entry["best_epoch"] == 2 and len(calls) == 1
+    entry, cached = store.get_or_compute("models", k1, compute(4), usable=lambda e: False)
+    assert not cached and entry["best_epoch"] == 4, "an unusable entry is recomputed"
     assert not list(store.dir.rglob("*.tmp"))
     with pytest.raises(StoreError, match="unknown store kind 'cells'; accepted: models"):
-        store.get("cells", "k1")
+        store.get("cells", k1)
 
 
 def test_corrupted_entry_is_reported_set_aside_and_recomputed(tmp_path):
     warnings = []
     store = Store(tmp_path, warn=warnings.append)
-    path = store.put("evaluations", "k", {"b": 2.0})
+    k, original = se.evaluation_entry(se.spec(0))
+    path = store.put("evaluations", k, original)
     data = json.loads(path.read_text())
-    data["entry"]["b"] = 99.0  # a flipped number: the checksum no longer matches
+    data["entry"]["criteria"]["b"] = 99.0  # a flipped number: the checksum no longer matches
     path.write_text(json.dumps(data))
-    assert store.scan("evaluations") == ([], [f"evaluations/{path.name}"])
-    entry, cached = store.get_or_compute("evaluations", "k", lambda: {"b": 2.0}, usable=lambda e: True)
-    assert not cached and entry == {"b": 2.0}
+    assert store.scan("evaluations") == ([], [f"evaluations/{path.name} (checksum mismatch)"])
+    entry, cached = store.get_or_compute("evaluations", k, lambda: original, usable=lambda e: True)
+    assert not cached and entry == original
     assert "corrupted entry" in warnings[0] and "checksum mismatch" in warnings[0]
     assert path.with_suffix(".corrupt").exists()
-    assert store.scan("evaluations")[1] == ["evaluations/k.corrupt"]
+    assert store.scan("evaluations")[1] == [f"evaluations/{k}.corrupt (set aside)"]
     path.write_text(path.read_text()[:20])  # truncated JSON
-    assert store.get("evaluations", "k") is None
+    assert store.get("evaluations", k) is None
     assert "corrupted" in warnings[-1]
 
 

@@ -18,7 +18,7 @@ from salcheck.cohort import Cohort, make_cohort
 from salcheck.provenance import provenance
 from salcheck.rng import derive_seed
 from salcheck.saliency.resolve import method_fingerprint, method_name
-from salcheck.store.keys import ModelSpec, TestSpec, content_key
+from salcheck.store.keys import ModelSpec, TestSpec, content_key, identity_of
 from salcheck.store.records import ModelResult, Scores
 
 #: Bump when what an evaluation means changes in a way the code hash below cannot see.
@@ -47,17 +47,18 @@ def evaluation_code_hash() -> str:
     return h.hexdigest()
 
 
-def evaluation_key(model: ModelSpec, test: TestSpec, fingerprint: str) -> str:
-    """Content hash of (model key, test set, method fingerprint, evaluation version and code)."""
-    return content_key(
-        {
-            "model": model.key(),
-            "test": test.to_dict(),
-            "method": fingerprint,
-            "version": EVALUATION_VERSION,
-            "code": evaluation_code_hash(),
-        }
+def evaluation_identity(model: ModelSpec, test: TestSpec, fingerprint: str) -> dict[str, Any]:
+    """What the key of an evaluation by this code hashes (:func:`~salcheck.store.keys.identity_of`:
+    model key, test set, method fingerprint, evaluation version and code hash); stored in the
+    entry, so its key can be recomputed from its content."""
+    return identity_of(
+        model, test.to_dict(), fingerprint, version=EVALUATION_VERSION, code=evaluation_code_hash()
     )
+
+
+def evaluation_key(model: ModelSpec, test: TestSpec, fingerprint: str) -> str:
+    """Content hash of :func:`evaluation_identity`."""
+    return content_key(evaluation_identity(model, test, fingerprint))
 
 
 _TEST_COHORTS: dict[TestSpec, Cohort] = {}

@@ -21,7 +21,7 @@ from typing import Any
 
 from salcheck.engine.experiment import (
     evaluate,
-    evaluation_key,
+    evaluation_identity,
     load_model,
     test_cohort,
     train_model,
@@ -31,7 +31,7 @@ from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.provenance import provenance
 from salcheck.saliency.resolve import method_fingerprint, method_name, resolve_method
 from salcheck.store.files import Store
-from salcheck.store.keys import ModelSpec, TestSpec
+from salcheck.store.keys import ModelSpec, TestSpec, content_key
 from salcheck.store.records import ModelResult, Scores
 
 
@@ -135,6 +135,7 @@ def evaluation_entry(
     """(scores, cached) of ``method`` on the model of ``spec``. A method without a
     fingerprint (unreadable source) is evaluated afresh every time and never stored."""
     fingerprint = method_fingerprint(method)
+    identity = None if fingerprint is None else evaluation_identity(spec, test, fingerprint)
 
     def compute() -> dict[str, Any]:
         try:
@@ -149,13 +150,14 @@ def evaluation_entry(
                 error=f"{type(exc).__name__}: {exc}",
                 provenance=provenance(traceback=traceback.format_exc()),
             )
+        scores.identity = identity  # its key is recomputed from it (keys.evaluation_entry_key)
         return scores.to_dict()
 
-    if fingerprint is None:
+    if identity is None:
         return Scores.from_dict(compute()), False
     entry, cached = store.get_or_compute(
         "evaluations",
-        evaluation_key(spec, test, fingerprint),
+        content_key(identity),
         compute,
         usable=lambda e: e.get("status") == "done",
     )

@@ -18,7 +18,8 @@ from typing import Any
 
 from salcheck.cohort import CohortSpec, preset
 from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
-from salcheck.errors import InvalidArgument, check_choice
+from salcheck.errors import InvalidArgument, InvalidRecord, check_choice
+from salcheck.store.schema import fields_of, short
 from salcheck.training.augment import AUGMENTATIONS
 from salcheck.training.losses import LOSSES
 
@@ -112,11 +113,15 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
-        d = dict(d)
+    def from_dict(cls, d: dict[str, Any], *, where: str = "spec") -> ModelSpec:
+        """The spec of a JSON dict; raises InvalidRecord naming the field ``where`` it fails."""
+        d = dict(fields_of(cls, d, where))
         if d.get("mix") is not None:
             d["mix"] = tuple(d["mix"])
-        return cls(**d)
+        try:
+            return cls(**d)
+        except (ValueError, TypeError) as exc:
+            raise InvalidRecord(f"{where}: {exc}") from exc
 
     def key(self) -> str:
         """Content hash of the spec, the model format and the cohort format."""
@@ -151,3 +156,56 @@ class TestSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "cohort_format": COHORT_FORMAT_VERSION}
+
+
+def identity_of(
+    model: ModelSpec, test: dict[str, Any], fingerprint: str | None, *, version: Any, code: Any
+) -> dict[str, Any]:
+    """What an evaluation's key hashes (``key = content_key(identity)``): the model's key, the
+    test set (``TestSpec.to_dict()``), the method's fingerprint, and the evaluation version and
+    code hash of the code that computed it. Each evaluation entry stores it as ``identity``, so
+    its key can be recomputed from its content (:func:`evaluation_entry_key`)."""
+    return {
+        "model": model.key(),
+        "test": dict(test),
+        "method": fingerprint,
+        "version": version,
+        "code": code,
+    }
+
+
+def evaluation_entry_key(entry: dict[str, Any]) -> str | None:
+    """The key of an evaluation entry, recomputed from its content: its model spec, its test set
+    (``provenance.test``; a failed entry has only ``identity.test``), its method fingerprint, and
+    the evaluation version and code hash its ``identity`` records. None for an entry written
+    before entries carried an identity. Raises InvalidRecord when the identity it carries is not
+    the one of its content. Change this function with :func:`identity_of`.
+    """
+    identity = entry.get("identity")
+    if identity is None:
+        return None
+    test = entry.get("provenance", {}).get("test", identity.get("test"))
+    if not isinstance(test, dict):
+        raise InvalidRecord(f"provenance.test must be a JSON object, got {short(test)}")
+    expected = identity_of(
+        ModelSpec.from_dict(entry["model"], where="model"),
+        test,
+        entry.get("fingerprint"),
+        version=identity.get("version"),
+        code=identity.get("code"),
+    )
+    wrong = sorted(k for k in set(expected) | set(identity) if expected.get(k) != identity.get(k))
+    if wrong:
+        parts = ", ".join(
+            f"{k} {short(identity.get(k), 40)} (content: {short(expected.get(k), 40)})" for k in wrong
+        )
+        raise InvalidRecord(f"its identity is not that of its content: {parts}")
+    return content_key(expected)
+
+
+def entry_key(kind: str, entry: dict[str, Any]) -> str | None:
+    """The key an entry of ``kind`` (a valid record) belongs under, recomputed from its content:
+    ``ModelSpec.key()`` of a model's spec, :func:`evaluation_entry_key` of an evaluation."""
+    if kind == "models":
+        return ModelSpec.from_dict(entry["spec"]).key()
+    return evaluation_entry_key(entry)

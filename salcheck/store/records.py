@@ -1,5 +1,11 @@
 """The two kinds of stored result: a trained model (:class:`ModelResult`) and a method's
-evaluation on it (:class:`Scores`). Both are JSON-serialisable; arrays travel as lists."""
+evaluation on it (:class:`Scores`). Both are JSON-serialisable; arrays travel as lists.
+
+``from_dict`` is strict (:mod:`salcheck.store.schema`): unknown or missing fields, values of
+the wrong type, an unknown status, a finished record without the numbers its readers use, all
+raise :class:`~salcheck.errors.InvalidRecord`. :func:`check_entry` adds the key: an entry is
+valid only under the key recomputed from its content.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from salcheck.store.keys import ModelSpec
+from salcheck.errors import InvalidRecord
+from salcheck.store.keys import ModelSpec, entry_key
+from salcheck.store.schema import conform, fields_of, short
+
+#: The states of a stored record; a failed one is computed again when next needed.
+STATUSES = ("done", "failed")
 
 
 @dataclass
@@ -56,6 +67,13 @@ class ModelResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelResult:
+        """The record of a JSON dict; raises InvalidRecord naming what is wrong."""
+        fields_of(cls, d, "model record")
+        _check_status(d["status"])
+        if d["status"] == "done":
+            for i, epoch in enumerate(d.get("history", [])):
+                for k in ("val_loss", "val_balanced_accuracy"):
+                    conform(epoch.get(k), float, f"history[{i}].{k}")
         return cls(**{**d, "spec": ModelSpec.from_dict(d["spec"])})
 
 
@@ -74,6 +92,7 @@ class Scores:
     timings: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    identity: dict[str, Any] | None = None  # what its key hashes (keys.identity_of)
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -88,6 +107,7 @@ class Scores:
                 "timings",
                 "provenance",
                 "error",
+                "identity",
             )
         }
         d["model"] = self.model.to_dict()
@@ -96,10 +116,57 @@ class Scores:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scores:
+        """The record of a JSON dict; raises InvalidRecord naming what is wrong."""
+        fields_of(cls, d, "evaluation record")
+        _check_status(d["status"])
+        if d["status"] == "done":
+            _check_randomisation(d.get("randomisation", []))
         return cls(
             **{
                 **d,
-                "model": ModelSpec.from_dict(d["model"]),
+                "model": ModelSpec.from_dict(d["model"], where="model"),
                 "maps": {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()},
             }
         )
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise InvalidRecord(f"status must be one of {', '.join(STATUSES)}, got {short(status)}")
+
+
+def _check_randomisation(steps: list[dict[str, Any]]) -> None:
+    """A finished evaluation's cascading-randomisation curve: at least the trained model's step,
+    each with its layer and the numbers b, c, spearman (the view derives criteria from them)."""
+    if not steps:
+        raise InvalidRecord("randomisation of a finished evaluation must hold at least one step")
+    for i, step in enumerate(steps):
+        conform(step.get("layer"), str, f"randomisation[{i}].layer")
+        for k in ("b", "c", "spearman"):
+            conform(step.get(k), float, f"randomisation[{i}].{k}")
+
+
+#: The record class of each kind of entry.
+RECORDS: dict[str, type[ModelResult] | type[Scores]] = {"models": ModelResult, "evaluations": Scores}
+
+
+def check_entry(kind: str, key: str | None, entry: Any) -> ModelResult | Scores:
+    """The record an entry of ``kind`` stored under ``key`` holds. Raises InvalidRecord when it
+    is not a valid record of its kind, or when ``key`` (unless None) is not the key recomputed
+    from its content (an evaluation entry without an identity is not checked against its key).
+
+    Examples
+    --------
+    >>> spec = ModelSpec("homogeneous", n_per_class=12, image_size=32)
+    >>> entry = {"spec": spec.to_dict(), "status": "failed"}
+    >>> check_entry("models", spec.key(), entry).status
+    'failed'
+    >>> check_entry("models", "0" * 24, entry)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    salcheck.errors.InvalidRecord: stored under key 0000...0000, but its content is that of ...
+    """
+    record = RECORDS[kind].from_dict(entry)
+    own = entry_key(kind, entry)
+    if key is not None and own is not None and own != key:
+        raise InvalidRecord(f"stored under key {key}, but its content is that of {own}")
+    return record

@@ -23,12 +23,18 @@ from salcheck.store.keys import ModelSpec
 from salcheck.store.records import Scores
 from salcheck.store.tiers import Tier, check_seeds
 
+
+def _abs_log(x: float) -> float:
+    """|log x|; inf for x = 0 (a ratio with an empty numerator), NaN for NaN or x < 0."""
+    return abs(math.log(x)) if x > 0 else math.inf if x == 0 else math.nan
+
+
 #: Criteria derived from an evaluation's cascading-randomisation curve (F8).
 DERIVED = {
-    "abs_log_b": lambda r: abs(math.log(r[0]["b"])),
-    "abs_log_c": lambda r: abs(math.log(r[0]["c"])),
-    "abs_log_b_randomised": lambda r: abs(math.log(r[-1]["b"])),
-    "abs_log_c_randomised": lambda r: abs(math.log(r[-1]["c"])),
+    "abs_log_b": lambda r: _abs_log(r[0]["b"]),
+    "abs_log_c": lambda r: _abs_log(r[0]["c"]),
+    "abs_log_b_randomised": lambda r: _abs_log(r[-1]["b"]),
+    "abs_log_c_randomised": lambda r: _abs_log(r[-1]["c"]),
     "spearman_randomised": lambda r: r[-1]["spearman"],
 }
 
@@ -37,7 +43,13 @@ def score_values(runs: Iterable[Scores], criterion: str) -> list[float]:
     """``criterion`` of each evaluation: a stored criterion, or one of :data:`DERIVED`."""
     if criterion in DERIVED:
         return [float(DERIVED[criterion](r.randomisation)) for r in runs]
-    return [float(r.criteria[criterion]) for r in runs]
+    out = []
+    for r in runs:
+        if criterion not in r.criteria:
+            msg = f"the evaluation of {r.method} on {r.model.label()} has no criterion {criterion!r}"
+            raise MissingResults(msg)
+        out.append(float(r.criteria[criterion]))
+    return out
 
 
 class MissingResults(SalcheckError, LookupError):
