@@ -339,14 +339,14 @@ def check_workers(workers: int) -> None:
 def _run_pool(specs, root, test, methods, workers, threads, device, batch, on_cell):
     """Two phases on one pool: train (or find) every model, then one task per (model,
     method), so progress comes per evaluation and no worker idles behind a long cell."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
+
+    from salcheck.engine.orphans import process_pool
 
     outcomes = []
-    ctx = mp.get_context("spawn")
     # Longest first (large sets, long training), so no long model starts last.
     order = sorted(specs, key=_cost, reverse=True)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with process_pool(workers) as pool:  # spawned workers that exit when this process dies
 
         def run(tasks):
             futures = [
