@@ -19,6 +19,10 @@ class TrainingDiverged(SalcheckError, RuntimeError):
     """A training loss became NaN or infinite."""
 
 
+class InvalidRecord(SalcheckError, ValueError):
+    """A stored entry that is not a record of its kind, or not stored under its own key."""
+
+
 class StoreError(SalcheckError, OSError):
     """A result store that cannot be used (not writable, wrong format version)."""
 

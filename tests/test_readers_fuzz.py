@@ -43,22 +43,16 @@ def test_truncated_npz_names_the_file(saved, tmp_path, cut):
     dtype=st.sampled_from([None, "int64", "U3"]),
 )
 def test_npz_with_missing_or_wrong_arrays_names_the_file(saved, tmp_path, drop, dtype):
+    """Every case lacks an array (the images also cast to another dtype in some): each is
+    refused with the file and the missing array named."""
     with np.load(saved["npz"]) as z:
         arrays = {k: z[k] for k in z.files if k != drop}
     if dtype and "images" in arrays:
         arrays["images"] = arrays["images"].astype(dtype)
     bad = tmp_path / "cohort.npz"
     np.savez(bad, **arrays)
-    if dtype is None or drop == "images":
-        with pytest.raises(InvalidArgument, match=r"cohort\.npz"):
-            load(bad)
-    else:  # a dtype numpy can cast may load; if it does not, the error names the file
-        try:
-            load(bad)
-            message = "loaded from cohort.npz"
-        except InvalidArgument as exc:
-            message = str(exc)
-        assert "cohort.npz" in message
+    with pytest.raises(InvalidArgument, match=rf"cohort\.npz is not a readable .*{drop}"):
+        load(bad)
 
 
 @FUZZ

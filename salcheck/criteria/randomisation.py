@@ -89,7 +89,9 @@ def cascading_randomisation(
 
 
 def _abs_log(value: float | str) -> float:
-    return abs(math.log(float(value)))
+    """|log x|; inf for x = 0 (a ratio with an empty numerator), NaN for NaN or x < 0."""
+    x = float(value)
+    return abs(math.log(x)) if x > 0 else math.inf if x == 0 else math.nan
 
 
 #: Scores read off a cascading-randomisation curve (rows as :func:`cascading_randomisation`

@@ -20,7 +20,7 @@ from salcheck.criteria import EvalProtocol
 from salcheck.errors import InvalidArgument
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.store.files import Store
-from salcheck.store.keys import ModelSpec, TestSpec, checks_key, evaluation_key
+from salcheck.store.keys import ModelSpec, TestSpec, checks_payload, content_key, evaluation_payload
 from salcheck.store.tiers import Tier, check_seeds
 from salcheck.store.view import part_of
 
@@ -49,16 +49,17 @@ class Task:
         """The store kind of the task's entry."""
         return "models" if self.part == "model" else self.part
 
+    def identity(self, test: TestSpec) -> dict[str, Any]:
+        """What the key of the task's evaluation entry hashes (stored in the entry)."""
+        fingerprint = self.method.fingerprint if self.method is not None else None
+        protocol = self.protocol.to_dict() if self.part != "features" else None
+        return evaluation_payload(self.part, self.spec, test, fingerprint, protocol)
+
     def key(self, test: TestSpec) -> str:
         """The store key of the task's entry."""
         if self.part == "model":
             return self.spec.key()
-        if self.part == "features":
-            return evaluation_key("features", self.spec, test)
-        assert self.method is not None
-        return evaluation_key(
-            self.part, self.spec, test, self.method.fingerprint, self.protocol.to_dict()
-        )
+        return content_key(self.identity(test))
 
     def label(self) -> str:
         what = self.part if self.method is None else f"{self.part} of {self.method.name}"
@@ -77,10 +78,14 @@ class CheckSuite:
     def models(self) -> list[ModelSpec]:
         return [self.tier.spec("homogeneous", "default", s) for s in self.seeds]
 
-    def key(self) -> str:
-        return checks_key(
+    def identity(self) -> dict[str, Any]:
+        """What the key of the suite's entry hashes (stored in the entry)."""
+        return checks_payload(
             self.method.fingerprint, self.models(), self.tier.test(), self.protocol.to_dict()
         )
+
+    def key(self) -> str:
+        return content_key(self.identity())
 
 
 @dataclass(frozen=True)

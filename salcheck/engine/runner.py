@@ -189,8 +189,9 @@ def evaluation_entry(
                 fingerprint=task.method.fingerprint if task.method else None,
                 protocol=task.protocol.to_dict(),
                 error=f"{type(exc).__name__}: {exc}",
-                provenance=provenance(traceback=traceback.format_exc()),
+                provenance=provenance(traceback=traceback.format_exc(), test=test.to_dict()),
             )
+        result.identity = task.identity(test)  # its key is recomputed from it on every read
         return result.to_dict()
 
     entry, cached = store.get_or_compute(
@@ -333,10 +334,9 @@ class _Pool(contextlib.AbstractContextManager):
     """A local process pool (spawn), one torch thread per worker."""
 
     def __init__(self, workers: int) -> None:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        from salcheck.engine.orphans import process_pool
 
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        self.pool = process_pool(workers)  # spawned workers that exit when this process dies
 
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(cancel_futures=True)
@@ -395,6 +395,7 @@ def run_checks(
         t = time.perf_counter()
         label = f"check suite of {suite.method.name} at tier {suite.tier.name}"
         record: CheckRecord = compute_checks(suite, store, device=device)
+        record.identity = suite.identity()
         store.put("checks", suite.key(), record.to_dict())
         o = Outcome(label, "checks", record.status, False, time.perf_counter() - t, record.error)
         if on_progress:

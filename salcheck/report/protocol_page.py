@@ -14,6 +14,7 @@ import numpy as np
 import salcheck.atomic as atomic
 from salcheck.criteria import symbols
 from salcheck.provenance import git_commit
+from salcheck.report.tier_page import table_text
 from salcheck.science.findings import CRITERIA_KEYS, POSTER_TEXT
 from salcheck.store.tiers import Tier
 from salcheck.studies.protocol import CODE, DATASETS, SWITCHES, Row, adopted_switches, baseline, on_code

@@ -2,13 +2,21 @@
 
 A bundle is a gzip'd tar of a store's entries (``entries/<kind>/<key>.json``, each with its own
 checksum, as stored), optionally the models' weights (``blobs/models/<key>.pt``), and a
-``manifest.json`` naming the sha256 of every member, the store format, salcheck's version and
-commit. Importing verifies every member against the manifest before writing anything, so a
-truncated or altered bundle is refused with an error naming the file and the member. An
-imported entry is added when the store lacks it, skipped when the store holds the same entry,
-and replaces a stored *failed* entry; any other difference is a conflict: nothing is written,
-and the conflicts are listed (``keep_existing=True`` imports the rest and keeps the store's).
-Grids computed over several runs or machines thus accumulate without overwriting silently.
+``manifest.json`` naming the sha256 of every member, the bundle and store formats, salcheck's
+version and commit. Importing checks the whole bundle before writing anything: every member
+name, every member against the manifest, every entry as a record of its kind (the schema the
+store's readers use), every entry's key against the key recomputed from its content (a model's
+spec; an evaluation's identity, :func:`salcheck.store.keys.evaluation_entry_key`), and every
+weight file against its entry's ``weights_sha256``. Any failure refuses the whole bundle with
+one :class:`BundleError` naming the bundle, the member and what is wrong. A valid entry is
+added when the store lacks it, skipped when the store holds the same entry, and replaces a
+stored *failed* entry; any other difference is a conflict: nothing is written, and the
+conflicts are listed (``keep_existing=True`` imports the rest and keeps the store's). Grids
+computed over several runs or machines thus accumulate without overwriting silently.
+
+What the checks cannot see: a bundle is not signed, so an entry whose numbers were changed
+and whose checksums were recomputed is accepted into a store that lacks it (a store that holds
+it reports a conflict). Export leaves out (with a warning) each entry that import would refuse.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import tempfile
 import time
@@ -25,11 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from salcheck.errors import SalcheckError
-from salcheck.store.files import KINDS, STORE_FORMAT_VERSION, Store, checksum
+from salcheck.errors import InvalidRecord, SalcheckError
+from salcheck.store.files import CORRUPTED, KINDS, STORE_FORMAT_VERSION, Store, checksum
 
 #: Bump when the bundle's layout changes.
 BUNDLE_FORMAT = 1
+_KEY = "[0-9a-f]{24}"
+_ENTRY = re.compile(rf"entries/({'|'.join(KINDS)})/({_KEY})\.json")
+_BLOB = re.compile(rf"blobs/(models)/({_KEY})\.pt")
+_NAMES = "manifest.json, entries/<kind>/<key>.json, blobs/models/<key>.pt (kind: {}; key: 24 hex digits)"
 
 
 class BundleError(SalcheckError):
@@ -55,24 +68,35 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _refused(path: str | os.PathLike[str], member: str, what: str) -> BundleError:
+    return BundleError(f"bundle {path}: member {member!r} {what}; nothing was imported")
+
+
 def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool = True) -> dict[str, int]:
-    """Write every entry of ``store`` (and the weights, if ``weights``) to the bundle ``path``,
-    atomically; returns the number of entries per kind."""
+    """Write every entry of ``store`` that import accepts (and its weights, if ``weights``) to
+    the bundle ``path``, atomically; returns the number of entries per kind (and ``left out``,
+    each reported through ``store.warn``, when some entry would be refused)."""
     from salcheck import __version__
     from salcheck.provenance import git_commit
 
     members: dict[str, bytes] = {}
-    counts = {}
+    counts = dict.fromkeys(KINDS, 0)
+    left_out = 0
     for kind in KINDS:
-        counts[kind] = 0
         for key, entry in store.items(kind):
+            try:
+                check_entry(kind, key, entry)
+            except InvalidRecord as exc:
+                left_out += 1
+                store.warn(f"{kind}/{key} is left out of the bundle: {exc}")
+                continue
             counts[kind] += 1
             members[f"entries/{kind}/{key}.json"] = json.dumps(
                 {"sha256": checksum(entry), "entry": entry}, sort_keys=True
             ).encode()
-            blob = store.path(kind, key, ".pt")
-            if weights and entry.get("weights_sha256") and blob.exists():
-                members[f"blobs/{kind}/{key}.pt"] = blob.read_bytes()
+            blob = store.get_blob(kind, key, entry.get("weights_sha256")) if weights else None
+            if blob is not None:  # a corrupted blob is reported by get_blob and left out
+                members[f"blobs/{kind}/{key}.pt"] = blob
     manifest = {
         "bundle_format": BUNDLE_FORMAT,
         "store_format": STORE_FORMAT_VERSION,
@@ -81,15 +105,16 @@ def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool =
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "members": {name: _sha(data) for name, data in sorted(members.items())},
     }
-    path = Path(path)
+    _write_tar(Path(path), {"manifest.json": json.dumps(manifest, indent=1).encode(), **members})
+    return {**counts, "left out": left_out} if left_out else counts
+
+
+def _write_tar(path: Path, members: dict[str, bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w:gz") as tar:
-            for name, data in [
-                ("manifest.json", json.dumps(manifest, indent=1).encode()),
-                *members.items(),
-            ]:
+            for name, data in members.items():
                 info = tarfile.TarInfo(name)
                 info.size, info.mtime = len(data), 0
                 tar.addfile(info, io.BytesIO(data))
@@ -97,32 +122,51 @@ def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool =
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return counts
 
 
-def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """(manifest, members), every member checked against the manifest's sha256."""
+def _read_members(path: str | os.PathLike[str]) -> dict[str, bytes]:
+    """name -> bytes of every member, each a regular file with an accepted name, once."""
+    members: dict[str, bytes] = {}
     try:
         with tarfile.open(path, mode="r:gz") as tar:
-            members = {}
-            for info in tar.getmembers():
+            for info in tar:
+                name = info.name
+                if name != "manifest.json" and not (_ENTRY.fullmatch(name) or _BLOB.fullmatch(name)):
+                    raise _refused(path, name, f"has no accepted name; accepted: {_NAMES.format(KINDS)}")
+                if not info.isfile():
+                    raise _refused(path, name, "is not a regular file (a link or a directory)")
+                if name in members:
+                    raise _refused(path, name, "appears twice")
                 f = tar.extractfile(info)
-                if f is not None:
-                    members[info.name] = f.read()
+                members[name] = f.read() if f is not None else b""
     except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
         msg = f"cannot read bundle {path}: {exc} (truncated or not a salcheck bundle?)"
         raise BundleError(msg) from exc
+    return members
+
+
+def _manifest(path: str | os.PathLike[str], data: bytes | None) -> dict[str, Any]:
+    """The manifest, checked: its formats, and a sha256 per member."""
     try:
-        manifest = json.loads(members.pop("manifest.json"))
+        manifest = json.loads(data if data is not None else b"")
         expected = manifest["members"]
+        if not isinstance(expected, dict) or not all(isinstance(v, str) for v in expected.values()):
+            raise TypeError(f"members must map each name to a sha256, got {str(expected)[:60]}")
     except (KeyError, ValueError, TypeError) as exc:
         raise BundleError(f"bundle {path} has no readable manifest.json ({exc!r})") from exc
-    if manifest.get("store_format") != STORE_FORMAT_VERSION:
-        msg = (
-            f"bundle {path} holds store format v{manifest.get('store_format')}; this salcheck "
-            f"reads v{STORE_FORMAT_VERSION}"
-        )
-        raise BundleError(msg)
+    for what, accepted in (("bundle_format", BUNDLE_FORMAT), ("store_format", STORE_FORMAT_VERSION)):
+        if manifest.get(what) != accepted:
+            msg = f"bundle {path} has {what} {manifest.get(what)!r}; this salcheck reads {accepted}"
+            raise BundleError(msg)
+    return manifest
+
+
+def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(manifest, members), every member name checked and every member checked against the
+    manifest's sha256."""
+    members = _read_members(path)
+    manifest = _manifest(path, members.pop("manifest.json", None))
+    expected = manifest["members"]
     missing = sorted(set(expected) - set(members))
     extra = sorted(set(members) - set(expected))
     bad = sorted(n for n in set(expected) & set(members) if _sha(members[n]) != expected[n])
@@ -132,6 +176,47 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
     return manifest, members
 
 
+def check_entry(kind: str, key: str, entry: Any) -> None:
+    """Raise InvalidRecord unless ``entry`` is a valid record of ``kind`` whose content gives
+    ``key`` (:func:`salcheck.store.records.check_entry`)."""
+    from salcheck.store.records import check_entry as check_record
+
+    check_record(kind, key, entry)
+
+
+def _entries(path: str | os.PathLike[str], members: dict[str, bytes]) -> list[tuple[str, str, Any]]:
+    """(kind, key, entry) of every entry member, each checked (see the module docstring)."""
+    out = []
+    for name, data in sorted(members.items()):
+        match = _ENTRY.fullmatch(name)
+        if match is None:
+            continue
+        kind, key = match.groups()
+        try:
+            stored = json.loads(data)
+            entry = stored["entry"]
+            if stored["sha256"] != checksum(entry) or set(stored) != {"sha256", "entry"}:
+                raise InvalidRecord("is not {sha256, entry} with the entry's checksum")
+            check_entry(kind, key, entry)
+        except CORRUPTED as exc:
+            raise _refused(
+                path, name, f"is not a valid {kind} entry ({type(exc).__name__}: {exc})"
+            ) from exc
+        blob = members.get(f"blobs/{kind}/{key}.pt")
+        if blob is not None and entry.get("weights_sha256") != _sha(blob):
+            msg = (
+                f"has weights whose sha256 {_sha(blob)} is not the entry's {entry.get('weights_sha256')}"
+            )
+            raise _refused(path, name, msg)
+        out.append((kind, key, entry))
+    keys = {f"{kind}/{key}" for kind, key, _ in out}
+    for name in members:
+        match = _BLOB.fullmatch(name)
+        if match and "/".join(match.groups()) not in keys:
+            raise _refused(path, name, "holds weights of no entry in the bundle")
+    return out
+
+
 def import_bundle(
     store: Store, path: str | os.PathLike[str], *, keep_existing: bool = False
 ) -> ImportSummary:
@@ -139,12 +224,7 @@ def import_bundle(
     _, members = read_bundle(path)
     summary = ImportSummary()
     plan: list[tuple[str, str, dict[str, Any]]] = []
-    for name, data in sorted(members.items()):
-        if not name.startswith("entries/"):
-            continue
-        _, kind, file = name.split("/")
-        key = file.removesuffix(".json")
-        incoming = json.loads(data)["entry"]
+    for kind, key, incoming in _entries(path, members):
         current = store.get(kind, key)
         if current is None:
             summary.added += 1

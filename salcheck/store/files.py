@@ -1,13 +1,17 @@
 """A crash-safe, content-addressed store with one kind of entry per expensive stage.
 
-Layout: ``<root>/v<STORE_FORMAT_VERSION>/<kind>/<key>.json`` (kinds: ``models``,
-``evaluations``), each file ``{"sha256": ..., "entry": ...}`` with the checksum of the
-canonical JSON verified on every read; a model's weights lie beside it as ``<key>.pt`` with
-their sha256 in the entry. Loading is plain JSON and ``torch.load(weights_only=True)``.
+Layout: ``<root>/v<STORE_FORMAT_VERSION>/<kind>/<key>.json`` (kinds: ``models``, the parts
+of an evaluation ``features``, ``maps``, ``randomisation``, and ``checks``), each file
+``{"sha256": ..., "entry": ...}`` with the checksum of the canonical JSON verified on every
+read; a model's weights lie beside it as ``<key>.pt`` with their sha256 in the entry. Loading
+is plain JSON and ``torch.load(weights_only=True)``.
 Files are written atomically (temporary file, fsync, rename), so a crash or ``kill -9`` leaves
 the old state or the whole new file. A per-entry lock (``fcntl.flock``) makes two processes
-sharing a store wait for each other instead of computing the same entry twice. A corrupted
-entry is reported, set aside as ``<key>.corrupt`` and recomputed; ``scan`` lists it.
+sharing a store wait for each other instead of computing the same entry twice. Every read
+checks the entry as a record of its kind (:func:`salcheck.store.records.check_entry`: its
+schema, and in ``get`` its key against its content), so every reader sees valid records only.
+An entry that fails (checksum, JSON, schema, key) is corrupted: ``get`` reports it, sets it
+aside as ``<key>.corrupt`` and returns None, so it is recomputed; ``scan`` lists it with why.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ STORE_FORMAT_VERSION = 4
 KINDS = ("models", "features", "maps", "randomisation", "checks")
 
 Payload = dict[str, Any]
+#: What reading a corrupted entry raises (InvalidRecord is a ValueError).
+CORRUPTED = (ValueError, KeyError, TypeError, RecursionError)
 
 
 def default_store() -> Path:
@@ -77,10 +83,10 @@ class Store:
         """The stored entry, or None (missing, or corrupted: reported and set aside)."""
         path = self.path(kind, key)
         try:
-            return _read(path)
+            return _valid(kind, key, _read(path))
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError) as exc:
+        except CORRUPTED as exc:
             self.warn(
                 f"corrupted entry {kind}/{path.name} ({exc}); it is set aside as "
                 f"{path.stem}.corrupt and recomputed"
@@ -140,22 +146,25 @@ class Store:
             return entry, False
 
     def scan(self, kind: str) -> tuple[list[Payload], list[str]]:
-        """Every readable entry of ``kind``, and the names of corrupted ones (left in place)."""
+        """Every valid record of ``kind``, and ``"kind/name (why)"`` of each corrupted entry
+        (left in place; ``get`` sets it aside) and of each one already set aside."""
         good, bad = [], []
         for path in sorted(self.path(kind, "x").parent.glob("*.json")):
             try:
-                good.append(_read(path))
-            except (ValueError, KeyError, TypeError):
-                bad.append(f"{kind}/{path.name}")
-        bad += [f"{kind}/{p.name}" for p in sorted(self.path(kind, "x").parent.glob("*.corrupt"))]
+                good.append(_valid(kind, None, _read(path)))
+            except CORRUPTED as exc:
+                bad.append(f"{kind}/{path.name} ({exc})")
+        bad += [
+            f"{kind}/{p.name} (set aside)" for p in sorted(self.path(kind, "x").parent.glob("*.corrupt"))
+        ]
         return good, bad
 
     def items(self, kind: str) -> Iterator[tuple[str, Payload]]:
-        """(key, entry) of every readable entry of ``kind`` (corrupted ones are skipped)."""
+        """(key, entry) of every valid record of ``kind`` (corrupted ones are skipped)."""
         for path in sorted(self.path(kind, "x").parent.glob("*.json")):
             try:
-                yield path.stem, _read(path)
-            except (ValueError, KeyError, TypeError):
+                yield path.stem, _valid(kind, None, _read(path))
+            except CORRUPTED:
                 continue
 
     def other_versions(self) -> list[str]:
@@ -165,6 +174,14 @@ class Store:
             for p in self.root.glob("v*")
             if p.is_dir() and p != self.dir and any(p.rglob("*.json"))
         )
+
+
+def _valid(kind: str, key: str | None, entry: Any) -> Payload:
+    """``entry`` if it is a valid record of ``kind`` (under ``key``, unless None)."""
+    from salcheck.store.records import check_entry  # imports torch: only when reading
+
+    check_entry(kind, key, entry)
+    return entry
 
 
 def _read(path: Path) -> Payload:

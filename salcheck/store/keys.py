@@ -19,7 +19,8 @@ from typing import Any
 
 from salcheck.cohort import Cohort, CohortSpec, make_cohort, preset
 from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
-from salcheck.errors import InvalidArgument, check_choice
+from salcheck.errors import InvalidArgument, InvalidRecord, check_choice
+from salcheck.store.schema import fields_of, short
 from salcheck.training.augment import AUGMENTATIONS
 from salcheck.training.losses import LOSSES
 
@@ -113,11 +114,15 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
-        d = dict(d)
+    def from_dict(cls, d: dict[str, Any], *, where: str = "spec") -> ModelSpec:
+        """The spec of a JSON dict; raises InvalidRecord naming the field ``where`` it fails."""
+        d = dict(fields_of(cls, d, where))
         if d.get("mix") is not None:
             d["mix"] = tuple(d["mix"])
-        return cls(**d)
+        try:
+            return cls(**d)
+        except (ValueError, TypeError) as exc:
+            raise InvalidRecord(f"{where}: {exc}") from exc
 
     def key(self) -> str:
         """Content hash of the spec, the model format and the cohort format."""
@@ -218,20 +223,24 @@ def code_hash(kind: str) -> str:
 def evaluation_payload(
     part: str,
     model: ModelSpec,
-    test: TestSpec,
+    test: TestSpec | dict[str, Any],
     fingerprint: str | None = None,
     protocol: dict[str, str] | None = None,
+    *,
+    version: Any = None,
+    code: Any = None,
 ) -> dict[str, Any]:
-    """Everything that determines one part of an evaluation (:func:`evaluation_key` hashes it):
-    the model, the test set, the method's fingerprint and the evaluation protocol (``maps`` and
-    ``randomisation`` only), the evaluation version and the code of the part."""
+    """Everything that determines one part of an evaluation, its *identity* (its key hashes it,
+    and the entry stores it so its key can be recomputed from its content): the model, the test
+    set, the method's fingerprint and the evaluation protocol (``maps`` and ``randomisation``
+    only), the evaluation version and the code of the part (default: this code's)."""
     check_choice("evaluation part", part, ("features", "maps", "randomisation"))
     payload: dict[str, Any] = {
         "part": part,
         "model": model.key(),
-        "test": test.to_dict(),
-        "version": EVALUATION_VERSION,
-        "code": code_hash(part),
+        "test": test.to_dict() if isinstance(test, TestSpec) else dict(test),
+        "version": EVALUATION_VERSION if version is None else version,
+        "code": code_hash(part) if code is None else code,
     }
     if part != "features":
         if fingerprint is None:
@@ -252,18 +261,86 @@ def evaluation_key(
     return content_key(evaluation_payload(part, model, test, fingerprint, protocol))
 
 
+def checks_payload(
+    fingerprint: str,
+    models: list[ModelSpec] | list[str],
+    test: TestSpec | dict[str, Any],
+    protocol: dict[str, str],
+    *,
+    version: Any = None,
+    code: Any = None,
+) -> dict[str, Any]:
+    """The identity of a method's check-suite results on reference ``models``."""
+    return {
+        "part": "checks",
+        "method": fingerprint,
+        "models": [m.key() if isinstance(m, ModelSpec) else m for m in models],
+        "test": test.to_dict() if isinstance(test, TestSpec) else dict(test),
+        "protocol": dict(sorted(protocol.items())),
+        "version": EVALUATION_VERSION if version is None else version,
+        "code": code_hash("checks") if code is None else code,
+    }
+
+
 def checks_key(
     fingerprint: str, models: list[ModelSpec], test: TestSpec, protocol: dict[str, str]
 ) -> str:
     """The store key of a method's check-suite results on reference ``models``."""
-    return content_key(
-        {
-            "part": "checks",
-            "method": fingerprint,
-            "models": [m.key() for m in models],
-            "test": test.to_dict(),
-            "protocol": dict(sorted(protocol.items())),
-            "version": EVALUATION_VERSION,
-            "code": code_hash("checks"),
-        }
-    )
+    return content_key(checks_payload(fingerprint, models, test, protocol))
+
+
+def _identity(entry: dict[str, Any]) -> dict[str, Any]:
+    identity = entry.get("identity")
+    if not isinstance(identity, dict):
+        raise InvalidRecord(f"an evaluation entry must carry its identity, got {short(identity)}")
+    return identity
+
+
+def evaluation_entry_key(entry: dict[str, Any]) -> str:
+    """The key of an evaluation or check-suite entry, recomputed from its content: its part, its
+    model spec, its test set (``provenance.test``; a failed entry has only ``identity.test``),
+    its method's fingerprint and protocol, and the version and code hash its identity records
+    (taken on its word: this code cannot recompute another code's hash). Raises InvalidRecord
+    when the identity it carries is not the one of its content."""
+    identity = _identity(entry)
+    test = entry.get("provenance", {}).get("test", identity.get("test"))
+    if not isinstance(test, dict):
+        raise InvalidRecord(f"provenance.test must be a JSON object, got {short(test)}")
+    version, code = identity.get("version"), identity.get("code")
+    if entry.get("part", "checks") == "checks" and "results" in entry:
+        expected = checks_payload(
+            entry.get("fingerprint") or "",
+            list(identity.get("models") or []),
+            test,
+            dict(identity.get("protocol") or {}),
+            version=version,
+            code=code,
+        )
+    else:
+        part = entry.get("part")
+        if part not in ("features", "maps", "randomisation"):
+            raise InvalidRecord(f"part must be features, maps or randomisation, got {short(part)}")
+        expected = evaluation_payload(
+            part,
+            ModelSpec.from_dict(entry["model"], where="model"),
+            test,
+            entry.get("fingerprint") if part != "features" else None,
+            entry.get("protocol") if part != "features" else None,
+            version=version,
+            code=code,
+        )
+    wrong = sorted(k for k in set(expected) | set(identity) if expected.get(k) != identity.get(k))
+    if wrong:
+        parts = ", ".join(
+            f"{k} {short(identity.get(k), 40)} (content: {short(expected.get(k), 40)})" for k in wrong
+        )
+        raise InvalidRecord(f"its identity is not that of its content: {parts}")
+    return content_key(expected)
+
+
+def entry_key(kind: str, entry: dict[str, Any]) -> str:
+    """The key an entry of ``kind`` (a valid record) belongs under, recomputed from its content:
+    ``ModelSpec.key()`` of a model's spec, :func:`evaluation_entry_key` of the others."""
+    if kind == "models":
+        return ModelSpec.from_dict(entry["spec"]).key()
+    return evaluation_entry_key(entry)

@@ -1,6 +1,12 @@
 """The stored results: a trained model (:class:`ModelResult`), each part of its evaluation
 (:class:`Evaluation`) and a method's check-suite results (:class:`CheckRecord`). All are
-JSON-serialisable; arrays travel as lists."""
+JSON-serialisable; arrays travel as lists.
+
+``from_dict`` is strict (:mod:`salcheck.store.schema`): unknown or missing fields, values of
+the wrong type, an unknown status, a finished record without the numbers its readers use, all
+raise :class:`~salcheck.errors.InvalidRecord`. :func:`check_entry` adds the key: an entry is
+valid only under the key recomputed from its content.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from salcheck.store.keys import ModelSpec
+from salcheck.errors import InvalidRecord
+from salcheck.store.keys import ModelSpec, entry_key
+from salcheck.store.schema import conform, fields_of, short
+
+#: The states of a stored record; a failed one is computed again when next needed.
+STATUSES = ("done", "failed")
 
 
 @dataclass
@@ -57,6 +68,13 @@ class ModelResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelResult:
+        """The record of a JSON dict; raises InvalidRecord naming what is wrong."""
+        fields_of(cls, d, "model record")
+        _check_status(d["status"])
+        if d["status"] == "done":
+            for i, epoch in enumerate(d.get("history", [])):
+                for k in ("val_loss", "val_balanced_accuracy"):
+                    conform(epoch.get(k), float, f"history[{i}].{k}")
         return cls(**{**d, "spec": ModelSpec.from_dict(d["spec"])})
 
 
@@ -83,11 +101,13 @@ class Evaluation:
     timings: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    identity: dict[str, Any] | None = None  # what its key hashes (keys.evaluation_payload)
 
     def to_dict(self) -> dict[str, Any]:
         d = {
             k: getattr(self, k)
             for k in (
+                "identity",
                 "part",
                 "method",
                 "fingerprint",
@@ -107,10 +127,17 @@ class Evaluation:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evaluation:
+        """The record of a JSON dict; raises InvalidRecord naming what is wrong."""
+        fields_of(cls, d, "evaluation record")
+        _check_status(d["status"])
+        if d["part"] not in PARTS:
+            raise InvalidRecord(f"part must be one of {', '.join(PARTS)}, got {short(d['part'])}")
+        if d["status"] == "done" and d["part"] == "randomisation":
+            _check_curve(d.get("curve", []))
         return cls(
             **{
                 **d,
-                "model": ModelSpec.from_dict(d["model"]),
+                "model": ModelSpec.from_dict(d["model"], where="model"),
                 "maps": {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()},
             }
         )
@@ -127,10 +154,64 @@ class CheckRecord:
     provenance: dict[str, Any] = field(default_factory=dict)
     status: str = "done"
     error: str | None = None
+    identity: dict[str, Any] | None = None  # what its key hashes (keys.checks_payload)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckRecord:
+        """The record of a JSON dict; raises InvalidRecord naming what is wrong."""
+        fields_of(cls, d, "check-suite record")
+        _check_status(d["status"])
         return cls(**d)
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise InvalidRecord(f"status must be one of {', '.join(STATUSES)}, got {short(status)}")
+
+
+def _check_curve(steps: list[dict[str, Any]]) -> None:
+    """A finished cascading-randomisation curve: at least the trained model's step, each with
+    its layer and the numbers b, c, spearman (the view derives criteria from them)."""
+    if not steps:
+        raise InvalidRecord("the curve of a finished randomisation must hold at least one step")
+    for i, step in enumerate(steps):
+        conform(step.get("layer"), str, f"curve[{i}].layer")
+        for k in ("b", "c", "spearman"):
+            conform(step.get(k), float, f"curve[{i}].{k}")
+
+
+#: The record class of each kind of entry.
+RECORDS: dict[str, Any] = {
+    "models": ModelResult,
+    "features": Evaluation,
+    "maps": Evaluation,
+    "randomisation": Evaluation,
+    "checks": CheckRecord,
+}
+
+
+def check_entry(kind: str, key: str | None, entry: Any) -> Any:
+    """The record an entry of ``kind`` stored under ``key`` holds. Raises InvalidRecord when it
+    is not a valid record of its kind, or when ``key`` (unless None) is not the key recomputed
+    from its content.
+
+    Examples
+    --------
+    >>> spec = ModelSpec("homogeneous", n_per_class=12, image_size=32)
+    >>> entry = {"spec": spec.to_dict(), "status": "failed"}
+    >>> check_entry("models", spec.key(), entry).status
+    'failed'
+    >>> check_entry("models", "0" * 24, entry)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    salcheck.errors.InvalidRecord: stored under key 0000...0000, but its content is that of ...
+    """
+    record = RECORDS[kind].from_dict(entry)
+    if kind in PARTS and record.part != kind:
+        raise InvalidRecord(f"a {record.part} evaluation stored among the {kind}")
+    own = entry_key(kind, entry)
+    if key is not None and own != key:
+        raise InvalidRecord(f"stored under key {key}, but its content is that of {own}")
+    return record

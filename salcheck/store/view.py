@@ -153,6 +153,13 @@ class ResultsView:
         runs = self.evaluations(dataset, variant, part, **overrides)
         if part == "randomisation":
             return [float(RANDOMISATION_SCORES[criterion](r.curve)) for r in runs]
+        missing = [r for r in runs if criterion not in r.criteria]
+        if missing:
+            r = missing[0]
+            raise MissingResults(
+                f"the {part} of {r.method or 'the model'} on {r.model.label()} has no "
+                f"criterion {criterion!r}"
+            )
         return [float(r.criteria[criterion]) for r in runs]
 
     def accuracy(self, dataset: str, variant: str = "default") -> list[dict[str, float]]:
