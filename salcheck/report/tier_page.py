@@ -1,15 +1,14 @@
 """``salcheck report``: the poster's tables and every verdict, rendered from the store.
 
-Every number comes from stored evaluations, read through :class:`salcheck.store.view.ResultsView`
+Every number comes from stored results, read through :class:`salcheck.store.view.ResultsView`
 (mean ± sd over the tier's seeds) next to the poster's value as the poster prints it; verdicts
-come from :func:`salcheck.science.findings.decide`, the function the properties use. Missing cells are
-marked as missing. The Markdown and its figures are written atomically; nothing in them is
-edited by hand.
+come from the view's findings (the method's own test and the null rule), the function the
+properties use. Missing cells are marked as missing. The Markdown and its figures are written
+atomically; nothing in them is edited by hand.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -18,6 +17,9 @@ import numpy as np
 import salcheck.atomic as atomic
 from salcheck.errors import SalcheckError
 from salcheck.provenance import git_commit
+from salcheck.report import tier_sections as sections
+from salcheck.report.tier_sections import fmt
+from salcheck.report.verdict_table import rule_text, table_text, verdict_rows
 from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
     A_FLOOR,
@@ -25,39 +27,18 @@ from salcheck.science.findings import (
     NAMED,
     POSTER_TABLES,
     POSTER_TEXT,
-    ROUNDING_SIGNS,
-    SIGNS,
-    SYMBOLS,
     Comparison,
     f2_comparisons,
 )
-from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg, effect_text, least_p, p_text
-from salcheck.science.verdicts import GATE_ALPHA
 from salcheck.store.files import STORE_FORMAT_VERSION
-from salcheck.store.records import ModelResult
-from salcheck.store.view import MissingResults
 
 HEADERS = ("a", "b", "c", "b†", "c†")
-ACCURACY_KEYS = (
-    "balanced_accuracy",
-    "accuracy_CN",
-    "accuracy_AD_none",
-    "accuracy_AD_typical",
-    "accuracy_AD_atypical",
-)
-ACCURACY_HEADERS = ("balanced", "CN", "AD errors", "AD typical", "AD atypical")
+
+__all__ = ["ReportError", "render_report", "table_text"]
 
 
 class ReportError(SalcheckError):
     """Nothing to report (empty store, other format version)."""
-
-
-def _fmt(values: list[float]) -> str:
-    if not values:
-        return "missing"
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
 
 
 def _table(view, rows) -> list[str]:
@@ -68,255 +49,11 @@ def _table(view, rows) -> list[str]:
     for dataset, variant in rows:
         ok = view.available(dataset, variant)
         parts = [
-            f"{_fmt(view.values(dataset, variant, k) if ok else [])} ({p})"
+            f"{fmt(view.values(dataset, variant, k) if ok else [])} ({p})"
             for k, p in zip(CRITERIA_KEYS, POSTER_TEXT[(dataset, variant)], strict=True)
         ]
         lines.append(f"| {dataset} | {variant} | " + " | ".join(parts) + " |")
     return lines
-
-
-WORDS = {
-    "replicated": "replicated",
-    "contradicted": "**contradicted**",
-    "inconclusive": "*inconclusive*",
-    "undecidable": "undecidable",
-}
-
-
-def _verdict_rows(
-    verdicts: dict[str, Verdict | None],
-    comparisons,
-    *,
-    number: bool = True,
-    q: dict[str, float] | None = None,
-    beside: tuple[str, dict[str, str]] | None = None,
-) -> list[str]:
-    head = ["F"] if number else []
-    cols = [
-        *head,
-        "claim",
-        "verdict",
-        "holds on seeds",
-        "mean diff",
-        "effect size",
-        "p (exact)",
-        "reverse p",
-        "t-test p",
-        "seeds for 80% power",
-        *(["BH q"] if q else []),
-        *([beside[0]] if beside else []),
-    ]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for key, v in verdicts.items():
-        c = comparisons[key]
-        lead = [f"F{c.number}"] if number else []
-        claim = table_text(c.claim)
-        other = [beside[1].get(key, "–")] if beside else []
-        if v is None or v.outcome == "undecidable":
-            word = "cells missing" if v is None else f"undecidable: {table_text(v.reason)}"
-            gap = [""] * (len(cols) - len(lead) - 2 - len(other))
-            lines.append("| " + " | ".join([*lead, claim, word, *gap, *other]) + " |")
-            continue
-        cells = [
-            *lead,
-            claim,
-            WORDS[v.outcome],
-            f"{v.k} of {v.n}",
-            "–" if v.mean is None else f"{v.mean:+.2f}",
-            "– (sd 0)" if v.effect_size is None else effect_text(v.effect_size),
-            p_text(v.p_forward, v.n),
-            p_text(v.p_reverse, v.n),
-            "– (sd 0)" if v.t_p_forward is None else f"{v.t_p_forward:.3g}",
-            "– (sd 0)" if v.effect_size is None else table_text(v.power.text),
-            *([f"{q[key]:.3g}" if math.isfinite(q[key]) else "–"] if q else []),
-            *other,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def table_text(text: str) -> str:
-    """``text`` safe in a Markdown table cell (``|log b|`` would split the cell)."""
-    return text.replace("|", "\\|")
-
-
-def _count(verdicts: dict[str, Verdict | None]) -> dict[str, int]:
-    """Verdicts per outcome, and ``"decided"``: those whose cells are all present."""
-    done = [v for v in verdicts.values() if v is not None]
-    return {"decided": len(done), **{o: sum(v.outcome == o for v in done) for o in WORDS}}
-
-
-def _rule_text(n_seeds: int) -> str:
-    """The decision rule and each family's multiplicity, for ``n_seeds`` seeds."""
-    floor = least_p(n_seeds)
-    reach = f"with {n_seeds} seeds the least attainable p is 1/{2**n_seeds} = {floor:.3g}"
-    if floor >= ALPHA:
-        reach += " >= alpha: no comparison can replicate or be contradicted"
-    elif 2 * floor >= ALPHA:
-        reach += ", so a finding replicates only when every seed agrees"
-    return (
-        f"Verdicts at alpha = {ALPHA:g} (`salcheck.science.stats.paired_test`) by the exact paired "
-        "sign-flip test on the mean per-seed difference (all sign patterns): *replicated* when its "
-        "p in the poster's direction is below alpha, *contradicted* when the p in the opposite "
-        "direction is, *inconclusive* otherwise; *undecidable* (with its reason) when the numbers "
-        f"cannot decide. The test is exact at any number of seeds; {reach}. The one-sided paired "
-        "t-test's p is printed beside it as information. Differences are of logs (ratios) for "
-        "b, c and of values for a and rank correlations. Effect size = mean / sd of the per-seed "
-        "differences (undefined when sd = 0); seeds for 80% power: one-sided t-test model at the "
-        "observed effect, never below the exact test's least number of seeds. Each named finding "
-        "is tested on its own at alpha, without correction: they are the study's separate claims. "
-        f"The property suite's gate overturns a recorded *replicated* only at p >= {GATE_ALPHA:g}."
-    )
-
-
-def _headline(signs: dict[str, Verdict | None], q_values: dict[str, float]) -> str:
-    """``Signs: K of M replicate at alpha (K' after Benjamini-Hochberg; R contradicted, ...)``."""
-    n = _count(signs)
-    n_bh = sum(q < ALPHA for q in q_values.values() if math.isfinite(q))
-    return (
-        f"**Signs: {n['replicated']} of {n['decided']} replicate at alpha {ALPHA:g} ({n_bh} after "
-        f"Benjamini-Hochberg; {n['contradicted']} contradicted, {n['inconclusive']} inconclusive, "
-        f"{n['undecidable']} undecidable).**"
-    )
-
-
-def _rounding_line(rounding: dict[str, Verdict | None]) -> str:
-    """The signs inside the poster's printed rounding, named with their numbers."""
-    items = []
-    for key, c in ROUNDING_SIGNS.items():
-        i = CRITERIA_KEYS.index(c.x[2])  # type: ignore[index]
-        px, py = POSTER_TEXT[c.x[:2]][i], POSTER_TEXT[c.y[:2]][i]  # type: ignore[index]
-        v = rounding.get(key)
-        items.append(f"{c.claim} ({px} vs {py}; {v.outcome if v else 'cells missing'})")
-    return (
-        f"Not counted: {len(items)} signs lie inside the poster's own printed rounding (the "
-        "intervals of half a unit of the last printed digit around the two numbers overlap), so "
-        "they are no claims of the poster: " + "; ".join(items) + "."
-    )
-
-
-def _models(view) -> dict[tuple[str, str], list[ModelResult]]:
-    out: dict[tuple[str, str], list[ModelResult]] = {}
-    for dataset, variant in view.tier.cells():
-        try:
-            out[(dataset, variant)] = view.models(dataset, variant)
-        except MissingResults:
-            out[(dataset, variant)] = []
-    return out
-
-
-def _convergence(models) -> list[str]:
-    """Best validation epoch and the validation loss's last-quarter change, per cell."""
-    lines = [
-        "| training data | variant | epochs | best epoch (median, range) | "
-        "val loss, last quarter vs best before it |",
-        "|---|---|---|---|---|",
-    ]
-    for (dataset, variant), runs in models.items():
-        if not runs:
-            continue
-        best = [r.best_epoch for r in runs]
-        gains = []
-        for r in runs:
-            losses = [h["val_loss"] for h in r.history]
-            q = max(1, len(losses) // 4)
-            if len(losses) > q:
-                before, last = min(losses[:-q]), min(losses[-q:])
-                gains.append((last - before) / before)
-        change = (
-            (
-                f"{100 * float(np.median(gains)):+.1f}% (median; range "
-                f"{100 * min(gains):+.1f}% to {100 * max(gains):+.1f}%)"
-            )
-            if gains
-            else "–"
-        )
-        lines.append(
-            f"| {dataset} | {variant} | {runs[0].spec.epochs} | {int(np.median(best))} "
-            f"({min(best)}-{max(best)}) | {change} |"
-        )
-    return lines
-
-
-def _steps_note(models, epochs: int, control: dict[str, Verdict | None]) -> list[str]:
-    """What the step-matched control shows, from its best epochs and the F2 verdicts."""
-    runs = models.get(("homogeneous-steps", "default"), [])
-    lines = []
-    if runs:
-        early = [r for r in runs if r.best_epoch <= epochs]
-        best = ", ".join(str(r.best_epoch) for r in runs)
-        lines.append(
-            f"The step-matched models' best validation epochs are {best}: on {len(early)} of "
-            f"{len(runs)} seeds it lies within the homogeneous set's {epochs} epochs, where the "
-            "model kept is the homogeneous model itself (same seed, same first epochs) and the "
-            "two rows agree by construction."
-        )
-    by = lambda family, outcome: [
-        SYMBOLS[k.rsplit("-", 1)[1]]
-        for k, v in control.items()
-        if k.startswith(f"F2-{family}-") and v is not None and v.outcome == outcome
-    ]
-    data, steps = by("control", "replicated"), by("steps", "replicated")
-    if data:
-        lines.append(
-            f"The large set beats the step-matched control on {', '.join(data)} (replicated): "
-            "there the gain is the data's, not the optimiser steps'."
-        )
-    if steps:
-        lines.append(f"Longer training alone raises {', '.join(steps)} (replicated).")
-    if not data and not steps:
-        lines.append(
-            "No comparison of this section replicates: these numbers do not separate the data's "
-            "share of F2 from the training length's."
-        )
-    return [" ".join(lines), ""]
-
-
-def _accuracy(view) -> list[str]:
-    rows = []
-    for dataset, variant in view.tier.cells():
-        if view.available(dataset, variant):
-            runs = view.accuracy(dataset, variant)
-            rows.append((dataset, variant, [[r.get(k, math.nan) for r in runs] for k in ACCURACY_KEYS]))
-    # A column that is empty by construction (the test set has no label errors) is left out.
-    keep = [i for i in range(len(ACCURACY_KEYS)) if any(np.isfinite(vals[i]).any() for *_, vals in rows)]
-    lines = [
-        "| training data | variant | " + " | ".join(ACCURACY_HEADERS[i] for i in keep) + " |",
-        "|---|---|" + "---|" * len(keep),
-    ]
-    for dataset, variant, vals in rows:
-        lines.append(f"| {dataset} | {variant} | " + " | ".join(_fmt(vals[i]) for i in keep) + " |")
-    return lines
-
-
-def _signs_section(view, beside) -> tuple[list[str], list[str]]:
-    """(the headline and the rounding line, the signs' section): one family, with BH."""
-    signs = view.decide_available(SIGNS)
-    rounding = view.decide_available(ROUNDING_SIGNS)
-    p = [v.p_forward if v and v.p_forward is not None else math.nan for v in signs.values()]
-    q_values = dict(zip(signs, benjamini_hochberg(p), strict=True))
-    n_signs = _count(signs)["decided"]
-    n_tested = sum(math.isfinite(q) for q in q_values.values())
-    n_bh = sum(q < ALPHA for q in q_values.values() if math.isfinite(q))
-    top = [_headline(signs, q_values), "", _rounding_line(rounding), ""]
-    return top, [
-        "## The poster's tables as signs",
-        "",
-        f"Every variant against its dataset's default on each criterion, large against "
-        f"homogeneous, and Noise + L1 against each of its parts, on both datasets, in the "
-        f"poster's direction (ties in the poster have no sign, and the {len(ROUNDING_SIGNS)} signs "
-        f"inside the poster's printed rounding are listed apart): {n_signs} signs. They are one "
-        "family: the line at the top counts them at alpha uncorrected and after "
-        f"Benjamini-Hochberg (false discovery rate {ALPHA:g}, over the {n_tested} decided signs; "
-        f"column BH q): {n_bh} survive.",
-        "",
-        *_verdict_rows(signs, SIGNS, number=False, q=q_values, beside=beside),
-        "",
-        "### Inside the poster's printed rounding (not counted, no correction)",
-        "",
-        *_verdict_rows(rounding, ROUNDING_SIGNS, number=False, beside=beside),
-        "",
-    ]
 
 
 def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] | None = None) -> Path:
@@ -363,13 +100,14 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
             group_map_figure(fig_dir / f"maps_{dataset}.png", rows, tier.image_size)
             figures.append(dataset)
 
-    named = view.decide_available(NAMED)
-    a_rows = view.decide_available(A_CLOSE_TO_ONE)
-    top, signs_section = _signs_section(view, beside)
+    named = view.findings_available(NAMED)
+    a_rows = view.findings_available(A_CLOSE_TO_ONE)
+    top, signs_section = sections.signs_section(view, beside)
     f2_control, f2_steps = f2_comparisons(tier.steps_ratio())
     f2: dict[str, Comparison] = {**f2_control, **f2_steps}
-    control = view.decide_available(f2)
-    models = _models(view)
+    control_findings = view.findings_available(f2)
+    control = {k: f.verdict if f else None for k, f in control_findings.items()}
+    models = sections.models_of(view)
     scores = [r for c in cells for r in view.evaluations(*c, "maps")]
     records = [r for runs in models.values() for r in runs]
     commits = sorted({str(r.provenance.get("git_commit")) for r in records})
@@ -387,13 +125,17 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
         "",
         f"Tier: {tier.image_size} x {tier.image_size} images; {tier.n_per_class['homogeneous']} "
         f"images per class (homogeneous, heterogeneous), {tier.n_per_class['large']} (large); "
-        f"test set {tier.test_n_per_class} per class; {tier.epochs} epochs, batch "
-        f"{tier.batch_size}, best validation epoch kept; saliency method "
+        f"test set {tier.test_n_per_class} per class; batch {tier.batch_size}; "
+        f"{_training_text(tier)}; evaluation protocol: {view.protocol.label()}; saliency method "
         f"`{view.method_name}`. Criteria: a = feature-map subtyping (chance 0), b / b† = "
         "separability, c / c† = specificity (chance 1); higher is better.",
         "",
         *top,
         "![phantoms](" + f"{tier.name}/phantoms.png)",
+        "",
+        "## Magnitudes",
+        "",
+        *sections.magnitudes(view),
         "",
     ]
     for title, table_cells in POSTER_TABLES:
@@ -401,25 +143,28 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
     lines += [
         "## Findings",
         "",
-        _rule_text(len(view.seeds)),
+        rule_text(len(view.seeds)),
         "",
-        *_verdict_rows(named, NAMED, beside=beside),
+        *verdict_rows(named, NAMED, beside=beside),
         "",
         f"### a close to 1 for every variant (mean a above {A_FLOOR})",
         "",
         f'"For every variant" holds only when each of its {len(A_CLOSE_TO_ONE)} tests replicates: '
         "an intersection-union test, each at alpha, no correction needed.",
         "",
-        *_verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False, beside=beside),
+        *verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False, beside=beside),
         "",
         *signs_section,
         "## F2: more data, or more training?",
         "",
-        f"The large set ({tier.n_per_class['large']} per class) is trained for "
-        f"{tier.n_per_class['large'] // tier.n_per_class['homogeneous']} times the optimiser "
-        "steps of the homogeneous set. `homogeneous-steps` is the homogeneous set trained for "
-        "as many steps (same epochs x size); where large beats it, the data explain the gain; "
-        "where homogeneous-steps beats homogeneous, longer training alone does. Each comparison "
+        f"An epoch of the large set ({tier.n_per_class['large']} per class) takes "
+        f"{tier.steps_ratio()} times the optimiser steps of one of the homogeneous set. "
+        "`homogeneous-steps` is the homogeneous set trained for "
+        f"{tier.spec('homogeneous-steps').epochs} epochs without early stopping (the study's "
+        "epochs times that ratio: at least the steps of a large-set model that stops within "
+        f"them; {_steps_text(models)}); where large beats it, the data explain the gain; where "
+        "homogeneous-steps beats homogeneous, longer "
+        "training alone does. Each comparison "
         "here is tested on its own at alpha, without correction: they explain F2 and are not "
         "counted among the poster's signs.",
         "",
@@ -427,19 +172,16 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
             view, [("homogeneous", "default"), ("homogeneous-steps", "default"), ("large", "default")]
         ),
         "",
-        *_verdict_rows(control, f2, number=False),
+        *verdict_rows(control_findings, f2, number=False),
         "",
-        *_steps_note(models, tier.epochs, control),
+        *sections.steps_note(models, tier.epochs, control),
         "## Convergence",
         "",
-        "Best validation epoch per cell, and how much the validation loss still fell in the "
-        "last quarter of the epochs against the best before it (negative: still improving).",
-        "",
-        *_convergence(models),
+        *sections.convergence(view, models),
         "",
         "## Test accuracy per label and subtype",
         "",
-        *_accuracy(view),
+        *sections.accuracy(view),
         "",
         "## Group maps",
         "",
@@ -464,11 +206,39 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
     return path
 
 
+def _training_text(tier) -> str:
+    if tier.patience:
+        return (
+            f"early stopping on validation loss (patience {tier.patience}, tolerance "
+            f"{tier.tolerance:g}, at most {tier.epochs} epochs), best validation epoch kept"
+        )
+    return f"{tier.epochs} epochs, best validation epoch kept"
+
+
+def _steps_text(models) -> str:
+    """The optimiser steps the control and the large set actually took, from their records."""
+    steps = {}
+    for cell in (("homogeneous-steps", "default"), ("large", "default")):
+        runs = models.get(cell, [])
+        if runs:
+            steps[cell[0]] = [
+                len(r.history) * r.spec.train_spec().n_per_class * 2 * 0.8 / r.spec.batch_size
+                for r in runs
+            ]
+    if len(steps) < 2:
+        return "the steps actually taken are not in the store yet"
+    ratio = np.median(steps["homogeneous-steps"]) / np.median(steps["large"])
+    return (
+        f"median steps taken: {np.median(steps['homogeneous-steps']):,.0f} (control) and "
+        f"{np.median(steps['large']):,.0f} (large), a ratio of {ratio:.2f}"
+    )
+
+
 def _table_cells(view, rows) -> list[str]:
     lines = ["| cell | epochs | " + " | ".join(HEADERS) + " |", "|---|---|" + "---|" * 5]
     for dataset, variant in rows:
         ok = view.available(dataset, variant)
         epochs = view.tier.spec(dataset, variant).epochs
-        vals = [_fmt(view.values(dataset, variant, k) if ok else []) for k in CRITERIA_KEYS]
+        vals = [fmt(view.values(dataset, variant, k) if ok else []) for k in CRITERIA_KEYS]
         lines.append(f"| {dataset} | {epochs} | " + " | ".join(vals) + " |")
     return lines

@@ -178,7 +178,7 @@ EVALUATION_CODE: dict[str, tuple[str, ...]] = {
         "criteria/base.py",
         "criteria/subtyping.py",
         "training/inference.py",
-        "models",
+        "models/networks.py",
     ),
     "maps": (
         "engine/evaluate.py",
@@ -189,7 +189,7 @@ EVALUATION_CODE: dict[str, tuple[str, ...]] = {
         "saliency/base.py",
         "saliency/groups.py",
         "training/inference.py",
-        "models",
+        "models/networks.py",
     ),
     "randomisation": (
         "engine/evaluate.py",
@@ -200,9 +200,15 @@ EVALUATION_CODE: dict[str, tuple[str, ...]] = {
         "saliency/base.py",
         "saliency/groups.py",
         "training/inference.py",
-        "models",
+        "models/networks.py",
     ),
-    "checks": ("checks.py", "engine/evaluate.py", "saliency/base.py", "training/inference.py", "models"),
+    "checks": (
+        "checks/suite.py",
+        "engine/evaluate.py",
+        "saliency/base.py",
+        "training/inference.py",
+        "models/networks.py",
+    ),
 }
 
 

@@ -212,12 +212,16 @@ class ResultsView:
         """The comparison's verdict for the method, beyond the nulls (:meth:`finding`)."""
         return self.finding(comparison).verdict
 
-    def decide_available(self, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
-        """key -> verdict, or None where a result the comparison reads is missing."""
-        out: dict[str, Verdict | None] = {}
+    def findings_available(self, comparisons: dict[str, Comparison]) -> dict[str, FindingVerdict | None]:
+        """key -> the finding (:meth:`finding`), or None where a result it reads is missing."""
+        out: dict[str, FindingVerdict | None] = {}
         for key, c in comparisons.items():
             try:
-                out[key] = self.decide(c)
+                out[key] = self.finding(c)
             except MissingResults:
                 out[key] = None
         return out
+
+    def decide_available(self, comparisons: dict[str, Comparison]) -> dict[str, Verdict | None]:
+        """key -> verdict, or None where a result the comparison reads is missing."""
+        return {k: f.verdict if f else None for k, f in self.findings_available(comparisons).items()}

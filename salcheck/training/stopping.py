@@ -113,3 +113,25 @@ def learned(history: Sequence[Mapping[str, float]], best_epoch: int) -> bool:
     if not 1 <= best_epoch <= len(history):
         return False
     return float(history[best_epoch - 1]["val_balanced_accuracy"]) >= LEARNED_BALANCED_ACCURACY
+
+
+def replay(
+    history: Sequence[Mapping[str, float]], patience: int | None, tolerance: float, epochs: int
+) -> tuple[int, int]:
+    """(epochs run, kept epoch by validation loss) had ``history`` been trained under this stop
+    rule. Exact whenever the rule stops no later than the run that recorded ``history`` (the
+    same seed gives the same epochs up to the stop), e.g. a smaller patience or a larger
+    tolerance than it ran with.
+
+    Examples:
+        >>> h = [{"epoch": e, "val_loss": v, "val_balanced_accuracy": 0.9}
+        ...      for e, v in enumerate([1.0, 0.8, 0.9, 0.85, 0.7, 0.75], 1)]
+        >>> replay(h, 2, 0.0, 10), replay(h, 3, 0.0, 10), replay(h, None, 0.0, 4)
+        ((4, 2), (6, 5), (4, 2))
+    """
+    rule = StopRule(epochs, patience, tolerance)
+    for entry in history:
+        if rule.observe(entry, dict):
+            break
+    summary = rule.summary()
+    return summary["epochs_run"], summary["best_epochs"]["loss"]

@@ -1,0 +1,252 @@
+"""The sections of a tier's report that read the evidence beside the verdicts: how far the
+numbers are from the poster's (magnitudes), how the models were trained (convergence), what
+they predict (accuracy), the F2 control's note and the signs' family."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from salcheck.report.verdict_table import count, headline, rounding_line, verdict_rows
+from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIGNS, SYMBOLS
+from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg
+from salcheck.store.records import ModelResult
+from salcheck.training.stopping import LEARNED_BALANCED_ACCURACY
+
+ACCURACY_KEYS = (
+    "balanced_accuracy",
+    "accuracy_CN",
+    "accuracy_AD_none",
+    "accuracy_AD_typical",
+    "accuracy_AD_atypical",
+)
+ACCURACY_HEADERS = ("balanced", "CN", "AD errors", "AD typical", "AD atypical")
+RATIO_KEYS = ("b", "c", "b_dagger", "c_dagger")
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "missing"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
+
+
+def magnitudes(view) -> list[str]:
+    """Each criterion against the poster's number over the cells present: log ratio of the
+    geometric mean over seeds to the poster's value (a: the difference of means)."""
+    gaps: dict[str, list[tuple[float, str, float, float]]] = {k: [] for k in CRITERIA_KEYS}
+    for (dataset, variant), poster in POSTER.items():
+        if not view.available(dataset, variant):
+            continue
+        for i, k in enumerate(CRITERIA_KEYS):
+            values = view.values(dataset, variant, k)
+            if k == "a":
+                ours = float(np.mean(values))
+                gap = ours - poster[i]
+            else:
+                ours = float(np.exp(np.mean(np.log(values)))) if min(values) > 0 else math.nan
+                gap = math.log(ours / poster[i]) if ours > 0 else math.nan
+            gaps[k].append((gap, f"{variant} on {dataset}", ours, poster[i]))
+    lines = [
+        "Each cell of the poster's tables against salcheck's: the log ratio of salcheck's geometric "
+        "mean over seeds to the poster's number (0: equal; +0.69: twice the poster's; -0.69: half), "
+        "for a the difference of means. The protocol these numbers use was chosen by measurement "
+        '(`salcheck protocol`, README "Definitions salcheck adopts"); what remains is the scale '
+        "of the tier, the single training run behind each poster number, and what the poster "
+        "leaves unsaid.",
+        "",
+        "| criterion | cells | median gap | above the poster | largest gap (cell: salcheck vs poster) |",
+        "|---|---|---|---|---|",
+    ]
+    for k, rows in gaps.items():
+        finite = [r for r in rows if math.isfinite(r[0])]
+        if not finite:
+            continue
+        worst = max(finite, key=lambda r: abs(r[0]))
+        above = sum(r[0] > 0 for r in finite)
+        lines.append(
+            f"| {SYMBOLS[k]} | {len(finite)} | {np.median([r[0] for r in finite]):+.2f} | "
+            f"{above} of {len(finite)} | {worst[1]}: {worst[2]:.2f} vs {worst[3]:g} ({worst[0]:+.2f}) |"
+        )
+    default = [(d, "default") for d in ("homogeneous", "heterogeneous") if view.available(d, "default")]
+    if len(default) == 2:
+        d = np.mean(
+            [abs(g) for k in RATIO_KEYS for g, cell, *_ in gaps[k] if cell.startswith("default on")]
+        )
+        lines += [
+            "",
+            f"On default training (homogeneous, heterogeneous), D = {d:.3f}: the protocol "
+            "study's distance (mean |log ratio| over b, c, b†, c†).",
+        ]
+    return lines
+
+
+def models_of(view) -> dict[tuple[str, str], list[ModelResult]]:
+    """The model records of every cell of the tier (empty where missing)."""
+    from salcheck.store.view import MissingResults
+
+    out: dict[tuple[str, str], list[ModelResult]] = {}
+    for dataset, variant in view.tier.cells():
+        try:
+            out[(dataset, variant)] = view.models(dataset, variant)
+        except MissingResults:
+            out[(dataset, variant)] = []
+    return out
+
+
+def _spread(values: list[int]) -> str:
+    return f"{int(np.median(values))} ({min(values)}-{max(values)})"
+
+
+def convergence(view, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
+    """Per cell: models that learned, epochs run, why they stopped, and the kept epoch."""
+    t = view.tier
+    rule = (
+        f"early stopping on the validation loss with patience {t.patience} (tolerance "
+        f"{t.tolerance:g}), at most {t.epochs} epochs"
+        if t.patience
+        else f"{t.epochs} epochs, no early stopping"
+    )
+    lines = [
+        f"Training: {rule}; the epoch of the lowest validation loss is kept (the F2 control runs "
+        "every epoch of its length). A model *learned* when the kept epoch's validation balanced "
+        f"accuracy reaches {LEARNED_BALANCED_ACCURACY:g} (chance 0.5). A run *still improving* "
+        "stopped at its cap while its validation loss was still falling (lower, beyond the "
+        "tolerance, in its last patience epochs than before them; the last quarter without "
+        "patience). A comparison that reads a cell where a model did not learn or was still "
+        "improving is *undecidable*.",
+        "",
+        "| training data | variant | learned | epochs run | stopped by patience | at the cap, still "
+        "improving | kept epoch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (dataset, variant), runs in models.items():
+        if not runs:
+            continue
+        learned = sum(r.learned for r in runs)
+        run = [int(r.stop.get("epochs_run", len(r.history))) for r in runs]
+        patience = sum(r.stop.get("reason") == "patience" for r in runs)
+        improving = sum(r.still_improving for r in runs)
+        lines.append(
+            f"| {dataset} | {variant} | {learned} of {len(runs)} | {_spread(run)} | {patience} of "
+            f"{len(runs)} | {improving} | {_spread([r.best_epoch for r in runs])} |"
+        )
+    return lines + _replayed(view, models)
+
+
+def _replayed(view, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
+    """The tier's patience chosen by measurement: stricter rules replayed on the recorded
+    histories (exact: the same seed gives the same epochs up to an earlier stop)."""
+    from salcheck.training.stopping import replay
+
+    t = view.tier
+    runs = [r for (d, _), rs in models.items() if d != "homogeneous-steps" for r in rs]
+    if not t.patience or not runs:
+        return []
+    lines = [
+        "",
+        f"The patience, chosen by measurement: each stricter stop rule replayed on the "
+        f"{len(runs)} recorded runs (exact: a rule that stops no later follows the same epochs). "
+        "A rule that keeps another epoch than the tier's would change the model.",
+        "",
+        "| patience | tolerance | same kept epoch | epochs, against the tier's rule |",
+        "|---|---|---|---|",
+    ]
+    total = sum(len(r.history) for r in runs)
+    for patience in sorted({3, 5, 7, t.patience}):
+        for tolerance in sorted({t.tolerance, 0.01}):
+            if patience > t.patience or tolerance < t.tolerance:
+                continue
+            out = [replay(r.history, patience, tolerance, t.epochs) for r in runs]
+            same = sum(kept == r.best_epoch for (_, kept), r in zip(out, runs, strict=True))
+            epochs = sum(run for run, _ in out)
+            lines.append(
+                f"| {patience} | {tolerance:g} | {same} of {len(runs)} | {epochs / total:.0%} |"
+            )
+    return lines
+
+
+def steps_note(models, epochs: int, control: dict[str, Verdict | None]) -> list[str]:
+    """What the step-matched control shows, from its best epochs and the F2 verdicts."""
+    runs = models.get(("homogeneous-steps", "default"), [])
+    lines = []
+    if runs:
+        early = [r for r in runs if r.best_epoch <= epochs]
+        best = ", ".join(str(r.best_epoch) for r in runs)
+        lines.append(
+            f"The step-matched models' best validation epochs are {best}: on {len(early)} of "
+            f"{len(runs)} seeds it lies within the homogeneous set's {epochs} epochs, where the "
+            "model kept is the homogeneous model itself (same seed, same first epochs) and the "
+            "two rows agree by construction."
+        )
+    by = lambda family, outcome: [
+        SYMBOLS[k.rsplit("-", 1)[1]]
+        for k, v in control.items()
+        if k.startswith(f"F2-{family}-") and v is not None and v.outcome == outcome
+    ]
+    data, steps = by("control", "replicated"), by("steps", "replicated")
+    if data:
+        lines.append(
+            f"The large set beats the step-matched control on {', '.join(data)} (replicated): "
+            "there the gain is the data's, not the optimiser steps'."
+        )
+    if steps:
+        lines.append(f"Longer training alone raises {', '.join(steps)} (replicated).")
+    if not data and not steps:
+        lines.append(
+            "No comparison of this section replicates: these numbers do not separate the data's "
+            "share of F2 from the training length's."
+        )
+    return [" ".join(lines), ""]
+
+
+def accuracy(view) -> list[str]:
+    rows = []
+    for dataset, variant in view.tier.cells():
+        if view.available(dataset, variant):
+            runs = view.accuracy(dataset, variant)
+            rows.append((dataset, variant, [[r.get(k, math.nan) for r in runs] for k in ACCURACY_KEYS]))
+    # A column that is empty by construction (the test set has no label errors) is left out.
+    keep = [i for i in range(len(ACCURACY_KEYS)) if any(np.isfinite(vals[i]).any() for *_, vals in rows)]
+    lines = [
+        "| training data | variant | " + " | ".join(ACCURACY_HEADERS[i] for i in keep) + " |",
+        "|---|---|" + "---|" * len(keep),
+    ]
+    for dataset, variant, vals in rows:
+        lines.append(f"| {dataset} | {variant} | " + " | ".join(fmt(vals[i]) for i in keep) + " |")
+    return lines
+
+
+def signs_section(view, beside) -> tuple[list[str], list[str]]:
+    """(the headline and the rounding line, the signs' section): one family, with BH."""
+    findings = view.findings_available(SIGNS)
+    rounding_findings = view.findings_available(ROUNDING_SIGNS)
+    signs = {k: f.verdict if f else None for k, f in findings.items()}
+    rounding = {k: f.verdict if f else None for k, f in rounding_findings.items()}
+    # BH over the p of the method's own test on each sign (the null rule is an intersection).
+    p = [f.own.p_forward if f and f.own.p_forward is not None else math.nan for f in findings.values()]
+    q_values = dict(zip(signs, benjamini_hochberg(p), strict=True))
+    n_signs = count(signs)["decided"]
+    n_tested = sum(math.isfinite(q) for q in q_values.values())
+    n_bh = sum(q < ALPHA for q in q_values.values() if math.isfinite(q))
+    top = [headline(signs, q_values), "", rounding_line(rounding), ""]
+    return top, [
+        "## The poster's tables as signs",
+        "",
+        f"Every variant against its dataset's default on each criterion, large against "
+        f"homogeneous, and Noise + L1 against each of its parts, on both datasets, in the "
+        f"poster's direction (ties in the poster have no sign, and the {len(ROUNDING_SIGNS)} signs "
+        f"inside the poster's printed rounding are listed apart): {n_signs} signs. They are one "
+        "family: the line at the top counts them at alpha uncorrected and after "
+        f"Benjamini-Hochberg (false discovery rate {ALPHA:g}, over the {n_tested} decided signs; "
+        f"column BH q): {n_bh} survive.",
+        "",
+        *verdict_rows(findings, SIGNS, number=False, q=q_values, beside=beside),
+        "",
+        "### Inside the poster's printed rounding (not counted, no correction)",
+        "",
+        *verdict_rows(rounding_findings, ROUNDING_SIGNS, number=False, beside=beside),
+        "",
+    ]
