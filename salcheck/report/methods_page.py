@@ -18,12 +18,13 @@ import salcheck.atomic as atomic
 from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
 from salcheck.provenance import git_commit
+from salcheck.report.ranking_section import check_label, ranking_section
+from salcheck.science.ranking import Ranking
 from salcheck.science.stats import Verdict
 from salcheck.studies.method_benchmark import (
     DATASETS,
     DEFAULT_ONLY,
     EQUIVALENCE_TOLERANCE,
-    RANK_CRITERIA,
     SCORES,
     WITH_CHANCE,
     Benchmark,
@@ -120,9 +121,11 @@ def _card(bench: Benchmark, e: Entry, checks: list[CheckResult], findings, rank)
         "1,000 maps (one torch thread, this CPU)",
     ]
     if rank is not None:
+        position, row = rank
+        fails = f"; fails {', '.join(check_label(c) for c in row.failed)}" if row.failed else ""
         lines.append(
-            f"- ranking: mean rank {rank[1]:.2f} ± {rank[2]:.2f} among {len(bench.methods)} methods, "
-            f"wins {rank[3]:.0%} of (dataset, seed) pairs"
+            f"- ranking: {position} of {len(bench.methods)} (score against the best null "
+            f"{row.score.format()}; mean rank {row.mean_rank:.2f}{fails})"
         )
     lines += ["", "## Scores (mean ± sd over seeds; ° not above the best null map)", ""]
     for d in DATASETS:
@@ -155,7 +158,7 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     checks = {e.key: bench.checks(e) for e in bench.entries}
     findings = bench.findings()
     ranking = bench.ranking()
-    ranks = {r[0].key: r for r in ranking}
+    ranks = {row.method: (i, row) for i, row in enumerate(ranking.rows, 1)}
     for e in bench.entries:
         rows = [
             (
@@ -222,20 +225,7 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
         lines.append(
             "No null map reaches the study's gradient on b or c on any dataset (means over seeds)."
         )
-    lines += ["", "## Ranking", ""]
-    lines += [
-        f"On each (dataset, seed), the {len(bench.methods)} methods are ranked on each of "
-        f"{', '.join(HEADERS[k] for k in RANK_CRITERIA)} (1 = highest); the lowest mean rank "
-        "wins, ties share the win. Mean rank ± sd over the "
-        f"{len(DATASETS) * len(bench.seeds)} (dataset, seed) pairs, and the share won.",
-        "",
-        "| rank | method | mean rank | wins |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {i} | [{e.name}]({card_dir.name}/{slug(e.name)}.md) | {m:.2f} ± {s:.2f} | {w:.0%} |"
-        for i, (e, m, s, w) in enumerate(ranking, 1)
-    ]
+    lines += ["", *_ranking_section(bench, ranking, card_dir)]
     for d in DATASETS:
         lines += ["", f"## {d}", "", *_scores_table(bench, d, bench.entries)]
     lines += [
@@ -273,3 +263,28 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     path = out / f"{tier.name}-methods.md"
     atomic.write_text(path, "\n".join(lines))
     return path
+
+
+def _ranking_section(bench: Benchmark, ranking: Ranking, card_dir: Path) -> list[str]:
+    """The ranking section and its critical-difference figure (written under ``card_dir``)."""
+    from salcheck.report.figures import critical_difference_figure
+
+    names = {e.key: e.name for e in bench.entries}
+    figure = None
+    if ranking.friedman is not None:
+        f = ranking.friedman
+        critical_difference_figure(
+            card_dir / "critical-difference.png",
+            f.mean_ranks,
+            f.cd,
+            cliques=f.cliques,
+            names=names,
+            failed={r.method: [check_label(c) for c in r.failed] for r in ranking.rows},
+        )
+        figure = f"{card_dir.name}/critical-difference.png"
+    return ranking_section(
+        ranking,
+        names=names,
+        link=lambda k: f"{card_dir.name}/{slug(names[k])}.md",
+        figure=figure,
+    )

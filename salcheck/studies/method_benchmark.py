@@ -6,9 +6,9 @@ rerun costs nothing. The result, a :class:`Benchmark`, answers:
 
 - scores per method and dataset: mean ± sd over seeds of every criterion, beside the best
   null map's mean on the same models (:meth:`Benchmark.chance`);
-- a ranking with its uncertainty (:meth:`Benchmark.ranking`): on each (dataset, seed), methods
-  are ranked on each of b, c, b†, c† and their mean rank decides the winner; a method's win
-  share is the fraction of (dataset, seed) pairs it wins (ties share);
+- a ranking a user can act on (:meth:`Benchmark.ranking`): sanity first, each criterion against
+  the best null map, intervals on every aggregate, neighbours' probabilities, Friedman's test
+  (:mod:`salcheck.science.ranking`);
 - silent equivalences (:meth:`Benchmark.equivalences`): two methods whose group maps agree to
   a relative 1e-5 on every model compute the same thing, whatever their names say;
 - the study's findings that these models can decide, per method (:meth:`Benchmark.findings`);
@@ -18,16 +18,16 @@ rerun costs nothing. The result, a :class:`Benchmark`, answers:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from salcheck.saliency.catalogue import METHODS, NULLS
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import NAMED, Comparison
+from salcheck.science.ranking import RANK_CRITERIA, Ranking, rank
 from salcheck.science.stats import Verdict
 from salcheck.store.files import Store
 
@@ -54,8 +54,6 @@ SCORES = (
 )
 #: Scores whose chance level the null maps set (the rest: a is the model's, rho is a check).
 WITH_CHANCE = SCORES[1:9]
-#: The criteria that rank methods.
-RANK_CRITERIA = ("b", "c", "b_dagger", "c_dagger")
 #: Relative tolerance under which two methods' group maps count as the same maps.
 EQUIVALENCE_TOLERANCE = 1e-5
 #: The study's findings decidable on default-training models alone.
@@ -118,13 +116,20 @@ class Benchmark:
         means = [e.mean(dataset, score) for e in self.nulls]
         return max(means) if means else math.nan
 
-    def ranking(self) -> list[tuple[Entry, float, float, float]]:
-        """(entry, mean rank, sd of rank, win share) per method, best mean rank first."""
-        return rank_methods(
-            self.methods,
-            [(d, i) for d in DATASETS for i in range(len(self.seeds))],
-            lambda e, d, i, k: e.values(d, k)[i],
-        )
+    def ranking(self) -> Ranking:
+        """The methods ranked sanity first (:func:`salcheck.science.ranking.rank`): their b, c,
+        b†, c† as log ratios to the best null map on the same models and seeds, aggregated with
+        stratified bootstrap intervals; randomisation sensitivity read from each method's stored
+        check suite, beating the nulls on b and c from the intervals."""
+        table = lambda entries: {
+            e.key: {d: {k: e.values(d, k) for k in RANK_CRITERIA} for d in DATASETS} for e in entries
+        }
+        sanity = {}
+        for e in self.methods:
+            results = {r.check: r for r in self.checks(e)}
+            check = results.get("check_randomisation_sensitivity")
+            sanity[e.key] = {} if check is None or check.skipped else {check.check: check.passed}
+        return rank(table(self.methods), table(self.nulls), sanity)
 
     def equivalences(self) -> list[tuple[Entry, Entry, float]]:
         """(a, b, largest relative difference) for every pair whose maps agree on every model."""
@@ -175,35 +180,6 @@ def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     if scale == 0:
         return 0.0
     return float(np.abs(np.asarray(a) - np.asarray(b)).max()) / scale
-
-
-def rank_methods(
-    entries: Sequence[Any],
-    units: Sequence[Any],
-    value: Callable[..., float],
-    criteria: Sequence[str] = RANK_CRITERIA,
-) -> list[tuple[Any, float, float, float]]:
-    """Rank ``entries`` on each unit (a dataset and seed): mean over ``criteria`` of the rank
-    (1 = highest value; NaN ranks last); the lowest mean rank wins, ties share the win.
-    Returns (entry, mean rank, sd of rank over units, win share), best first."""
-    if not entries or not units:
-        return []
-    ranks = np.zeros((len(units), len(entries)))
-    wins = np.zeros(len(entries))
-    for u, unit in enumerate(units):
-        per = []
-        for k in criteria:
-            v = np.array([value(e, *unit, k) for e in entries], float)
-            per.append(rankdata(-np.nan_to_num(v, nan=-np.inf), method="average"))
-        ranks[u] = np.mean(per, 0)
-        best = np.flatnonzero(ranks[u] == ranks[u].min())
-        wins[best] += 1 / len(best)
-    sd = ranks.std(0, ddof=1) if len(units) > 1 else np.zeros(len(entries))
-    rows = [
-        (e, float(ranks[:, j].mean()), float(sd[j]), float(wins[j] / len(units)))
-        for j, e in enumerate(entries)
-    ]
-    return sorted(rows, key=lambda r: r[1])
 
 
 def null_outranks(
