@@ -28,7 +28,8 @@ def main() -> None:
     maps_s = time.perf_counter() - t
     n_maps = sum(len(m) for m in maps.values())
     t = time.perf_counter()
-    inputs = Inputs(model, cohort, maps, {k: group_map(v) for k, v in maps.items()})
+    members = {k: cohort.indices(label=1, subtype=s) for k, s in (("typical", 1), ("atypical", 2))}
+    inputs = Inputs(model, cohort, maps, {k: group_map(v) for k, v in maps.items()}, members)
     scores = {k: v for criterion in CRITERIA for k, v in criterion()(inputs).items()}
     criteria_s = time.perf_counter() - t
     print(f"{n_maps} maps in {maps_s:.2f} s; criteria {scores}")

@@ -1,6 +1,7 @@
 """Verdict stability: do the verdicts survive other seeds and another float path?
 
-Decides every comparison of ``salcheck.science.findings.ALL`` whose cells are computed three times:
+Decides every comparison of ``salcheck.science.findings.ALL`` (for the study's gradient, beyond
+the null maps) whose cells are computed three times:
 the reference (the tier's seeds, one torch thread per worker, in ``--store``), on disjoint
 seeds (``--other-seeds``, same store), and on the tier's seeds with a perturbed float path
 (``--threads`` torch threads in one worker, in a separate store, since thread counts do not
@@ -19,7 +20,7 @@ import json
 import os
 import time
 
-from salcheck.engine.plan import run_grid
+from salcheck.engine.plan import Plan, execute, null_refs, report_plan
 from salcheck.science.findings import ALL
 from salcheck.store.files import Store
 from salcheck.store.tiers import get_tier
@@ -35,13 +36,21 @@ def compare(ref: dict[str, str], other: dict[str, str]) -> dict[str, int]:
     flips = sum({ref[k], other[k]} == {"replicated", "contradicted"} for k in keys)
     to_inc = sum(ref[k] != "inconclusive" and other[k] == "inconclusive" for k in keys)
     from_inc = sum(ref[k] == "inconclusive" and other[k] != "inconclusive" for k in keys)
+    undecidable = sum("undecidable" in (ref[k], other[k]) and ref[k] != other[k] for k in keys)
     return {
         "compared": len(keys),
         "same": sum(ref[k] == other[k] for k in keys),
         "replicated_contradicted_flips": flips,
         "to_inconclusive": to_inc,
         "from_inconclusive": from_inc,
+        "to_or_from_undecidable": undecidable,
     }
+
+
+def _specs(tier, cells) -> list[tuple[str, str]]:
+    """The (dataset, variant) of the models of ``cells`` (the F2 control trains the homogeneous
+    set)."""
+    return [(tier.spec(d, v).dataset, v) for d, v in cells]
 
 
 def main() -> None:
@@ -59,23 +68,20 @@ def main() -> None:
     parse = lambda names: [tuple(c.split(":")) for c in names]
     cells = parse(args.cells) if args.cells else tier.cells()
     perturbed_cells = parse(args.perturbed_cells) if args.perturbed_cells else cells
-    grid = lambda seeds, which=cells: [tier.spec(d, v, s) for d, v in which for s in seeds]
+    keep = lambda plan, which: Plan(
+        plan.test, tuple(t for t in plan.tasks if (t.spec.dataset, t.spec.variant) in set(which))
+    )
     store, perturbed = Store(args.store), Store(args.perturbed_store)
     log = lambda o: print(o.line(), flush=True)
     t = time.perf_counter()
-    run_grid(grid(tier.seeds), store, test=tier.test(), workers=args.workers, on_cell=log)
-    run_grid(grid(args.other_seeds), store, test=tier.test(), workers=args.workers, on_cell=log)
+    for seeds in (tier.seeds, args.other_seeds):
+        plan = keep(report_plan(tier, "vanilla", seeds=seeds), _specs(tier, cells))
+        execute(plan, store, workers=args.workers, on_progress=log)
     t_seeds = time.perf_counter() - t
-    run_grid(
-        grid(tier.seeds, perturbed_cells),
-        perturbed,
-        test=tier.test(),
-        workers=1,
-        threads=args.threads,
-        on_cell=log,
-    )
+    plan = keep(report_plan(tier, "vanilla", seeds=tier.seeds), _specs(tier, perturbed_cells))
+    execute(plan, perturbed, workers=1, threads=args.threads, on_progress=log)
     t_threads = time.perf_counter() - t - t_seeds
-    view = lambda s, seeds: ResultsView(s, tier, seeds=seeds, compute=False)
+    view = lambda s, seeds: ResultsView(s, tier, seeds=seeds, nulls=null_refs())
     ref = verdicts(view(store, tier.seeds))
     result = {
         "tier": tier.name,
