@@ -72,7 +72,8 @@ def test_paper_tier_is_the_poster():
     cells = paper.grid(seeds=[0, 1])
     assert len(cells) == 2 * 22 == 2 * sum(len(v) for v in POSTER_CELLS.values())
     large = next(c for c in cells if c.dataset == "large")
-    assert (large.n_per_class, large.image_size, large.epochs, large.batch_size) == (10_000, 128, 20, 8)
+    assert (large.n_per_class, large.image_size, large.batch_size) == (10_000, 128, 2)
+    assert (large.epochs, large.patience, large.selection) == (100, 10, "loss")
     assert paper.test() == TestSpec(128, 1000, 12345)
 
 
@@ -80,6 +81,9 @@ def test_steps_control_trains_homogeneous_for_the_steps_of_large():
     ci = get_tier("ci")
     control = ci.spec(STEPS_CONTROL, "default", 3)
     assert control.dataset == "homogeneous" and control.n_per_class == 500
-    steps = lambda s: s.n_per_class * s.epochs
-    assert steps(control) == steps(ci.spec("large", "default", 3))
+    # Every epoch of the study's 20, times the steps ratio, without early stopping: as many
+    # optimiser steps as a large-set model trained for the study's 20 epochs.
+    assert control.patience is None and control.epochs == 20 * ci.steps_ratio() == 80
+    large = ci.spec("large", "default", 3)
+    assert control.n_per_class * control.epochs == large.n_per_class * 20
     assert control.seed == 3 and control.key() != ci.spec("homogeneous", "default", 3).key()
