@@ -252,7 +252,7 @@ def train(
     ``progress`` receives each epoch's history entry as it ends. Raises
     :class:`TrainingDiverged` naming the epoch when a loss becomes NaN or infinite.
     """
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     run = _start(cohort, config, seed)
     result = TrainedModel(run.model, config, seed, cohort.image_size)
     rule = stop_rule(config)
@@ -269,6 +269,7 @@ def train(
     finish(result, rule)
     result.timings = {
         "train_s": time.perf_counter() - t_start,
+        "train_cpu_s": time.process_time() - cpu_start,  # CPU time: unaffected by other load
         "s_per_epoch": float(np.mean([h["seconds"] for h in result.history])),
     }
     return result
