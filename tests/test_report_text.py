@@ -3,15 +3,9 @@
 import math
 from types import SimpleNamespace
 
-from salcheck.report.tier_page import (
-    _headline,
-    _rounding_line,
-    _rule_text,
-    _signs_section,
-    _steps_note,
-    _verdict_rows,
-)
-from salcheck.science.findings import ROUNDING_SIGNS, SIGNS, f2_comparisons
+from salcheck.report.tier_sections import signs_section, steps_note
+from salcheck.report.verdict_table import headline, rounding_line, rule_text, verdict_rows
+from salcheck.science.findings import ROUNDING_SIGNS, SIGNS, FindingVerdict, f2_comparisons
 from salcheck.science.stats import paired_test, undecidable
 
 UP = [math.exp(d) for d in (2.3, 2.2, 2.5, 2.4, 2.1)]
@@ -26,6 +20,12 @@ def v(kind):
         "undecidable": undecidable("u", "the cell did not learn", ONES, ONES),
         "flat": paired_test([2.0] * 5, ONES, claim="flat"),
     }[kind]
+
+
+def f(kind):
+    """The finding of a method whose verdict is ``v(kind)``, with no null rule."""
+    verdict = v(kind)
+    return FindingVerdict(verdict, {}, None, verdict)
 
 
 def test_headline_gives_both_counts_and_every_outcome():
@@ -45,22 +45,22 @@ def test_headline_gives_both_counts_and_every_outcome():
         )
     )
     q = {k: 0.01 if i == 0 else 0.3 for i, k in enumerate(keys)}
-    assert _headline(signs, q) == (
+    assert headline(signs, q) == (
         "**Signs: 2 of 5 replicate at alpha 0.05 (1 after Benjamini-Hochberg; 1 contradicted, "
         "1 inconclusive, 1 undecidable).**"
     )
 
 
 def test_rounding_signs_are_named_with_the_posters_numbers():
-    line = _rounding_line({"S-homogeneous-MSENorm-b": v("replicated")})
+    line = rounding_line({"S-homogeneous-MSENorm-b": v("replicated")})
     assert line.startswith("Not counted: 4 signs lie inside the poster's own printed rounding")
     assert "(12.3 vs 12.25; replicated)" in line and "(5.12 vs 5.1; cells missing)" in line
 
 
 def test_verdict_rows_print_no_inf_no_zero_p_and_undecidable_reasons():
     comparisons = {k: SIGNS[k] for k in list(SIGNS)[:3]}
-    rows = _verdict_rows(
-        dict(zip(comparisons, [v("flat"), v("undecidable"), None], strict=True)),
+    rows = verdict_rows(
+        dict(zip(comparisons, [f("flat"), f("undecidable"), None], strict=True)),
         comparisons,
         number=False,
     )
@@ -68,8 +68,8 @@ def test_verdict_rows_print_no_inf_no_zero_p_and_undecidable_reasons():
     assert "inf" not in text and "nan" not in text and "| 0 |" not in text
     flat, undecided, missing = rows[2:]
     assert (
-        "| replicated | 5 of 5 | +0.69 | – (sd 0) | 0.0312 (1/32) | 1 (32/32) | – (sd 0) | – (sd 0) |"
-        in flat
+        "| replicated | replicated | – | 5 of 5 | +0.69 | – (sd 0) | 0.0312 (1/32) | 1 (32/32) | – (sd 0) "
+        "| – (sd 0) |" in flat
     )
     assert "| undecidable: the cell did not learn |" in undecided and "cells missing" in missing
     assert all(r.count("|") == rows[0].count("|") for r in rows)
@@ -78,10 +78,10 @@ def test_verdict_rows_print_no_inf_no_zero_p_and_undecidable_reasons():
 def test_rule_text_follows_the_number_of_seeds():
     assert (
         "least attainable p is 1/32 = 0.0312, so a finding replicates only when every seed agrees"
-        in _rule_text(5)
+        in rule_text(5)
     )
-    assert "1/4 = 0.25 >= alpha: no comparison can replicate" in _rule_text(2)
-    eight = _rule_text(8)
+    assert "1/4 = 0.25 >= alpha: no comparison can replicate" in rule_text(2)
+    eight = rule_text(8)
     assert (
         "1/256 = 0.00391." in eight
         and "every seed agrees" not in eight
@@ -92,10 +92,10 @@ def test_rule_text_follows_the_number_of_seeds():
 
 def test_signs_section_states_its_correction_and_keeps_rounding_apart():
     class View:
-        def decide_available(self, comparisons):
-            return {k: v("replicated") for k in comparisons}
+        def findings_available(self, comparisons):
+            return {k: f("replicated") for k in comparisons}
 
-    top, body = _signs_section(View(), None)
+    top, body = signs_section(View(), None)
     n = len(SIGNS)
     assert top[0].startswith(
         f"**Signs: {n} of {n} replicate at alpha 0.05 ({n} after Benjamini-Hochberg"
@@ -115,13 +115,13 @@ def test_steps_note_follows_the_verdicts():
     models = {("homogeneous-steps", "default"): [run(12), run(45)]}
     data = {**dict.fromkeys(control, v("inconclusive")), **dict.fromkeys(steps, v("inconclusive"))}
     data["F2-control-b"] = v("replicated")
-    note = _steps_note(models, 20, data)[0]
+    note = steps_note(models, 20, data)[0]
     assert "on 1 of 2 seeds it lies within" in note
     assert "beats the step-matched control on b (replicated)" in note and "Longer training" not in note
-    none = _steps_note({}, 20, dict.fromkeys(data, v("inconclusive")))[0]
+    none = steps_note({}, 20, dict.fromkeys(data, v("inconclusive")))[0]
     assert "the data's" not in none.replace("the data's share", "")
     assert "No comparison of this section replicates" in none
-    longer = _steps_note(
+    longer = steps_note(
         {}, 20, {**dict.fromkeys(data, v("inconclusive")), "F2-steps-c_dagger": v("replicated")}
     )[0]
     assert longer == "Longer training alone raises c† (replicated)."
@@ -138,7 +138,8 @@ class FakeStore:
 
 
 class FakeView:
-    """Every cell present; values drawn from the poster's numbers with a per-seed factor."""
+    """Every cell present; values drawn from the poster's numbers with a per-seed factor; no
+    model records (the convergence table is then empty)."""
 
     method_name = "Fake"
     seeds = (0, 1, 2, 3, 4)
@@ -147,22 +148,28 @@ class FakeView:
     def __init__(self, tier):
         import numpy as np
 
-        self.tier = tier
-        self.rng = np.random.default_rng(0)
+        from salcheck.criteria import EvalProtocol
+
+        self.tier, self.protocol = tier, EvalProtocol()
         size = tier.image_size
         self.maps = {"typical": np.zeros((size, size)), "atypical": np.zeros((size, size))}
 
-    def available(self, dataset, variant="default"):
+    def available(self, dataset, variant="default", parts=()):
         return True
 
-    def specs(self, dataset, variant="default"):
-        return [self.tier.spec(dataset, variant, s) for s in self.seeds]
+    def models(self, dataset, variant="default"):
+        from salcheck.store.view import MissingResults
 
-    def scores(self, dataset, variant="default"):
-        run = SimpleNamespace(
-            maps=self.maps, accuracy={"balanced_accuracy": 0.9}, timings={}, provenance={}
-        )
-        return [run] * 5
+        raise MissingResults("no model records in this fake")
+
+    def group_maps(self, dataset, variant="default"):
+        return [self.maps] * 5
+
+    def accuracy(self, dataset, variant="default"):
+        return [{"balanced_accuracy": 0.9}] * 5
+
+    def evaluations(self, dataset, variant="default", part="maps"):
+        return [SimpleNamespace(timings={}, provenance={})] * 5
 
     def values(self, dataset, variant, criterion):
         from salcheck.science.findings import CRITERIA_KEYS, POSTER
@@ -171,10 +178,14 @@ class FakeView:
         base = POSTER[cell][CRITERIA_KEYS.index(criterion)] if criterion in CRITERIA_KEYS else 0.1
         return [base * f for f in (1.0, 1.01, 0.99, 1.02, 0.98)]
 
-    def decide_available(self, comparisons):
+    def findings_available(self, comparisons):
         from salcheck.science.findings import decide
 
-        return {k: decide(c, self.values) for k, c in comparisons.items()}
+        out = {}
+        for k, c in comparisons.items():
+            verdict = decide(c, self.values)
+            out[k] = FindingVerdict(verdict, {}, None, verdict)
+        return out
 
 
 def test_the_whole_page_on_given_numbers(tmp_path, tiny):
