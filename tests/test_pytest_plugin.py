@@ -196,7 +196,7 @@ def test_dose_verdicts_pass_the_findings_gate(suite, opt_in):
     until it turns contradicted; the whole study runs only with --salcheck-dose."""
     record = {"record_version": 2, "verdicts": {"dose-F2-b_dagger": entry("inconclusive")}}
     (suite.path / "verdicts" / "ci-fake-dose.json").write_text(json.dumps(record))
-    suite.makepyfile(test_dose=DOSE_TESTS)
+    suite.makepyfile(test_dose_gate_fake=DOSE_TESTS)
     args = ["--salcheck-verdicts", "verdicts", "-p", "no:cacheprovider", "-rA"]
     result = suite.runpytest(*args, *(["--salcheck-dose"] if opt_in else []))
     result.assert_outcomes(passed=2 if opt_in else 1, failed=2, xfailed=1, skipped=0 if opt_in else 1)
