@@ -219,6 +219,36 @@ def cmd_protocol(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dose(args: argparse.Namespace) -> int:
+    from salcheck.report.dose_page import render_dose
+    from salcheck.studies.dose import DoseGrid, check_routes, collect, decide, dose_plan
+
+    tier = _tier(args)
+    routes = check_routes(args.route)  # fails before any training
+    grid = DoseGrid.extended() if args.extended else DoseGrid()
+    store = _store(args)
+    if args.run:
+        plan = dose_plan(tier, args.method, routes, seeds=args.seeds, grid=grid)
+        _execute(plan, store, args, "dose")
+    data = collect(store, tier, args.method, routes, seeds=args.seeds, grid=grid)
+    verdicts = decide(data)
+    path = render_dose(data, verdicts, args.out)
+    print(f"salcheck dose: wrote {path}")
+    if args.write:
+        print(f"salcheck dose: wrote {_write_dose_record(args, data, verdicts)}")
+    return 0
+
+
+def _write_dose_record(args: argparse.Namespace, data: Any, verdicts: Any) -> Any:
+    """The dose verdicts the property suite gates on: its own size-route trends and, from the
+    whole curve, b†'s trends and the routes' collapse."""
+    from salcheck.studies.dose import full_decisions, property_trends, write_dose_record
+
+    view = _view(args, args.method)
+    decisions = {**property_trends(view), **full_decisions(data, verdicts)}
+    return write_dose_record(view, decisions, args.write)
+
+
 def cmd_store(args: argparse.Namespace) -> int:
     from salcheck.store.bundle import export_bundle, import_bundle
 
@@ -381,6 +411,35 @@ def _add_protocol(sub: Any) -> None:
     p.set_defaults(func=cmd_protocol)
 
 
+def _add_dose(sub: Any) -> None:
+    d = sub.add_parser(
+        "dose",
+        help="criteria against the number of atypical training images; writes <out>/<tier>-dose.md",
+    )
+    d.add_argument(
+        "--route",
+        default="both",
+        metavar="{size,share,both}",
+        help="size: images per class at the homogeneous mix; share: the atypical share at the "
+        "tier's homogeneous size; both (default) also decides whether they fall on one curve",
+    )
+    d.add_argument(
+        "--extended",
+        action="store_true",
+        help="add 8,000 per class to the size route (as much training as the rest of the ci run)",
+    )
+    d.add_argument("--out", default="reports", help="output directory (default reports)")
+    d.add_argument("--run", action="store_true", help="compute what the store lacks first")
+    d.add_argument(
+        "--write",
+        metavar="DIR",
+        help="record the dose verdicts the property suite gates on, as "
+        "<tier>-<method>-dose.json under DIR (e.g. properties/verdicts)",
+    )
+    add_arguments(d, RUN)
+    d.set_defaults(func=cmd_dose)
+
+
 def _add_verdicts(sub: Any) -> None:
     v = sub.add_parser(
         "verdicts",
@@ -441,6 +500,7 @@ COMMANDS = [
     _add_report,
     _add_benchmark,
     _add_protocol,
+    _add_dose,
     _add_verdicts,
     _add_check,
     _add_store_commands,

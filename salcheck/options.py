@@ -25,6 +25,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     nargs: str | None = None
     metavar: str | None = None
+    action: str | None = None  # e.g. store_true for a switch
 
     @property
     def flag(self) -> str:
@@ -39,6 +40,7 @@ class Option:
             ("choices", self.choices),
             ("nargs", self.nargs),
             ("metavar", self.metavar),
+            ("action", self.action),
         ):
             if value is not None:
                 out[key] = value
@@ -82,6 +84,13 @@ OPTIONS: dict[str, Option] = {
             "recorded verdicts directory (default: properties/verdicts under the rootdir)",
             metavar="DIR",
         ),
+        Option(
+            "dose",
+            "run the whole dose-response study (salcheck dose --run: both routes, the method and "
+            "the null maps) and check that the routes fall on one curve; off by default (about "
+            "half an hour on two workers at the ci tier)",
+            action="store_true",
+        ),
     )
 }
 #: What the commands that compute take (and the plugin, but for the Dask options).
@@ -96,7 +105,7 @@ RUN = (
     "scheduler",
     "dask_local",
 )
-PLUGIN = ("tier", "store", "method", "seeds", "workers", "device", "batch_models", "verdicts")
+PLUGIN = ("tier", "store", "method", "seeds", "workers", "device", "batch_models", "verdicts", "dose")
 
 
 def add_arguments(parser: Any, names: tuple[str, ...], **overrides: dict[str, Any]) -> None:

@@ -3,12 +3,13 @@
 Options (declared once with the command line's, in :mod:`salcheck.options`):
 ``--salcheck-tier``, ``--salcheck-store``, ``--salcheck-method``, ``--salcheck-seeds``,
 ``--salcheck-workers``, ``--salcheck-device``, ``--salcheck-batch-models``,
-``--salcheck-verdicts``.
+``--salcheck-verdicts``, ``--salcheck-dose`` (opt in to the whole dose-response study).
 Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_method`` (the method under test,
 resolved once), ``salcheck_compute`` (executes a plan: the one way a property computes),
 ``salcheck_view`` (a read-only view of the method's results, after the property suite's plan
 is executed), ``salcheck_recorded`` (record entries), ``salcheck_expected`` (recorded
-outcomes) and ``assert_comparison``; verdicts that changed from their record are listed in the
+outcomes), ``assert_comparison`` and ``assert_dose`` (the same gate for the dose-response
+verdicts, ``salcheck.studies.dose``); verdicts that changed from their record are listed in the
 terminal summary. Nothing heavy is imported until a fixture is used.
 """
 
@@ -132,6 +133,19 @@ def salcheck_expected(salcheck_recorded: Any) -> dict[str, str]:
 CHANGES = pytest.StashKey[list[str]]()
 
 
+def _apply_gate(request: pytest.FixtureRequest, key: str, result: Any, extra: str = "") -> None:
+    """Act on a :class:`salcheck.science.verdicts.GateResult`: fail with the numbers, xfail at
+    once, or return; a changed verdict is listed in the terminal summary."""
+    message = result.message + (f"\n{extra}" if extra else "")
+    request.node.add_report_section("call", "salcheck gate", f"{result.status}: {message}")
+    if result.changed:
+        request.config.stash.setdefault(CHANGES, []).append(f"{key}: {result.message}")
+    if result.status == "fail":
+        pytest.fail(message, pytrace=False)
+    if result.status == "xfail":
+        pytest.xfail(message)
+
+
 @pytest.fixture
 def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_recorded: Any) -> Any:
     """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view (for the
@@ -148,19 +162,37 @@ def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salche
             raise pytest.UsageError(msg)
         finding = salcheck_view.finding(ALL[key])
         result = gate(salcheck_recorded.get(key), finding.verdict, list(salcheck_view.seeds))
-        message = result.message
-        if finding.rule is not None:
-            message += "\n" + finding.rule.message()
-        request.node.add_report_section("call", "salcheck gate", f"{result.status}: {message}")
-        if result.changed:
-            request.config.stash.setdefault(CHANGES, []).append(f"{key}: {result.message}")
-        if result.status == "fail":
-            pytest.fail(message, pytrace=False)
-        if result.status == "xfail":
-            pytest.xfail(message)
+        _apply_gate(request, key, result, finding.rule.message() if finding.rule is not None else "")
         return finding.verdict
 
     return decide
+
+
+@pytest.fixture(scope="session")
+def salcheck_dose_recorded(
+    request: pytest.FixtureRequest, salcheck_view: Any
+) -> dict[str, dict[str, Any]]:
+    """Dose record entry per key for this tier and method (``<tier>-<method>-dose.json``,
+    written by ``salcheck dose --write``; empty without one)."""
+    from salcheck.studies.dose import dose_entries
+
+    view = salcheck_view
+    return dose_entries(_verdicts_dir(request), view.tier.name, view.method_name)
+
+
+@pytest.fixture
+def assert_dose(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_dose_recorded: Any) -> Any:
+    """Call with (record key, :class:`salcheck.studies.dose.GateInput`): the gate of
+    :func:`assert_comparison` on a dose-response verdict and its recorded entry (with no
+    record it must replicate at alpha: an inconclusive trend is not a pass)."""
+    from salcheck.science.verdicts import gate
+
+    def check(key: str, decided: Any) -> Any:
+        result = gate(salcheck_dose_recorded.get(key), decided, list(salcheck_view.seeds))
+        _apply_gate(request, key, result)
+        return decided
+
+    return check
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

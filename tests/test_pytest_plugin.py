@@ -161,4 +161,48 @@ def test_options_are_registered(pytester):
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines([f"*--salcheck-{OPTIONS[n].flag[2:]}*" for n in PLUGIN])
     run_help = build_parser().parse_args(["run"])
-    assert {n for n in PLUGIN if n != "verdicts"} <= set(vars(run_help))
+    assert {n for n in PLUGIN if n not in ("verdicts", "dose")} <= set(vars(run_help))
+
+
+DOSE_TESTS = textwrap.dedent("""
+    import pytest
+
+    from salcheck.studies.dose import GateInput
+
+    def now(outcome, p):
+        return GateInput("b† rises", outcome, p, f"b† rises: {outcome} (p = {p})", (1.0, 2.0))
+
+    def test_rises_without_record(assert_dose):
+        assert_dose("dose-F2-b", now("replicated", 0.01))
+
+    def test_inconclusive_without_record(assert_dose):
+        assert_dose("dose-F2-c", now("inconclusive", 0.3))
+
+    def test_inconclusive_as_recorded(assert_dose):
+        assert_dose("dose-F2-b_dagger", now("inconclusive", 0.3))
+
+    def test_falls_where_recorded_inconclusive(assert_dose):
+        assert_dose("dose-F2-b_dagger", now("contradicted", 0.99))
+
+    @pytest.mark.skipif("not config.getoption('salcheck_dose')", reason="opt-in: --salcheck-dose")
+    def test_opt_in():
+        pass
+""")
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_dose_verdicts_pass_the_findings_gate(suite, opt_in):
+    """An inconclusive trend is not a pass without a record; recorded, it is an expected failure
+    until it turns contradicted; the whole study runs only with --salcheck-dose."""
+    record = {"record_version": 2, "verdicts": {"dose-F2-b_dagger": entry("inconclusive")}}
+    (suite.path / "verdicts" / "ci-fake-dose.json").write_text(json.dumps(record))
+    suite.makepyfile(test_dose_gate_fake=DOSE_TESTS)
+    args = ["--salcheck-verdicts", "verdicts", "-p", "no:cacheprovider", "-rA"]
+    result = suite.runpytest(*args, *(["--salcheck-dose"] if opt_in else []))
+    result.assert_outcomes(passed=2 if opt_in else 1, failed=2, xfailed=1, skipped=0 if opt_in else 1)
+    result.stdout.fnmatch_lines(
+        [
+            "*inconclusive (p = 0.3)*no record: must replicate at alpha; it is inconclusive*",
+            "*recorded inconclusive, now CONTRADICTED at alpha*",
+        ]
+    )

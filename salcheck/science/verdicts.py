@@ -31,7 +31,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument
@@ -50,6 +50,22 @@ EXPECTED_STATUS = {
     "undecidable": "xfail",
 }
 ENTRY_KEYS = ("outcome", "seeds", "digest")
+
+
+class Decided(Protocol):
+    """What the gate reads of a verdict: a findings' :class:`~salcheck.science.stats.Verdict`,
+    or a dose-response verdict (``salcheck.studies.dose.GateInput``)."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def p_forward(self) -> float | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def holds(self) -> bool: ...
+    def digest(self) -> str: ...
+    def message(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -162,7 +178,7 @@ def _recorded_text(entry: dict[str, Any]) -> str:
     return f"recorded {entry['outcome']} on seeds {entry.get('seeds')} ({numbers})"
 
 
-def gate(entry: dict[str, Any] | None, now: Verdict, seeds: Sequence[int] | None = None) -> GateResult:
+def gate(entry: dict[str, Any] | None, now: Decided, seeds: Sequence[int] | None = None) -> GateResult:
     """Pass, fail or xfail for ``now`` (decided on ``seeds``), given its record ``entry``.
 
     The paths are the module docstring's; every message carries the numbers now and recorded.
@@ -191,7 +207,7 @@ def gate(entry: dict[str, Any] | None, now: Verdict, seeds: Sequence[int] | None
     return GateResult(status, f"{now.message()} [{head}{why}; {_recorded_text(entry)}{where}]", changed)
 
 
-def _from_replicated(now: Verdict) -> tuple[str, str]:
+def _from_replicated(now: Decided) -> tuple[str, str]:
     if now.outcome == "undecidable":
         return "fail", "recorded replicated, now undecidable"
     if now.p_forward is not None and now.p_forward < GATE_ALPHA:
@@ -199,13 +215,13 @@ def _from_replicated(now: Verdict) -> tuple[str, str]:
     return "fail", f"FELL from replicated beyond the gate (p >= {GATE_ALPHA:g})"
 
 
-def _from_contradicted(now: Verdict) -> tuple[str, str]:
+def _from_contradicted(now: Decided) -> tuple[str, str]:
     if now.holds:
         return "fail", "STALE record: recorded contradicted, now replicates at alpha"
     return "xfail", "recorded contradicted; expected to fail while it does not replicate"
 
 
-def _from_inconclusive(now: Verdict, recorded: str = "inconclusive") -> tuple[str, str]:
+def _from_inconclusive(now: Decided, recorded: str = "inconclusive") -> tuple[str, str]:
     if now.outcome == "contradicted":
         return "fail", f"recorded {recorded}, now CONTRADICTED at alpha"
     if now.holds:
@@ -213,7 +229,7 @@ def _from_inconclusive(now: Verdict, recorded: str = "inconclusive") -> tuple[st
     return "xfail", f"recorded {recorded}; expected to fail while {now.outcome}"
 
 
-def _from_undecidable(now: Verdict) -> tuple[str, str]:
+def _from_undecidable(now: Decided) -> tuple[str, str]:
     if now.outcome == "undecidable":
         return "xfail", f"recorded undecidable; still undecidable ({now.reason})"
     return _from_inconclusive(now, "undecidable")
