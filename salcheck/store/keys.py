@@ -202,7 +202,13 @@ EVALUATION_CODE: dict[str, tuple[str, ...]] = {
         "training/inference.py",
         "models",
     ),
-    "checks": ("checks", "engine/evaluate.py", "saliency/base.py", "training/inference.py", "models"),
+    "checks": (
+        "checks/suite.py",
+        "engine/evaluate.py",
+        "saliency/base.py",
+        "training/inference.py",
+        "models",
+    ),
 }
 
 
