@@ -102,10 +102,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from salcheck.store.files import KINDS
     from salcheck.store.records import Evaluation, ModelResult
 
     store = _store(args)
-    scans = {kind: store.scan(kind) for kind in ("models", "features", "maps")}
+    scans = {kind: store.scan(kind) for kind in KINDS}  # every kind, so every corrupted entry shows
     bad = [name for _, broken in scans.values() for name in broken]
     for name in bad:
         print(f"CORRUPTED {name}: it is set aside and recomputed when next needed")

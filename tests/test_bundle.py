@@ -11,11 +11,11 @@ import tarfile
 
 import pytest
 import store_entries as se
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from salcheck.store.bundle import BundleError, export_bundle, import_bundle, read_bundle
-from salcheck.store.files import STORE_FORMAT_VERSION, Store, checksum
+from salcheck.store.files import KINDS, STORE_FORMAT_VERSION, Store, checksum
 
 FUZZ = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -23,7 +23,7 @@ FUZZ = settings(
 
 
 def _entries(store: Store) -> dict:
-    return {kind: dict(store.items(kind)) for kind in ("models", "evaluations")}
+    return {kind: dict(store.items(kind)) for kind in KINDS}
 
 
 def _files(store: Store) -> dict:
@@ -69,15 +69,16 @@ def _refused(store: Store, path, match: str) -> None:
 def test_round_trip_with_and_without_weights(tmp_path):
     source = Store(tmp_path / "a")
     keys = se.fill(source)
-    assert export_bundle(source, tmp_path / "b.tar.gz") == {"models": 3, "evaluations": 3}
+    counts = {"models": 3, "features": 3, "maps": 3, "randomisation": 3, "checks": 1}
+    assert export_bundle(source, tmp_path / "b.tar.gz") == counts
     target = Store(tmp_path / "t")
     summary = import_bundle(target, tmp_path / "b.tar.gz")
-    assert (summary.added, summary.weights, summary.conflicts) == (6, 3, [])
-    assert _entries(target) == _entries(source)
+    assert (summary.added, summary.weights, summary.conflicts) == (13, 3, [])
+    assert _entries(target) == _entries(source) and all(_entries(target).values())
     m1 = keys["models"][1]
     assert target.get_blob("models", m1, source.get("models", m1)["weights_sha256"])
     again = import_bundle(target, tmp_path / "b.tar.gz")
-    assert (again.added, again.identical) == (0, 6)
+    assert (again.added, again.identical) == (0, 13)
     export_bundle(source, tmp_path / "light.tar.gz", weights=False)
     _, members = read_bundle(tmp_path / "light.tar.gz")
     assert not [m for m in members if m.startswith("blobs/")]
@@ -87,14 +88,14 @@ def test_a_different_result_is_refused_and_nothing_is_written(tmp_path):
     source, target = Store(tmp_path / "a"), Store(tmp_path / "t")
     keys = se.fill(source)
     export_bundle(source, tmp_path / "b.tar.gz")
-    e1 = keys["evaluations"][1]
-    target.put("evaluations", e1, se.evaluation_entry(se.spec(1), b=99.0)[1])
-    with pytest.raises(BundleError, match=rf"(?s)1 result\(s\) that differ.*evaluations/{e1}"):
+    e1 = keys["maps"][1]
+    target.put("maps", e1, se.evaluation_entry(se.spec(1), b=99.0)[1])
+    with pytest.raises(BundleError, match=rf"(?s)1 result\(s\) that differ.*maps/{e1}"):
         import_bundle(target, tmp_path / "b.tar.gz")
     assert target.get("models", keys["models"][0]) is None  # nothing imported
     kept = import_bundle(target, tmp_path / "b.tar.gz", keep_existing=True)
-    assert kept.added == 5 and len(kept.conflicts) == 1
-    assert target.get("evaluations", e1)["criteria"]["b"] == 99.0
+    assert kept.added == 12 and len(kept.conflicts) == 1
+    assert target.get("maps", e1)["criteria"]["b"] == 99.0
 
 
 def test_a_failed_entry_is_replaced_by_a_done_one(tmp_path):
@@ -102,7 +103,7 @@ def test_a_failed_entry_is_replaced_by_a_done_one(tmp_path):
     se.fill(source)
     se.fill(target, status="failed")
     export_bundle(source, tmp_path / "b.tar.gz")
-    assert import_bundle(target, tmp_path / "b.tar.gz").replaced_failed == 6
+    assert import_bundle(target, tmp_path / "b.tar.gz").replaced_failed == 13
     assert _entries(target) == _entries(source)
 
 
@@ -118,15 +119,32 @@ def test_corrupted_bundles_are_refused_with_the_file_named(tmp_path):
     raw = gzip.decompress(path.read_bytes())
     altered = tmp_path / "altered.tar.gz"
     altered.write_bytes(gzip.compress(raw.replace(b'"b": 3.0', b'"b": 4.0', 1)))
-    e2 = keys["evaluations"][2]
-    with pytest.raises(
-        BundleError, match=rf"is corrupted: .* \['entries/evaluations/{e2}.json'\] altered"
-    ):
+    e2 = keys["maps"][2]
+    with pytest.raises(BundleError, match=rf"is corrupted: .* \['entries/maps/{e2}.json'\] altered"):
         import_bundle(Store(tmp_path / "t"), altered)
     assert not list(Store(tmp_path / "t").items("models"))
     (tmp_path / "junk.tar.gz").write_bytes(b"not a bundle")
     with pytest.raises(BundleError, match="junk.tar.gz"):
         read_bundle(tmp_path / "junk.tar.gz")
+
+
+#: A valid entry of each kind, under its own key.
+ENTRIES = {
+    "models": (se.spec(0).key(), se.model_entry(se.spec(0), weights_sha256="0" * 64)),
+    "features": se.features_entry(se.spec(0)),
+    "maps": se.evaluation_entry(se.spec(0)),
+    "randomisation": se.randomisation_entry(se.spec(0)),
+    "checks": se.checks_entry([se.spec(0), se.spec(1)]),
+}
+#: The entries of issue 25 (a): JSON with a correct checksum, but not salcheck records.
+NOT_A_MODEL = {"status": "done"}
+NOT_AN_EVALUATION = {"status": "done", "scores": {"b": 99}}
+
+
+def _with(kind: str, **fields) -> tuple[str, str, dict]:
+    """(kind, key, entry): the valid entry of ``kind`` with ``fields`` replaced, under its key."""
+    key, entry = ENTRIES[kind]
+    return kind, key, {**entry, **fields}
 
 
 # The four bundles of issue 25, each with a correct manifest.
@@ -137,27 +155,25 @@ def test_entries_that_are_json_but_not_records_are_refused(tmp_path):
     store = Store(tmp_path / "t")
     se.fill(store, n=1)
     as_reported = {
-        "entries/evaluations/abc.json": _member({"status": "done", "scores": {"b": 99}}),
-        "entries/models/def.json": _member({"status": "done"}),
+        "entries/maps/abc.json": _member(NOT_AN_EVALUATION),
+        "entries/models/def.json": _member(NOT_A_MODEL),
     }
     _bundle(tmp_path / "reported.tar.gz", as_reported)
     _refused(
-        store,
-        tmp_path / "reported.tar.gz",
-        r"member 'entries/evaluations/abc\.json' has no accepted name",
+        store, tmp_path / "reported.tar.gz", r"member 'entries/maps/abc\.json' has no accepted name"
     )
     members = {  # the same entries under names of real keys' form reach the record check
-        f"entries/evaluations/{'abc' * 8}.json": _member({"status": "done", "scores": {"b": 99}}),
-        f"entries/models/{'def' * 8}.json": _member({"status": "done"}),
+        f"entries/maps/{'abc' * 8}.json": _member(NOT_AN_EVALUATION),
+        f"entries/models/{'def' * 8}.json": _member(NOT_A_MODEL),
     }
     _bundle(tmp_path / "a.tar.gz", members)
     _refused(
         store,
         tmp_path / "a.tar.gz",
-        r"bundle .*a\.tar\.gz: member 'entries/evaluations/(abc){8}\.json' is not a valid evaluations "
+        r"bundle .*a\.tar\.gz: member 'entries/maps/(abc){8}\.json' is not a valid maps "
         r"entry .*unknown field\(s\) \['scores'\].*nothing was imported",
     )
-    del members[f"entries/evaluations/{'abc' * 8}.json"]
+    del members[f"entries/maps/{'abc' * 8}.json"]
     _bundle(tmp_path / "m.tar.gz", members)
     _refused(
         store,
@@ -166,44 +182,105 @@ def test_entries_that_are_json_but_not_records_are_refused(tmp_path):
     )
 
 
+CURVE = ENTRIES["randomisation"][1]["curve"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "entry", "match"),
+    [
+        (*_with("randomisation", curve=[]), "must hold at least one step"),
+        (
+            *_with("randomisation", curve=[CURVE[0], {"layer": "fc", "b": 1.0, "c": 1.0}]),
+            r"curve\[1\]\.spearman must be float, got None",
+        ),
+        (*_with("randomisation", curve=[{**CURVE[0], "layer": 3}]), r"curve\[0\]\.layer must be str"),
+        (*_with("randomisation", curve=[{**CURVE[0], "b": "2.0"}]), r"curve\[0\]\.b must be float"),
+        (*_with("randomisation", part="maps"), "a maps evaluation stored among the randomisation"),
+        (
+            *_with("features", accuracy={"balanced_accuracy": "high"}),
+            r"accuracy\.balanced_accuracy must be float",
+        ),
+        (*_with("maps", maps={"typical": [1.0, 2.0]}), r"maps\.typical must be a non-empty 2-D"),
+        (
+            "checks",
+            ENTRIES["checks"][0],
+            NOT_A_MODEL,
+            r"check-suite record lacks the field\(s\) \['method', 'fingerprint', 'tier', 'results'\]",
+        ),
+        (*_with("checks", results={"passed": True}), r"results must be list"),
+        (
+            *_with("checks", results=[{"check": "x", "passed": True}]),
+            r"results\[0\] lacks the field\(s\) \['method', 'claim'\]",
+        ),
+        (*_with("checks", status="running"), "status must be one of done, failed, got 'running'"),
+        ("checks", ENTRIES["maps"][0], ENTRIES["maps"][1], r"unknown field\(s\) \['accuracy'"),
+    ],
+)
+def test_each_kind_is_checked_as_its_record(tmp_path, kind, key, entry, match):
+    """Under its own key, an entry that is not a record of its kind (a randomisation curve
+    whose rows lack a number, a check-suite record without results...) is refused by name."""
+    _bundle(tmp_path / "b.tar.gz", {f"entries/{kind}/{key}.json": _member(entry)})
+    _refused(
+        Store(tmp_path / "t"),
+        tmp_path / "b.tar.gz",
+        rf"member 'entries/{kind}/{key}\.json' is not a valid {kind} entry \(InvalidRecord: .*{match}",
+    )
+
+
+def _planted(store: Store, kind: str, key: str, entry: dict, match: str) -> None:
+    path = store.root.parent / f"{kind}-planted.tar.gz"
+    _bundle(path, {f"entries/{kind}/{key}.json": _member(entry)})
+    _refused(store, path, rf"'entries/{kind}/{key}\.json' is not a valid {kind} entry .*{match}")
+
+
 def test_a_wrong_number_planted_under_a_real_key_is_refused(tmp_path):
-    """(b) An entry whose content is another evaluation's (b = 99 for seed 1) filed under the key
-    of a real evaluation (seed 0's), and a model under another model's key."""
+    """(b) An entry whose content is another result (seed 1's, b = 99) filed under the key of a
+    real one (seed 0's), of every kind; and entries whose identity is seed 0's while their
+    content (model, method, test set) is another's."""
     store = Store(tmp_path / "t")
-    real = se.fill(store, n=1)["evaluations"][0]
-    _, planted = se.evaluation_entry(se.spec(1), b=99.0)
-    _bundle(tmp_path / "e.tar.gz", {f"entries/evaluations/{real}.json": _member(planted)})
-    _refused(
-        store,
-        tmp_path / "e.tar.gz",
-        rf"evaluations/{real}\.json' .*stored under key {real}, but its content",
-    )
-    _, own = se.evaluation_entry(se.spec(0), b=99.0)
-    forged = {**own, "model": se.spec(1).to_dict()}  # seed 1's model, seed 0's identity
-    _bundle(tmp_path / "f.tar.gz", {f"entries/evaluations/{real}.json": _member(forged)})
-    _refused(store, tmp_path / "f.tar.gz", r"its identity is not that of its content: model")
-    seed0 = se.spec(0).key()
-    model = se.model_entry(se.spec(1))
-    _bundle(tmp_path / "m.tar.gz", {f"entries/models/{seed0}.json": _member(model)})
-    _refused(
-        store,
-        tmp_path / "m.tar.gz",
-        rf"stored under key {seed0}, but its content is that of {se.spec(1).key()}",
-    )
-    assert store.get("evaluations", real)["criteria"]["b"] == 1.0
+    real = se.fill(store, n=1)
+    s0, s1 = se.spec(0), se.spec(1)
+    others = {
+        "models": (s1.key(), se.model_entry(s1)),
+        "features": se.features_entry(s1, a=99.0),
+        "maps": se.evaluation_entry(s1, b=99.0),
+        "randomisation": se.randomisation_entry(s1, spearman=0.99),
+        "checks": se.checks_entry([s0], fingerprint="another method", passed=False),
+    }
+    for kind, (other_key, planted) in others.items():
+        key = real[kind][0]
+        assert other_key != key
+        _planted(
+            store, kind, key, planted, rf"stored under key {key}, but its content is that of {other_key}"
+        )
+    forged = {  # seed 0's identity (so under its own key), another's content
+        "features": ("model", se.features_entry(s0, a=99.0)[1] | {"model": s1.to_dict()}),
+        "maps": ("model", se.evaluation_entry(s0, b=99.0)[1] | {"model": s1.to_dict()}),
+        "randomisation": ("method", se.randomisation_entry(s0, 0.99)[1] | {"fingerprint": "another"}),
+        "checks": ("method", se.checks_entry([s0], passed=False)[1] | {"fingerprint": "another"}),
+    }
+    _, maps = se.evaluation_entry(s0, b=99.0, test=se.TestSpec(32, 6, seed=1))
+    forged["test"] = ("test", maps | {"identity": store.get("maps", real["maps"][0])["identity"]})
+    for kind, (field, entry) in forged.items():
+        kind = "maps" if kind == "test" else kind
+        _planted(store, kind, real[kind][0], entry, rf"its identity is not that of its content: {field}")
+    assert store.get("maps", real["maps"][0])["criteria"]["b"] == 1.0
+    assert store.get("checks", real["checks"][0])["results"][0]["passed"] is True
 
 
-def test_an_entry_without_identity_imports_only_under_the_key_this_code_gives_it(tmp_path):
-    """Entries written before evaluations stored their identity: recomputed with this code."""
-    key, entry = se.evaluation_entry(se.spec(0))
-    legacy = {k: v for k, v in entry.items() if k != "identity"}
-    _bundle(tmp_path / "ok.tar.gz", {f"entries/evaluations/{key}.json": _member(legacy)})
-    assert import_bundle(Store(tmp_path / "t"), tmp_path / "ok.tar.gz").added == 1
-    other, _ = se.evaluation_entry(se.spec(1))
-    _bundle(tmp_path / "bad.tar.gz", {f"entries/evaluations/{other}.json": _member(legacy)})
-    _refused(
-        Store(tmp_path / "u"), tmp_path / "bad.tar.gz", rf"carries no identity .*{other} is not the key"
-    )
+@pytest.mark.parametrize("kind", ["features", "maps", "randomisation", "checks"])
+def test_an_entry_without_identity_is_refused(tmp_path, kind):
+    """Store v4 has no legacy entries: an evaluation or check suite that does not carry the
+    identity its key hashes is refused, even under the key this code would give it."""
+    key, entry = ENTRIES[kind]
+    for legacy in ({k: v for k, v in entry.items() if k != "identity"}, {**entry, "identity": None}):
+        _bundle(tmp_path / "b.tar.gz", {f"entries/{kind}/{key}.json": _member(legacy)})
+        _refused(
+            Store(tmp_path / "t"),
+            tmp_path / "b.tar.gz",
+            rf"'entries/{kind}/{key}\.json' is not a valid {kind} entry \(InvalidRecord: an evaluation "
+            r"entry must carry its identity, got None\)",
+        )
 
 
 @pytest.mark.parametrize(
@@ -211,6 +288,7 @@ def test_an_entry_without_identity_imports_only_under_the_key_this_code_gives_it
     [
         "entries/models/../../x.json",
         "entries/cells/" + "a" * 24 + ".json",
+        "entries/evaluations/" + "a" * 24 + ".json",  # the kind of store v3
         "entries/models/" + "a" * 24 + ".pt",
         "entries/models/short.json",
         "x.json",
@@ -304,36 +382,52 @@ def test_damaged_manifests_are_refused(tmp_path_factory, manifest):
     assert _files(store) == before
 
 
+def _paths(value, depth: int = 3) -> list[tuple]:
+    """The paths into ``value`` (dict keys; a list's first item), ``depth`` levels deep."""
+    if depth == 0:
+        return []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value[:1]))
+    else:
+        items = []
+    return [(k, *rest) for k, v in items for rest in [(), *_paths(v, depth - 1)]]
+
+
 def _mutations(entry: dict) -> st.SearchStrategy:
-    """``entry`` with one field (top level, or of its spec) removed, replaced or added."""
-    nested = "spec" if "spec" in entry else "model"
-    paths = (
-        [(k,) for k in entry] + [(nested, k) for k in entry[nested]] + [("extra",), (nested, "extra")]
-    )
+    """``entry`` with one field (top level, or nested: its spec or model, identity, criteria,
+    a curve row, a check result...) removed, replaced or added."""
+    paths = _paths(entry)
+    paths += [("extra",)] + [(*p, "extra") for p in paths if isinstance(_at(entry, p), dict)]
 
     def mutate(path, value, drop):
         out = json.loads(json.dumps(entry))
-        parent = out if len(path) == 1 else out[path[0]]
-        if drop:
+        parent = _at(out, path[:-1])
+        if not drop:
+            parent[path[-1]] = value
+        elif isinstance(parent, dict):
             parent.pop(path[-1], None)
         else:
-            parent[path[-1]] = value
+            parent.pop(path[-1])
         return out
 
     return st.builds(mutate, st.sampled_from(paths), JSON, st.booleans())
 
 
-MODEL = se.model_entry(se.spec(0), weights_sha256="0" * 64)
-EVALUATION = se.evaluation_entry(se.spec(0))
+def _at(value, path: tuple):
+    for k in path:
+        value = value[k]
+    return value
 
 
 @FUZZ
 @given(data=st.data())
 def test_damaged_entries_are_refused_or_imported_whole(tmp_path_factory, data):
-    """Any entry hypothesis draws: import refuses the bundle with a BundleError, or the entry
-    is a valid record under its own key and every reader reads it."""
-    kind = data.draw(st.sampled_from(["models", "evaluations"]))
-    key, entry = (se.spec(0).key(), MODEL) if kind == "models" else EVALUATION
+    """Any entry hypothesis draws, of any kind: import refuses the bundle with a BundleError, or
+    the entry is a valid record under its own key and every reader reads it."""
+    kind = data.draw(st.sampled_from(KINDS))
+    key, entry = ENTRIES[kind]
     damaged = data.draw(_mutations(entry))
     root = tmp_path_factory.mktemp("entries")
     _bundle(root / "b.tar.gz", {f"entries/{kind}/{key}.json": _member(damaged)})
@@ -346,6 +440,7 @@ def test_damaged_entries_are_refused_or_imported_whole(tmp_path_factory, data):
         import_bundle(store, root / "b.tar.gz")
     except BundleError as exc:
         refused = str(exc)
+    event(f"{kind} {'refused' if refused else 'imported'}")
     if refused is not None:
         assert f"entries/{kind}/{key}.json" in refused
         assert _files(store) == before
@@ -357,22 +452,30 @@ def test_damaged_entries_are_refused_or_imported_whole(tmp_path_factory, data):
 
 
 def test_export_leaves_out_what_import_would_refuse(tmp_path):
-    """A store may hold entries a bundle cannot carry (an evaluation of other code written
-    before entries stored their identity): they are left out, with a warning, and the rest
-    imports."""
+    """A store may hold entries a bundle cannot carry (a valid record under another key; an
+    evaluation without its identity, which the store's readers set aside; damaged weights):
+    each is left out with a warning, and the rest imports."""
     warnings = []
     store = Store(tmp_path / "a", warn=warnings.append)
     se.fill(store, n=2)
     _, entry = se.evaluation_entry(se.spec(5))
-    store.put("evaluations", "f" * 24, {k: v for k, v in entry.items() if k != "identity"})
+    store.put("maps", "f" * 24, entry)
+    key, curve = se.randomisation_entry(se.spec(0))
+    store.put("randomisation", key, {k: v for k, v in curve.items() if k != "identity"})
     blob = store.path("models", se.spec(1).key(), ".pt")
     blob.write_bytes(b"damaged weights")
     counts = export_bundle(store, tmp_path / "b.tar.gz")
-    assert counts == {"models": 2, "evaluations": 2, "left out": 1}
+    kept = {"models": 2, "features": 2, "maps": 2, "randomisation": 1, "checks": 1}
+    assert counts == {**kept, "left out": 2}
     assert any(
-        f"evaluations/{'f' * 24} is left out of the bundle: carries no identity" in w for w in warnings
+        f"maps/{'f' * 24} is left out of the bundle: stored under key {'f' * 24}" in w for w in warnings
+    )
+    assert any(
+        f"randomisation/{key}.json (an evaluation entry must carry its identity, got None) is left "
+        "out of the bundle: it is corrupted" in w
+        for w in warnings
     )
     assert any("corrupted blob" in w for w in warnings)
     target = Store(tmp_path / "t")
     summary = import_bundle(target, tmp_path / "b.tar.gz")
-    assert (summary.added, summary.weights) == (4, 1)
+    assert (summary.added, summary.weights) == (8, 1)

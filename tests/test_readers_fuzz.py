@@ -13,7 +13,7 @@ from salcheck.checks import read_baseline
 from salcheck.cohort import io, load, make_cohort, preset, save
 from salcheck.errors import InvalidArgument
 from salcheck.science.verdicts import read_record
-from salcheck.store.files import Store
+from salcheck.store.files import KINDS, Store, checksum
 
 FUZZ = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -83,19 +83,23 @@ def test_bad_caps_tensors_name_the_file(saved, tmp_path_factory, value):
 
 @FUZZ
 @given(
+    kind=st.sampled_from(KINDS),
     text=st.one_of(
         st.text(max_size=60),
         st.just('{"sha256": "0", "entry": {"b": 1}}'),
         st.just('{"entry": {}}'),
         st.just("[1, 2]"),
-    )
+        st.just(json.dumps({"sha256": checksum({"b": 1}), "entry": {"b": 1}})),  # not a record
+    ),
 )
-def test_bad_store_entries_are_set_aside_with_a_warning(tmp_path_factory, text):
+def test_bad_store_entries_are_set_aside_with_a_warning(tmp_path_factory, kind, text):
     warnings = []
     store = Store(tmp_path_factory.mktemp("store"), warn=warnings.append)
-    store.path("models", "k").write_text(text)
-    assert store.get("models", "k") is None
-    assert "k.json" in warnings[0]
+    store.path(kind, "k").write_text(text)
+    assert store.scan(kind)[1][0].startswith(f"{kind}/k.json (")
+    assert store.get(kind, "k") is None
+    assert f"{kind}/k.json" in warnings[0]
+    assert store.path(kind, "k", ".corrupt").exists()
 
 
 @FUZZ

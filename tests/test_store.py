@@ -5,53 +5,70 @@ import sys
 import textwrap
 
 import pytest
+import store_entries as se
 
 from salcheck.engine.plan import run_grid
 from salcheck.engine.runner import model_entry
 from salcheck.errors import StoreError
-from salcheck.store.files import Store
-from salcheck.store.keys import ModelSpec
+from salcheck.store.files import KINDS, Store
+from salcheck.store.keys import EVALUATION_CODE, ModelSpec, code_hash
 from salcheck.store.records import ModelResult
 
-pytestmark = pytest.mark.slow  # trains networks
+slow = pytest.mark.slow  # trains networks
 
 TINY = {"n_per_class": 12, "image_size": 32, "epochs": 1}
 
 
 def test_put_get_round_trip_and_cache(tmp_path):
     store = Store(tmp_path)
-    assert store.get("models", "k1") is None
+    s = se.spec(0)
+    assert store.get("models", s.key()) is None
     calls = []
-    compute = lambda v: lambda: calls.append(v) or {"b": v}
-    entry, cached = store.get_or_compute("models", "k1", compute(2.0), usable=lambda e: True)
-    assert not cached and calls == [2.0]
-    entry, cached = store.get_or_compute("models", "k1", compute(3.0), usable=lambda e: True)
-    assert cached and entry == {"b": 2.0} and len(calls) == 1
-    entry, cached = store.get_or_compute("models", "k1", compute(4.0), usable=lambda e: False)
-    assert not cached and entry == {"b": 4.0}, "an unusable entry is recomputed"
+    compute = lambda status: lambda: calls.append(status) or se.model_entry(s, status)
+    entry, cached = store.get_or_compute("models", s.key(), compute("failed"), usable=lambda e: True)
+    assert not cached and calls == ["failed"] and entry == se.model_entry(s, "failed")
+    entry, cached = store.get_or_compute("models", s.key(), compute("done"), usable=lambda e: True)
+    assert cached and entry["status"] == "failed" and len(calls) == 1
+    usable = lambda e: e["status"] == "done"
+    entry, cached = store.get_or_compute("models", s.key(), compute("done"), usable=usable)
+    assert not cached and entry == se.model_entry(s), "an unusable entry is recomputed"
+    assert store.get("models", s.key()) == entry
     assert not list(store.dir.rglob("*.tmp"))
     with pytest.raises(StoreError, match="unknown store kind 'cells'; accepted: models"):
-        store.get("cells", "k1")
+        store.get("cells", s.key())
 
 
 def test_corrupted_entry_is_reported_set_aside_and_recomputed(tmp_path):
     warnings = []
     store = Store(tmp_path, warn=warnings.append)
-    path = store.put("maps", "k", {"b": 2.0})
+    key, entry = se.evaluation_entry(se.spec(0), b=2.0)
+    path = store.put("maps", key, entry)
     data = json.loads(path.read_text())
-    data["entry"]["b"] = 99.0  # a flipped number: the checksum no longer matches
+    data["entry"]["criteria"]["b"] = 99.0  # a flipped number: the checksum no longer matches
     path.write_text(json.dumps(data))
-    assert store.scan("maps") == ([], [f"maps/{path.name}"])
-    entry, cached = store.get_or_compute("maps", "k", lambda: {"b": 2.0}, usable=lambda e: True)
-    assert not cached and entry == {"b": 2.0}
+    assert store.scan("maps") == ([], [f"maps/{path.name} (checksum mismatch)"])
+    got, cached = store.get_or_compute("maps", key, lambda: entry, usable=lambda e: True)
+    assert not cached and got["criteria"]["b"] == 2.0
     assert "corrupted entry" in warnings[0] and "checksum mismatch" in warnings[0]
     assert path.with_suffix(".corrupt").exists()
-    assert store.scan("maps")[1] == ["maps/k.corrupt"]
+    assert store.scan("maps") == ([entry], [f"maps/{key}.corrupt (set aside)"])
     path.write_text(path.read_text()[:20])  # truncated JSON
-    assert store.get("maps", "k") is None
+    assert store.get("maps", key) is None
     assert "corrupted" in warnings[-1]
 
 
+def test_every_derived_kind_is_keyed_by_code_that_exists():
+    """Each module named in EVALUATION_CODE is hashed; one that moved (checks.py became the
+    package checks/) made every check suite's key a FileNotFoundError."""
+    assert set(EVALUATION_CODE) == set(KINDS) - {"models"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for kind, names in EVALUATION_CODE.items():
+        for name in names:
+            assert os.path.exists(os.path.join(root, "salcheck", name)), (kind, name)
+        assert len(code_hash(kind)) == 64
+
+
+@slow
 def test_corrupted_weights_are_retrained(tmp_path):
     store = Store(tmp_path)
     spec = ModelSpec("homogeneous", seed=2, **TINY)
@@ -63,6 +80,7 @@ def test_corrupted_weights_are_retrained(tmp_path):
     assert not cached and weights2 == weights, "same seed, same weights, after retraining"
 
 
+@slow
 def test_failed_model_is_recorded_and_the_grid_goes_on(tmp_path, tiny):
     store = Store(tmp_path)
     bad = ModelSpec("homogeneous", "L1", learning_rate=1e30, **TINY)
@@ -106,6 +124,7 @@ def spawn(store, n, epochs):
     )
 
 
+@slow
 def test_kill_9_mid_grid_keeps_finished_cells_and_resumes(tmp_path):
     proc = spawn(tmp_path, 4, 3)
     first = proc.stdout.readline()  # the first cell is finished and stored
@@ -127,6 +146,7 @@ def test_kill_9_mid_grid_keeps_finished_cells_and_resumes(tmp_path):
     assert all(not p.name.endswith(".tmp") for p in store.dir.rglob("*"))
 
 
+@slow
 def test_two_processes_never_both_train_a_cell(tmp_path):
     procs = [spawn(tmp_path, 2, 2) for _ in range(2)]
     lines = []

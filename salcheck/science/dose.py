@@ -446,7 +446,8 @@ def route_differences(a: DoseCurve, b: DoseCurve) -> tuple[np.ndarray, np.ndarra
 
 
 def _margin_tests(d: np.ndarray, delta: float) -> tuple[float, float]:
-    """(TOST p, beyond-margin p) of mean(d) against ±delta, one-sided paired t-tests."""
+    """(TOST p, beyond-margin p) of mean(d) against ±delta, one-sided exact sign-flip tests
+    (:func:`salcheck.science.stats.paired_test`)."""
     zero = [0.0] * len(d)
     minus = paired_test(d.tolist(), zero, claim="d > -delta", margin=-delta, scale="difference")
     plus = paired_test(d.tolist(), zero, claim="d > delta", margin=delta, scale="difference")
@@ -499,10 +500,18 @@ def routes_collapse(
     Examples
     --------
     >>> n = [25, 50, 100, 200]
-    >>> # five seeds: with three the exact sign-flip test's least p, 1/8, cannot reach alpha
-    >>> x = [[1.0, 2, 4, 8], [1.1, 2.1, 3.9, 8.2], [0.9, 1.9, 4.1, 7.9], [1, 2, 4, 8], [1, 2, 4, 8]]
-    >>> routes_collapse(dose_curve("size", n, x, 1.0), dose_curve("share", n, x, 1.0)).outcome
+    >>> size = [[1.0, 2.0, 4.0, 8.0], [1.1, 2.1, 3.9, 8.2], [0.9, 1.9, 4.1, 7.9],
+    ...         [1.0, 2.2, 4.0, 8.1], [1.05, 1.95, 3.8, 8.0]]
+    >>> share = [[v * 1.1 for v in seed] for seed in size]  # 10% above: within a factor 1.5
+    >>> routes_collapse(dose_curve("size", n, size, 1.0), dose_curve("share", n, share, 1.0)).outcome
     'replicated'
+    >>> few = [dose_curve(route, n, x[:3], 1.0) for route, x in (("size", size), ("share", share))]
+    >>> three = routes_collapse(*few)
+    >>> three.outcome, three.p_equivalent  # 3 seeds: the smallest exact sign-flip p is 1/8
+    ('inconclusive', 0.125)
+    >>> far = [[v * 3 for v in seed] for seed in size]  # a factor 3: beyond the margin
+    >>> routes_collapse(dose_curve("size", n, size, 1.0), dose_curve("share", n, far, 1.0)).outcome
+    'contradicted'
     """
     _check_alpha(alpha)
     margin = COLLAPSE_MARGIN[a.scale] if margin is None else margin

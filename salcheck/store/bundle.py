@@ -82,8 +82,14 @@ def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool =
     members: dict[str, bytes] = {}
     counts = dict.fromkeys(KINDS, 0)
     left_out = 0
+
+    def corrupted(name: str) -> None:
+        nonlocal left_out
+        left_out += 1
+        store.warn(f"{name} is left out of the bundle: it is corrupted")
+
     for kind in KINDS:
-        for key, entry in store.items(kind):
+        for key, entry in store.items(kind, on_bad=corrupted):
             try:
                 check_entry(kind, key, entry)
             except InvalidRecord as exc:

@@ -159,13 +159,17 @@ class Store:
         ]
         return good, bad
 
-    def items(self, kind: str) -> Iterator[tuple[str, Payload]]:
-        """(key, entry) of every valid record of ``kind`` (corrupted ones are skipped)."""
+    def items(
+        self, kind: str, on_bad: Callable[[str], None] | None = None
+    ) -> Iterator[tuple[str, Payload]]:
+        """(key, entry) of every valid record of ``kind``; each corrupted one is skipped (and
+        passed to ``on_bad`` as ``"kind/name (why)"``)."""
         for path in sorted(self.path(kind, "x").parent.glob("*.json")):
             try:
                 yield path.stem, _valid(kind, None, _read(path))
-            except CORRUPTED:
-                continue
+            except CORRUPTED as exc:
+                if on_bad is not None:
+                    on_bad(f"{kind}/{path.name} ({exc})")
 
     def other_versions(self) -> list[str]:
         """Store-format versions present in the root other than this one."""

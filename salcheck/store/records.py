@@ -144,6 +144,19 @@ class Evaluation:
 
 
 @dataclass
+class CheckResultFields:
+    """The JSON form of one check's result in a :class:`CheckRecord`: the fields of
+    ``salcheck.checks.suite.CheckResult`` (which its readers build from it)."""
+
+    method: str
+    check: str
+    claim: str
+    passed: bool
+    numbers: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None  # why the method's tags do not select this check
+
+
+@dataclass
 class CheckRecord:
     """The check suite's results for one method on a tier's reference models."""
 
@@ -164,6 +177,8 @@ class CheckRecord:
         """The record of a JSON dict; raises InvalidRecord naming what is wrong."""
         fields_of(cls, d, "check-suite record")
         _check_status(d["status"])
+        for i, result in enumerate(d["results"]):
+            fields_of(CheckResultFields, result, f"results[{i}]")
         return cls(**d)
 
 
