@@ -499,9 +499,12 @@ def routes_collapse(
     Examples
     --------
     >>> n = [25, 50, 100, 200]
-    >>> x = [[1.0, 2.0, 4.0, 8.0], [1.1, 2.1, 3.9, 8.2], [0.9, 1.9, 4.1, 7.9]]
+    >>> x = [[1.0, 2.0, 4.0, 8.0], [1.1, 2.1, 3.9, 8.2], [0.9, 1.9, 4.1, 7.9],
+    ...      [1.0, 2.2, 3.8, 8.1], [1.2, 2.0, 4.2, 7.7]]   # 5 seeds: the exact test's least p is 1/32
     >>> routes_collapse(dose_curve("size", n, x, 1.0), dose_curve("share", n, x, 1.0)).outcome
     'replicated'
+    >>> routes_collapse(dose_curve("size", n, x[:3], 1.0), dose_curve("share", n, x[:3], 1.0)).outcome
+    'inconclusive'
     """
     _check_alpha(alpha)
     margin = COLLAPSE_MARGIN[a.scale] if margin is None else margin

@@ -145,5 +145,14 @@ TIERS: dict[str, Tier] = {
 
 
 def get_tier(name: str) -> Tier:
+    """The tier called ``name`` (``ci`` or ``paper``); another name raises InvalidArgument.
+
+    Examples:
+        >>> ci = get_tier("ci")
+        >>> ci.image_size, ci.seeds, len(ci.cells()), len(ci.grid())   # 21 cells + the F2 control
+        (64, (0, 1, 2, 3, 4), 22, 110)
+        >>> ci.spec("homogeneous", "Noise", seed=3).label()
+        'homogeneous/Noise/seed3 (500/class, 20 ep)'
+    """
     check_choice("tier", name, tuple(TIERS))
     return TIERS[name]
