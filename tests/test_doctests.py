@@ -12,6 +12,7 @@ import doctest
 import importlib
 import io
 import pkgutil
+import re
 from types import ModuleType
 
 import pytest
@@ -59,6 +60,21 @@ def test_docstring_examples_run(name: str) -> None:
     assert results.failed == 0, (
         f"{name}: {results.failed} of {results.attempted} docstring examples failed\n{report}"
     )
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_sit_under_an_examples_section(name: str) -> None:
+    """The API reference (mkdocstrings, Google style) renders ``>>>`` lines as code only inside
+    an ``Examples:`` section; elsewhere Markdown reads them as nested quotes."""
+    module = _import(name)
+    bare = []
+    for test in doctest.DocTestFinder(exclude_empty=True).find(module, name):
+        if not test.examples:
+            continue
+        before = (test.docstring or "").splitlines()[: test.examples[0].lineno]
+        if not any(re.fullmatch(r"\s*Examples:\s*", line) for line in before):
+            bare.append(test.name)
+    assert not bare, f"examples outside an `Examples:` section in {bare}"
 
 
 def test_the_walk_finds_every_module() -> None:
