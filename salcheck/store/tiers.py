@@ -5,7 +5,7 @@ default seeds; its cells (dataset x variant) expand into :class:`ModelSpec` mode
 seed. Besides the poster's 21 cells a tier has one control the poster lacks:
 ``homogeneous-steps`` is the homogeneous set trained for as many optimiser steps as the large
 set (epochs x n_large / n_homogeneous), so F2 can be split into "more data" and "longer
-training". The ci tier's numbers were chosen by measurement (README, "The ci tier").
+training". The ci tier's numbers were chosen by measurement (docs/tiers.md).
 """
 
 from __future__ import annotations
