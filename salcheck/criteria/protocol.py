@@ -1,8 +1,8 @@
 """How the criteria read the maps: the evaluation protocol (methods.md sections 5 and 6).
 
 The poster names its criteria but not how they were computed; each choice below is a switch,
-measured against the poster's numbers by ``salcheck protocol`` (README, "Definitions salcheck
-adopts"), and part of every evaluation's key, so two protocols never share a stored result.
+measured against the poster's numbers by ``salcheck protocol`` (docs/definitions.md), and part
+of every evaluation's key, so two protocols never share a stored result.
 
 - ``regions``: ``"boxes"``, R_typ and R_atyp as the analytic boxes of every possible placement
   of ROI 2 and ROI 1; or ``"drawn"``, each group's own ROI footprints as drawn, the union over

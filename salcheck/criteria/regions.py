@@ -91,9 +91,9 @@ def group_map_scores(
     groups present are scored.
 
     Examples:
-        >>> m = np.ones((64, 64)); m[48:54, 27:41] = 3.0   # inside R_typ at N = 64
+        >>> m = np.ones((64, 64)); m[47:54, 28:41] = 3.0   # R_typ at N = 64: rows 47-53, cols 28-40
         >>> {k: round(v, 2) for k, v in group_map_scores({"typical": m}).items()}
-        {'b': 2.35, 'c': 3.0}
+        {'b': 3.0, 'c': 3.0}
     """
     out: dict[str, float] = {}
     for subtype, suffix in (("typical", ""), ("atypical", "_dagger")):

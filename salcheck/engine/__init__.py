@@ -1,2 +1,3 @@
-"""The engine: the one module that wires the stages (``experiment``), and the workers that
-make the store hold what is asked (``runner``)."""
+"""The engine: the one computing entry (``plan``: a :class:`~salcheck.engine.plan.Plan` and
+``execute``), the stages wired into stored results (``train``: models; ``evaluate``: one scoring
+function per evaluation part), and the workers that carry out a plan (``runner``, ``orphans``)."""

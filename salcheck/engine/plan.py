@@ -165,7 +165,19 @@ def specs_plan(
     protocol: EvalProtocol | None = None,
 ) -> Plan:
     """Train every model of ``specs`` and evaluate each method on it for ``parts`` (none: the
-    models only), on the test set ``test``."""
+    models only), on the test set ``test``. Building a plan computes nothing.
+
+    Examples:
+        >>> from salcheck.store.tiers import get_tier
+        >>> ci = get_tier("ci")
+        >>> specs = [ci.spec("homogeneous", "default", s) for s in (0, 1)]
+        >>> plan = specs_plan(ci.test(), specs, methods=["vanilla"], parts=("features", "maps"))
+        >>> plan.summary()
+        '2 model, 2 features, 2 maps'
+        >>> import tempfile
+        >>> plan.missing(Store(tempfile.mkdtemp())).summary()   # an empty store lacks it all
+        '2 model, 2 features, 2 maps'
+    """
     specs = list(specs)
     refs = [resolve(m) for m in methods]
     tasks = [Task("model", s) for s in specs]
@@ -266,7 +278,14 @@ def execute(
 ) -> list[Any]:
     """Make ``store`` hold ``plan``: train the missing models, compute the missing evaluations
     (one worker task each), then the missing check suites; returns every outcome. A finished
-    plan returns at once, with no worker started."""
+    plan returns at once, with no worker started.
+
+    Examples:
+        >>> import tempfile
+        >>> from salcheck.store.tiers import get_tier
+        >>> execute(Plan(get_tier("ci").test()), Store(tempfile.mkdtemp()))   # nothing to do
+        []
+    """
     from salcheck.engine.runner import run_checks, run_tasks
 
     todo = plan.missing(store)

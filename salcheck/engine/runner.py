@@ -247,7 +247,7 @@ def groups_of(specs: Sequence[ModelSpec], size: int) -> list[list[ModelSpec]]:
 
 def resolve_batch(batch_models: int | None, device: str) -> int:
     """Models per batched training: ``batch_models``, else 8 on CUDA and 1 (one at a time)
-    on a CPU, where it measured only 1.04-1.17x faster (README, Performance)."""
+    on a CPU, where it measured only 1.04-1.17x faster (docs/performance.md)."""
     if batch_models is None:
         return 8 if device == "cuda" else 1
     if isinstance(batch_models, bool) or not isinstance(batch_models, int) or batch_models < 1:

@@ -21,7 +21,19 @@ GROUPS = {"typical": 1, "atypical": 2}
 def subtype_maps(
     method: SaliencyMethod, model: nn.Module, cohort: Cohort, target: int = CONTROLS
 ) -> dict[str, np.ndarray]:
-    """Per-image maps [n_group, N, N] of the atrophied typical and atypical test images."""
+    """Per-image maps [n_group, N, N] of the atrophied typical and atypical test images.
+
+    Examples:
+        >>> from salcheck.cohort import make_cohort, preset
+        >>> from salcheck.models import build_model
+        >>> from salcheck.rng import torch_generator
+        >>> from salcheck.saliency import VanillaGradient
+        >>> test = make_cohort(preset("test", image_size=32, n_per_class=4), seed=1)
+        >>> model = build_model("convnet", 32, generator=torch_generator(0)).eval()
+        >>> maps = subtype_maps(VanillaGradient(), model, test)
+        >>> {g: m.shape for g, m in maps.items()}, group_map(maps["typical"]).shape
+        ({'typical': (2, 32, 32), 'atypical': (2, 32, 32)}, (32, 32))
+    """
     out = {}
     for group, subtype in GROUPS.items():
         idx = cohort.indices(label=1, subtype=subtype)

@@ -123,11 +123,10 @@ def dose_curve(
 ) -> DoseCurve:
     """A checked :class:`DoseCurve` from array-likes; ``values[s][p]`` is seed s at point p.
 
-    Examples
-    --------
-    >>> c = dose_curve("share", [25, 50, 100], [[0.8, 1.2, 2.0], [0.9, 1.1, 2.2]], 1.0)
-    >>> c.exceedance().shape
-    (2, 3)
+    Examples:
+        >>> c = dose_curve("share", [25, 50, 100], [[0.8, 1.2, 2.0], [0.9, 1.1, 2.2]], 1.0)
+        >>> c.exceedance().shape
+        (2, 3)
     """
     return DoseCurve(
         route,
@@ -222,13 +221,12 @@ def exceedance_at(curve: DoseCurve, n: ArrayLike) -> np.ndarray:
     Only inside the grid (to a relative 1e-9): no extrapolation. Positive exactly where
     n > the crossover.
 
-    Examples
-    --------
-    >>> c = dose_curve("size", [10, 100], [[-1.0, 1.0], [-1.0, 1.0]], 0.0, scale="difference")
-    >>> exceedance_at(c, [10, 100]).tolist()
-    [-1.0, 1.0]
-    >>> bool(abs(exceedance_at(c, math.sqrt(10 * 100))) < 1e-12)  # halfway on log n
-    True
+    Examples:
+        >>> c = dose_curve("size", [10, 100], [[-1.0, 1.0], [-1.0, 1.0]], 0.0, scale="difference")
+        >>> exceedance_at(c, [10, 100]).tolist()
+        [-1.0, 1.0]
+        >>> bool(abs(exceedance_at(c, math.sqrt(10 * 100))) < 1e-12)  # halfway on log n
+        True
     """
     x = np.asarray(n, float)
     lo, hi = curve.n_atyp[0], curve.n_atyp[-1]
@@ -264,12 +262,11 @@ def crossover(
     :func:`scipy.stats.bootstrap` cannot take the infinite (censored) draws. With 5 seeds
     there are only 126 distinct resamples: read the interval as the grid's resolution.
 
-    Examples
-    --------
-    >>> c = dose_curve("size", [25, 50, 100, 200], [[0.5, 0.8, 1.5, 3.0], [0.6, 0.9, 1.3, 2.5]], 1.0)
-    >>> x = crossover(c, n_boot=200)
-    >>> 50 < x.estimate < 100 and x.censored is None
-    True
+    Examples:
+        >>> c = dose_curve("size", [25, 50, 100, 200], [[0.5, 0.8, 1.5, 3.0], [0.6, 0.9, 1.3, 2.5]], 1.0)
+        >>> x = crossover(c, n_boot=200)
+        >>> 50 < x.estimate < 100 and x.censored is None
+        True
     """
     if not 0 < confidence < 1:
         _fail(f"confidence must lie in (0, 1), got confidence={confidence!r}")
@@ -358,11 +355,10 @@ def trend_test(
     F2 on the curve: "with more data both subtypes are better represented" is this test
     replicated for b, b†, c and c† along the set-size route.
 
-    Examples
-    --------
-    >>> c = dose_curve("size", [25, 50, 100], [[1, 2, 3], [1, 3, 4], [2, 2.5, 5]], 1.0)
-    >>> trend_test(c).outcome
-    'replicated'
+    Examples:
+        >>> c = dose_curve("size", [25, 50, 100], [[1, 2, 3], [1, 3, 4], [2, 2.5, 5]], 1.0)
+        >>> trend_test(c).outcome
+        'replicated'
     """
     _check_alpha(alpha)
     data = curve.exceedance() if relative_to_level else curve.values
@@ -497,21 +493,21 @@ def routes_collapse(
     replicates, so D_s are i.i.d.). A false 'contradicted' has probability at most 2 alpha
     (the mean and the points each at alpha).
 
-    Examples
-    --------
-    >>> n = [25, 50, 100, 200]
-    >>> size = [[1.0, 2.0, 4.0, 8.0], [1.1, 2.1, 3.9, 8.2], [0.9, 1.9, 4.1, 7.9],
-    ...         [1.0, 2.2, 4.0, 8.1], [1.05, 1.95, 3.8, 8.0]]
-    >>> share = [[v * 1.1 for v in seed] for seed in size]  # 10% above: within a factor 1.5
-    >>> routes_collapse(dose_curve("size", n, size, 1.0), dose_curve("share", n, share, 1.0)).outcome
-    'replicated'
-    >>> few = [dose_curve(route, n, x[:3], 1.0) for route, x in (("size", size), ("share", share))]
-    >>> three = routes_collapse(*few)
-    >>> three.outcome, three.p_equivalent  # 3 seeds: the smallest exact sign-flip p is 1/8
-    ('inconclusive', 0.125)
-    >>> far = [[v * 3 for v in seed] for seed in size]  # a factor 3: beyond the margin
-    >>> routes_collapse(dose_curve("size", n, size, 1.0), dose_curve("share", n, far, 1.0)).outcome
-    'contradicted'
+    Examples:
+        >>> n = [25, 50, 100, 200]
+        >>> size = [[1.0, 2.0, 4.0, 8.0], [1.1, 2.1, 3.9, 8.2], [0.9, 1.9, 4.1, 7.9],
+        ...         [1.0, 2.2, 4.0, 8.1], [1.05, 1.95, 3.8, 8.0]]
+        >>> share = [[v * 1.1 for v in seed] for seed in size]  # 10% above: within a factor 1.5
+        >>> curve = lambda route, x: dose_curve(route, n, x, 1.0)
+        >>> routes_collapse(curve("size", size), curve("share", share)).outcome
+        'replicated'
+        >>> few = [curve(route, x[:3]) for route, x in (("size", size), ("share", share))]
+        >>> three = routes_collapse(*few)
+        >>> three.outcome, three.p_equivalent  # 3 seeds: the smallest exact sign-flip p is 1/8
+        ('inconclusive', 0.125)
+        >>> far = [[v * 3 for v in seed] for seed in size]  # a factor 3: beyond the margin
+        >>> routes_collapse(curve("size", size), curve("share", far)).outcome
+        'contradicted'
     """
     _check_alpha(alpha)
     margin = COLLAPSE_MARGIN[a.scale] if margin is None else margin

@@ -311,8 +311,9 @@ def within_rounding(a: str, b: str) -> bool:
     """Whether two printed numbers may be equal: [a - h_a, a + h_a] and [b - h_b, b + h_b]
     overlap, h = :func:`half_unit` (exact decimal arithmetic on the printed strings).
 
-    >>> within_rounding("12.25", "12.3"), within_rounding("12.20", "12.3")
-    (True, False)
+    Examples:
+        >>> within_rounding("12.25", "12.3"), within_rounding("12.20", "12.3")
+        (True, False)
     """
     return abs(Decimal(a) - Decimal(b)) <= half_unit(a) + half_unit(b)
 

@@ -78,10 +78,9 @@ def iqm(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """Interquartile mean, ``scipy.stats.trim_mean(x, 0.25)``: the mean after cutting
     floor(n / 4) values from each end (the middle half when 4 divides n).
 
-    Examples
-    --------
-    >>> float(iqm([-100, 1, 2, 2.5, 3, 3.5, 4, 100]))
-    2.75
+    Examples:
+        >>> float(iqm([-100, 1, 2, 2.5, 3, 3.5, 4, 100]))
+        2.75
     """
     return np.asarray(stats.trim_mean(x, 0.25, axis=axis))
 
@@ -171,11 +170,10 @@ def stratified_interval(
     sample per stratum with ``paired=False``. Constant data get the interval [v, v].
     ``statistic(x, axis)`` must reduce along ``axis``.
 
-    Examples
-    --------
-    >>> ci = stratified_interval({"d1": [1.0, 2, 3, 4, 5], "d2": [2.0, 3, 4, 5, 6]}, seed=0)
-    >>> round(ci.estimate, 2), ci.low < ci.estimate < ci.high
-    (3.5, True)
+    Examples:
+        >>> ci = stratified_interval({"d1": [1.0, 2, 3, 4, 5], "d2": [2.0, 3, 4, 5, 6]}, seed=0)
+        >>> round(ci.estimate, 2), ci.low < ci.estimate < ci.high
+        (3.5, True)
     """
     check_choice("interval method", method, INTERVAL_METHODS)
     values = strata.values() if isinstance(strata, Mapping) else strata
@@ -293,7 +291,7 @@ def best_nulls(
 def log_ratio_to_best_null(
     scores: Table, nulls: Table, criteria: Sequence[str] = RANK_CRITERIA
 ) -> NullRelative:
-    """r[m][d][k][s] = log(x[m][d][k][s] / x[z*][d][k][s]), z* = argmax_z mean_s x[z][d][k].
+    """``r[m][d][k][s] = log(x[m][d][k][s] / x[z*][d][k][s])``, ``z* = argmax_z mean_s x[z][d][k]``.
 
     The best null is chosen once per (dataset, criterion), on its mean over seeds, as
     ``Benchmark.chance`` and the page's *best null* row do; then it is divided out seed by seed,
@@ -301,15 +299,14 @@ def log_ratio_to_best_null(
     seed instead would take a maximum of noisy values (biased upwards) and switch references
     between seeds. Values must be finite and > 0 (the ranking criteria are ratios).
 
-    Examples
-    --------
-    >>> rel = log_ratio_to_best_null(
-    ...     {"grad": {"d": {"b": [4.0, 8.0]}}},
-    ...     {"random": {"d": {"b": [1.0, 1.0]}}, "edges": {"d": {"b": [2.0, 2.0]}}},
-    ...     criteria=("b",),
-    ... )
-    >>> rel.best[("d", "b")], np.round(np.exp(rel.ratios["grad"]["d"]["b"]), 6).tolist()
-    ('edges', [2.0, 4.0])
+    Examples:
+        >>> rel = log_ratio_to_best_null(
+        ...     {"grad": {"d": {"b": [4.0, 8.0]}}},
+        ...     {"random": {"d": {"b": [1.0, 1.0]}}, "edges": {"d": {"b": [2.0, 2.0]}}},
+        ...     criteria=("b",),
+        ... )
+        >>> rel.best[("d", "b")], np.round(np.exp(rel.ratios["grad"]["d"]["b"]), 6).tolist()
+        ('edges', [2.0, 4.0])
     """
     criteria = tuple(dict.fromkeys(criteria))
     if not criteria:
@@ -349,11 +346,10 @@ def probability_of_beating(
     The probability of improvement of Agarwal et al. (2021), on paired units. An interval whose
     low end exceeds 0.5 says that the seeds separate A from B.
 
-    Examples
-    --------
-    >>> p = probability_of_beating({"d": [2.0, 3, 4]}, {"d": [1.0, 2, 5]}, seed=0)
-    >>> round(p.estimate, 3), p.low, p.high
-    (0.667, 0.0, 1.0)
+    Examples:
+        >>> p = probability_of_beating({"d": [2.0, 3, 4]}, {"d": [1.0, 2, 5]}, seed=0)
+        >>> round(p.estimate, 3), p.low, p.high
+        (0.667, 0.0, 1.0)
     """
     if set(a) != set(b):
         raise InvalidArgument(f"A has datasets {sorted(a)}, B has {sorted(b)}; need the same")
@@ -395,12 +391,11 @@ def critical_difference(k: int, n_units: int, alpha: float = ALPHA) -> float:
     CD = q_alpha sqrt(k (k + 1) / (6 N)), q_alpha = Q_{1-alpha}(k, inf) / sqrt(2), Q the
     studentized range (:data:`scipy.stats.studentized_range`); k methods, N units.
 
-    Examples
-    --------
-    Demšar's example, four classifiers on 14 data sets (q_0.05 = 2.569):
+    Examples:
+        Demšar's example, four classifiers on 14 data sets (q_0.05 = 2.569):
 
-    >>> round(critical_difference(4, 14), 2)
-    1.25
+        >>> round(critical_difference(4, 14), 2)
+        1.25
     """
     if k < 2 or n_units < 1:
         msg = f"need k >= 2 methods and N >= 1 units, got k={k!r}, N={n_units!r}"
@@ -415,10 +410,9 @@ def cliques(mean_ranks: Mapping[str, float], cd: float) -> tuple[tuple[str, ...]
     """Maximal runs of methods (in mean-rank order) whose ranks span less than ``cd``: the
     groups a critical-difference diagram joins with a bar (no two members differ).
 
-    Examples
-    --------
-    >>> cliques({"a": 1.0, "b": 1.5, "c": 2.2, "d": 4.0}, cd=1.3)
-    (('a', 'b', 'c'),)
+    Examples:
+        >>> cliques({"a": 1.0, "b": 1.5, "c": 2.2, "d": 4.0}, cd=1.3)
+        (('a', 'b', 'c'),)
     """
     names = sorted(mean_ranks, key=lambda m: mean_ranks[m])
     r = [mean_ranks[m] for m in names]

@@ -131,8 +131,9 @@ def effect_text(effect: float | None) -> str:
 def p_text(p: float | None, n: int) -> str:
     """An exact p with its count of sign patterns, e.g. ``0.0312 (1/32)``.
 
-    >>> p_text(1 / 32, 5)
-    '0.0312 (1/32)'
+    Examples:
+        >>> p_text(1 / 32, 5)
+        '0.0312 (1/32)'
     """
     if p is None:
         return "–"
@@ -198,10 +199,11 @@ def sign_flip_p(d: npt.ArrayLike, alternative: str = "greater") -> float:
     Ties count with scipy's relative tolerance (100 eps of the observed mean), so a mean of
     exactly 0 may miss some ties: p moves only near 0.5, far from any alpha.
 
-    >>> sign_flip_p([0.3, 0.1, 0.2, 0.4, 0.5])
-    0.03125
-    >>> sign_flip_p([0.3, 0.1, 0.2, 0.4, -0.05])
-    0.0625
+    Examples:
+        >>> sign_flip_p([0.3, 0.1, 0.2, 0.4, 0.5])
+        0.03125
+        >>> sign_flip_p([0.3, 0.1, 0.2, 0.4, -0.05])
+        0.0625
     """
     res = stats.permutation_test(
         (np.asarray(d, float),),
@@ -228,8 +230,9 @@ def paired_test(
     Decided by the exact sign-flip test on d (module docstring); a non-finite d (a log of a
     value <= 0) is undecidable, with the seeds that gave it.
 
-    >>> paired_test([12, 9, 15, 11, 7], [2, 3, 1.5, 2.5, 4], claim="x > y").outcome
-    'replicated'
+    Examples:
+        >>> paired_test([12, 9, 15, 11, 7], [2, 3, 1.5, 2.5, 4], claim="x > y").outcome
+        'replicated'
     """
     xa, ya = np.asarray(x, float), np.asarray(y, float)
     _check(scale, alpha, margin, xa, ya)
@@ -274,9 +277,10 @@ def undecidable(
 ) -> Verdict:
     """A verdict that decides nothing, and says why (``reason``); the values are kept.
 
-    >>> v = undecidable("b > b†", "the cell did not learn", [1.0, 1.1], [1.0, 0.9])
-    >>> v.outcome, v.holds, v.p_forward
-    ('undecidable', False, None)
+    Examples:
+        >>> v = undecidable("b > b†", "the cell did not learn", [1.0, 1.1], [1.0, 0.9])
+        >>> v.outcome, v.holds, v.p_forward
+        ('undecidable', False, None)
     """
     if not reason.strip():
         raise InvalidArgument("an undecidable verdict needs a reason, got an empty one")
@@ -321,8 +325,9 @@ def seeds_for_power(
     :data:`EFFECT_CAP` is judged at the cap (power grows with d_z). Never a number from a NaN:
     an uncomputable power, no effect, an undefined effect or more than ``max_seeds`` say so.
 
-    >>> seeds_for_power(1.0).seeds, seeds_for_power(1e-4).text
-    (8, 'more than 1000')
+    Examples:
+        >>> seeds_for_power(1.0).seeds, seeds_for_power(1e-4).text
+        (8, 'more than 1000')
     """
     if effect is None or not math.isfinite(effect):
         return SeedsNeeded(None, "undefined (zero spread: every seed gives the same difference)")
@@ -365,8 +370,9 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     q_(i) = min_{j >= i} min(1, p_(j) m / j) over the m finite p-values, ranked ascending
     (Benjamini and Hochberg 1995); a sign is kept at FDR alpha when q < alpha.
 
-    >>> [round(q, 3) for q in benjamini_hochberg([0.01, 0.04, 0.03])]
-    [0.03, 0.04, 0.04]
+    Examples:
+        >>> [round(q, 3) for q in benjamini_hochberg([0.01, 0.04, 0.03])]
+        [0.03, 0.04, 0.04]
     """
     p = np.asarray(p_values, float)
     q = np.full(p.shape, np.nan)
@@ -414,9 +420,10 @@ def beyond_nulls(
     tests are Bonferroni-corrected (alpha / number of nulls). Undecidable when a null's test is
     and none contradicts; inconclusive otherwise.
 
-    >>> r = beyond_nulls([2.0, 2.1, 1.9, 2.2, 2.0], {"random": [0.1, 0.0, 0.2, -0.1, 0.0]})
-    >>> r.outcome, r.per_null["random"].outcome
-    ('replicated', 'replicated')
+    Examples:
+        >>> r = beyond_nulls([2.0, 2.1, 1.9, 2.2, 2.0], {"random": [0.1, 0.0, 0.2, -0.1, 0.0]})
+        >>> r.outcome, r.per_null["random"].outcome
+        ('replicated', 'replicated')
     """
     if not nulls_d:
         raise InvalidArgument("beyond_nulls needs at least one null, got none")

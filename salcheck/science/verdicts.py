@@ -183,10 +183,11 @@ def gate(entry: dict[str, Any] | None, now: Decided, seeds: Sequence[int] | None
 
     The paths are the module docstring's; every message carries the numbers now and recorded.
 
-    >>> from salcheck.science.stats import paired_test
-    >>> v = paired_test([3, 4, 5, 4, 3], [1, 1, 1, 1, 1], claim="x > y")
-    >>> gate(None, v).status, gate({"outcome": "contradicted"}, v).status
-    ('pass', 'fail')
+    Examples:
+        >>> from salcheck.science.stats import paired_test
+        >>> v = paired_test([3, 4, 5, 4, 3], [1, 1, 1, 1, 1], claim="x > y")
+        >>> gate(None, v).status, gate({"outcome": "contradicted"}, v).status
+        ('pass', 'fail')
     """
     if entry is None:
         ok = now.holds

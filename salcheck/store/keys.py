@@ -125,7 +125,15 @@ class ModelSpec:
             raise InvalidRecord(f"{where}: {exc}") from exc
 
     def key(self) -> str:
-        """Content hash of the spec, the model format and the cohort format."""
+        """Content hash of the spec, the model format and the cohort format.
+
+        Examples:
+            >>> a = ModelSpec("homogeneous", "Noise", seed=0, image_size=64)
+            >>> a.key() == ModelSpec("homogeneous", "Noise", seed=0, image_size=64).key()
+            True
+            >>> a.key() == ModelSpec("homogeneous", "Noise", seed=1, image_size=64).key()
+            False
+        """
         return content_key(
             {
                 "model_format": MODEL_FORMAT_VERSION,

@@ -213,15 +213,14 @@ def check_entry(kind: str, key: str | None, entry: Any) -> Any:
     is not a valid record of its kind, or when ``key`` (unless None) is not the key recomputed
     from its content.
 
-    Examples
-    --------
-    >>> spec = ModelSpec("homogeneous", n_per_class=12, image_size=32)
-    >>> entry = {"spec": spec.to_dict(), "status": "failed"}
-    >>> check_entry("models", spec.key(), entry).status
-    'failed'
-    >>> check_entry("models", "0" * 24, entry)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    salcheck.errors.InvalidRecord: stored under key 0000...0000, but its content is that of ...
+    Examples:
+        >>> spec = ModelSpec("homogeneous", n_per_class=12, image_size=32)
+        >>> entry = {"spec": spec.to_dict(), "status": "failed"}
+        >>> check_entry("models", spec.key(), entry).status
+        'failed'
+        >>> check_entry("models", "0" * 24, entry)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        salcheck.errors.InvalidRecord: stored under key 0000...0000, but its content is that of ...
     """
     record = RECORDS[kind].from_dict(entry)
     if kind in PARTS and record.part != kind:

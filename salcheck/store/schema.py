@@ -68,12 +68,11 @@ _SCALARS = {
 def conform(value: Any, hint: Any, where: str) -> None:
     """Raise InvalidRecord unless the JSON ``value`` has the annotated type ``hint``.
 
-    Examples
-    --------
-    >>> conform({"b": 1.5}, dict[str, float], "criteria")
-    >>> conform([1, 2], tuple[float, float, float], "mix")
-    Traceback (most recent call last):
-    salcheck.errors.InvalidRecord: mix must be tuple[float, float, float], got [1, 2]
+    Examples:
+        >>> conform({"b": 1.5}, dict[str, float], "criteria")
+        >>> conform([1, 2], tuple[float, float, float], "mix")
+        Traceback (most recent call last):
+        salcheck.errors.InvalidRecord: mix must be tuple[float, float, float], got [1, 2]
     """
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:

@@ -5,7 +5,7 @@ default seeds; its cells (dataset x variant) expand into :class:`ModelSpec` mode
 seed. Besides the poster's 21 cells a tier has one control the poster lacks:
 ``homogeneous-steps`` is the homogeneous set trained for as many optimiser steps as the large
 set (epochs x n_large / n_homogeneous), so F2 can be split into "more data" and "longer
-training". The ci tier's numbers were chosen by measurement (README, "The ci tier").
+training". The ci tier's numbers were chosen by measurement (docs/tiers.md).
 """
 
 from __future__ import annotations
@@ -155,5 +155,14 @@ TIERS: dict[str, Tier] = {
 
 
 def get_tier(name: str) -> Tier:
+    """The tier called ``name`` (``ci`` or ``paper``); another name raises InvalidArgument.
+
+    Examples:
+        >>> ci = get_tier("ci")
+        >>> ci.image_size, ci.seeds, len(ci.cells()), len(ci.grid())   # 21 cells + the F2 control
+        (64, (0, 1, 2, 3, 4), 22, 110)
+        >>> ci.spec("homogeneous", "Noise", seed=3).label()
+        'homogeneous/Noise/seed3 (500/class, 20 ep)'
+    """
     check_choice("tier", name, tuple(TIERS))
     return TIERS[name]

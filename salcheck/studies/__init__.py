@@ -1,2 +1,2 @@
 """Studies beyond the poster's findings, each computed through the store: the method
-benchmark."""
+benchmark (``method_benchmark``) and the protocol study (``protocol``)."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the README's GitHub Actions snippet as written, in a fresh virtual environment (not part
+# Runs the GitHub Actions snippet of docs/checks.md as written, in a fresh virtual environment (not part
 # of the default test run):
 #
 #   bash tests/interop/check_ci_snippet.sh [STORE]
