@@ -163,9 +163,11 @@ def _legend() -> list[str]:
 
 
 def _view(args: argparse.Namespace, method: Any) -> Any:
+    """The read-only view the report and the verdicts decide on: the method, beyond the nulls."""
+    from salcheck.engine.plan import null_refs
     from salcheck.store.view import ResultsView
 
-    return ResultsView(_store(args), _tier(args), method, seeds=args.seeds)
+    return ResultsView(_store(args), _tier(args), method, seeds=args.seeds, nulls=null_refs())
 
 
 def cmd_report(args: argparse.Namespace) -> int:

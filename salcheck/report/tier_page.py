@@ -112,7 +112,7 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
     records = [r for runs in models.values() for r in runs]
     commits = sorted({str(r.provenance.get("git_commit")) for r in records})
     eval_commits = sorted({str(r.provenance.get("git_commit")) for r in scores})
-    machine = records[0].provenance["machine"] if records else {}
+    machine = records[0].provenance.get("machine", {}) if records else {}
     versions = records[0].provenance.get("versions", {}) if records else {}
     n_expected = len(tier.cells()) * len(view.seeds)
     lines = [

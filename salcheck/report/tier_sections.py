@@ -53,7 +53,7 @@ def magnitudes(view) -> list[str]:
         "Each cell of the poster's tables against salcheck's: the log ratio of salcheck's geometric "
         "mean over seeds to the poster's number (0: equal; +0.69: twice the poster's; -0.69: half), "
         "for a the difference of means. The protocol these numbers use was chosen by measurement "
-        '(`salcheck protocol`, README "Definitions salcheck adopts"); what remains is the scale '
+        "(`salcheck protocol`, docs/definitions.md); what remains is the scale "
         "of the tier, the single training run behind each poster number, and what the poster "
         "leaves unsaid.",
         "",

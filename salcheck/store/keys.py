@@ -222,7 +222,9 @@ EVALUATION_CODE: dict[str, tuple[str, ...]] = {
 
 @functools.cache
 def code_hash(kind: str) -> str:
-    """sha256 over the source of the modules that compute ``kind`` (:data:`EVALUATION_CODE`)."""
+    """sha256 over the code of the modules that compute ``kind`` (:data:`EVALUATION_CODE`): each
+    module's syntax tree with docstrings left out (:func:`code_text`), so a comment or a
+    docstring edited never recomputes a result, and any change to what runs does."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
@@ -230,8 +232,40 @@ def code_hash(kind: str) -> str:
     for name in EVALUATION_CODE[kind]:
         p = root / name
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
-            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + code_text(f.read_text()).encode())
     return h.hexdigest()
+
+
+def code_text(source: str) -> str:
+    r"""The code of a module without its comments and docstrings: the dump of its syntax tree
+    with every docstring removed (the dump depends on the Python version: another version
+    recomputes, never serves stale).
+
+    Examples:
+        >>> code_text("'A docstring.'\nx = 1  # a comment") == code_text("x = 1")
+        True
+        >>> code_text("x = 1") == code_text("x = 2")
+        False
+    """
+    import ast
+
+    tree = ast.parse(source)
+    scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for node in ast.walk(tree):
+        if isinstance(node, scopes) and node.body and _is_docstring(node.body[0]):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
+def _is_docstring(statement: Any) -> bool:
+    import ast
+
+    value = getattr(statement, "value", None)
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(value, ast.Constant)
+        and isinstance(value.value, str)
+    )
 
 
 def evaluation_payload(

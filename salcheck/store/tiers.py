@@ -128,7 +128,7 @@ def check_seeds(seeds: Iterable[int], *, at_least: int = 1) -> tuple[int, ...]:
     return out
 
 
-#: The adopted training protocol (README, "Definitions salcheck adopts"): ClinicaDL 0.2.x's batch
+#: The adopted training protocol (docs/definitions.md): ClinicaDL 0.2.x's batch
 #: of 2 (the protocol study), early stopping on the validation loss with ClinicaDL's patience
 #: of the phantom study's commit (10; no shorter patience keeps the same models: the report's
 #: Convergence section replays them), at most 100 epochs, the best-validation-loss model kept.

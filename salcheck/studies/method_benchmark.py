@@ -82,7 +82,7 @@ class Entry:
 
     def values(self, dataset: str, score: str) -> list[float]:
         if score == "s_per_1000_maps":
-            return [float(r.timings[score]) for r in self.runs(dataset)]
+            return [float(r.timings.get(score, float("nan"))) for r in self.runs(dataset)]
         return self.view.values(dataset, "default", score)
 
     def mean(self, dataset: str, score: str) -> float:
