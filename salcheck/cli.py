@@ -257,7 +257,7 @@ def cmd_store(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if args.action == "export":
-        counts = export_bundle(store, args.file, weights=not args.no_weights)
+        counts = export_bundle(store, args.file, weights="none" if args.no_weights else args.weights)
         what = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"salcheck store: exported {what} from {store.root} to {args.file}")
         return 0
@@ -488,6 +488,12 @@ def _add_store_commands(sub: Any) -> None:
     st.add_argument("action", choices=["export", "import"])
     st.add_argument("file", help="the bundle (.tar.gz)")
     st.add_argument("--no-weights", action="store_true", help="export: leave the weights out")
+    st.add_argument(
+        "--weights",
+        choices=("full", "half"),
+        default="full",
+        help="export: the weights as stored (full) or rounded to float16 (half: a compact zoo)",
+    )
     st.add_argument(
         "--keep-existing",
         action="store_true",

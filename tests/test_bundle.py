@@ -479,3 +479,34 @@ def test_export_leaves_out_what_import_would_refuse(tmp_path):
     target = Store(tmp_path / "t")
     summary = import_bundle(target, tmp_path / "b.tar.gz")
     assert (summary.added, summary.weights) == (8, 1)
+
+
+def test_a_half_precision_bundle_restores_float32_weights_of_the_rounded_values(tmp_path):
+    """The zoo's export: weights rounded to float16 in the bundle (about half the size); the
+    importer stores float32 tensors of exactly the rounded values and says so."""
+    import io
+
+    import torch
+
+    from salcheck.models import build_model, weights_bytes
+
+    source, target = Store(tmp_path / "a"), Store(tmp_path / "t")
+    s = se.spec(0)
+    net = build_model("convnet", 32, generator=torch.Generator().manual_seed(0))
+    data = weights_bytes(net)
+    source.put("models", s.key(), se.model_entry(s, "done", source.put_blob("models", s.key(), data)))
+    export_bundle(source, tmp_path / "full.tar.gz", weights="full")
+    export_bundle(source, tmp_path / "half.tar.gz", weights="half")
+    full_size, half_size = ((tmp_path / f).stat().st_size for f in ("full.tar.gz", "half.tar.gz"))
+    assert half_size < 0.7 * full_size
+    import_bundle(target, tmp_path / "half.tar.gz")
+    entry = target.get("models", s.key())
+    blob = target.get_blob("models", s.key(), entry["weights_sha256"])
+    assert blob is not None and entry["provenance"]["weights"] == "rounded to float16 in a bundle"
+    restored = torch.load(io.BytesIO(blob), weights_only=True)
+    for k, v in net.state_dict().items():
+        assert restored[k].dtype == v.dtype
+        expected = v.half().to(v.dtype) if v.is_floating_point() else v
+        assert torch.equal(restored[k], expected), k
+    with pytest.raises(BundleError, match="weights must be one of full, half, none"):
+        export_bundle(source, tmp_path / "x.tar.gz", weights="quarter")

@@ -1,5 +1,9 @@
 """Portable bundles of results: ``salcheck store export FILE`` and ``salcheck store import FILE``.
 
+With ``--weights half`` the models' weights travel rounded to float16 (the model zoo: half the
+size); the importer restores float32 tensors of the rounded values, records their checksum in
+the model's entry and says so in its provenance (``weights``).
+
 A bundle is a gzip'd tar of a store's entries (``entries/<kind>/<key>.json``, each with its own
 checksum, as stored), optionally the models' weights (``blobs/models/<key>.pt``), and a
 ``manifest.json`` naming the sha256 of every member, the bundle and store formats, salcheck's
@@ -72,10 +76,21 @@ def _refused(path: str | os.PathLike[str], member: str, what: str) -> BundleErro
     return BundleError(f"bundle {path}: member {member!r} {what}; nothing was imported")
 
 
-def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool = True) -> dict[str, int]:
-    """Write every entry of ``store`` that import accepts (and its weights, if ``weights``) to
-    the bundle ``path``, atomically; returns the number of entries per kind (and ``left out``,
-    each reported through ``store.warn``, when some entry would be refused)."""
+#: How a bundle carries the models' weights: as stored, rounded to float16 (half the size; the
+#: importer restores float32 tensors and says so in the model's provenance), or not at all.
+WEIGHTS = ("full", "half", "none")
+
+
+def export_bundle(
+    store: Store, path: str | os.PathLike[str], *, weights: bool | str = "full"
+) -> dict[str, int]:
+    """Write every entry of ``store`` that import accepts (and its weights: ``full``, ``half``
+    or ``none``; True and False mean full and none) to the bundle ``path``, atomically; returns
+    the number of entries per kind (and ``left out``, each reported through ``store.warn``,
+    when some entry would be refused)."""
+    mode = weights if isinstance(weights, str) else ("full" if weights else "none")
+    if mode not in WEIGHTS:
+        raise BundleError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     from salcheck import __version__
     from salcheck.provenance import git_commit
 
@@ -100,12 +115,13 @@ def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool =
             members[f"entries/{kind}/{key}.json"] = json.dumps(
                 {"sha256": checksum(entry), "entry": entry}, sort_keys=True
             ).encode()
-            blob = store.get_blob(kind, key, entry.get("weights_sha256")) if weights else None
+            blob = store.get_blob(kind, key, entry.get("weights_sha256")) if mode != "none" else None
             if blob is not None:  # a corrupted blob is reported by get_blob and left out
-                members[f"blobs/{kind}/{key}.pt"] = blob
+                members[f"blobs/{kind}/{key}.pt"] = _half(blob) if mode == "half" else blob
     manifest = {
         "bundle_format": BUNDLE_FORMAT,
         "store_format": STORE_FORMAT_VERSION,
+        "weights": mode,
         "salcheck": __version__,
         "commit": git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -113,6 +129,34 @@ def export_bundle(store: Store, path: str | os.PathLike[str], *, weights: bool =
     }
     _write_tar(Path(path), {"manifest.json": json.dumps(manifest, indent=1).encode(), **members})
     return {**counts, "left out": left_out} if left_out else counts
+
+
+def _half(blob: bytes) -> bytes:
+    """A state dict's floating-point tensors rounded to float16 (others kept), as bytes."""
+    import torch
+
+    state = torch.load(io.BytesIO(blob), weights_only=True)
+    buf = io.BytesIO()
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, buf)
+    return buf.getvalue()
+
+
+def _full(blob: bytes) -> bytes:
+    """A float16 state dict back as float32 tensors (the values as rounded), as bytes."""
+    import torch
+
+    state = torch.load(io.BytesIO(blob), weights_only=True)
+    buf = io.BytesIO()
+    torch.save({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, buf)
+    return buf.getvalue()
+
+
+def _restore_half(kind: str, entry: dict[str, Any], blob: bytes) -> tuple[dict[str, Any], bytes]:
+    """A model entry and its weights from a half-precision bundle: float32 tensors of the
+    rounded values, the entry's checksum of them, and its provenance saying so."""
+    data = _full(blob)
+    provenance = {**entry.get("provenance", {}), "weights": "rounded to float16 in a bundle"}
+    return {**entry, "weights_sha256": _sha(data), "provenance": provenance}, data
 
 
 def _write_tar(path: Path, members: dict[str, bytes]) -> None:
@@ -164,6 +208,9 @@ def _manifest(path: str | os.PathLike[str], data: bytes | None) -> dict[str, Any
         if manifest.get(what) != accepted:
             msg = f"bundle {path} has {what} {manifest.get(what)!r}; this salcheck reads {accepted}"
             raise BundleError(msg)
+    if manifest.setdefault("weights", "full") not in WEIGHTS:
+        msg = f"bundle {path} has weights {manifest['weights']!r}; accepted: {', '.join(WEIGHTS)}"
+        raise BundleError(msg)
     return manifest
 
 
@@ -190,8 +237,11 @@ def check_entry(kind: str, key: str, entry: Any) -> None:
     check_record(kind, key, entry)
 
 
-def _entries(path: str | os.PathLike[str], members: dict[str, bytes]) -> list[tuple[str, str, Any]]:
-    """(kind, key, entry) of every entry member, each checked (see the module docstring)."""
+def _entries(
+    path: str | os.PathLike[str], members: dict[str, bytes], *, half: bool = False
+) -> list[tuple[str, str, Any]]:
+    """(kind, key, entry) of every entry member, each checked (see the module docstring); from
+    a half-precision bundle, each model's weights restored as float32 (:func:`_restore_half`)."""
     out = []
     for name, data in sorted(members.items()):
         match = _ENTRY.fullmatch(name)
@@ -209,7 +259,9 @@ def _entries(path: str | os.PathLike[str], members: dict[str, bytes]) -> list[tu
                 path, name, f"is not a valid {kind} entry ({type(exc).__name__}: {exc})"
             ) from exc
         blob = members.get(f"blobs/{kind}/{key}.pt")
-        if blob is not None and entry.get("weights_sha256") != _sha(blob):
+        if blob is not None and half:
+            entry, members[f"blobs/{kind}/{key}.pt"] = _restore_half(kind, entry, blob)
+        if blob is not None and not half and entry.get("weights_sha256") != _sha(blob):
             msg = (
                 f"has weights whose sha256 {_sha(blob)} is not the entry's {entry.get('weights_sha256')}"
             )
@@ -227,10 +279,10 @@ def import_bundle(
     store: Store, path: str | os.PathLike[str], *, keep_existing: bool = False
 ) -> ImportSummary:
     """Add the bundle's results to ``store``; see the module docstring for the rules."""
-    _, members = read_bundle(path)
+    manifest, members = read_bundle(path)
     summary = ImportSummary()
     plan: list[tuple[str, str, dict[str, Any]]] = []
-    for kind, key, incoming in _entries(path, members):
+    for kind, key, incoming in _entries(path, members, half=manifest["weights"] == "half"):
         current = store.get(kind, key)
         if current is None:
             summary.added += 1
