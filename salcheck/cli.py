@@ -257,7 +257,14 @@ def cmd_store(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if args.action == "export":
-        counts = export_bundle(store, args.file, weights="none" if args.no_weights else args.weights)
+        only = None
+        if args.tier:  # what the tier's report reads, models and evaluations
+            from salcheck.engine.plan import report_plan
+
+            plan = report_plan(_tier(args), "vanilla")
+            only = {t.key(plan.test) for t in plan.with_models()}
+        weights = "none" if args.no_weights else args.weights
+        counts = export_bundle(store, args.file, weights=weights, only=only)
         what = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"salcheck store: exported {what} from {store.root} to {args.file}")
         return 0
@@ -493,6 +500,9 @@ def _add_store_commands(sub: Any) -> None:
         choices=("full", "half"),
         default="full",
         help="export: the weights as stored (full) or rounded to float16 (half: a compact zoo)",
+    )
+    st.add_argument(
+        "--tier", help="export: only what this tier's report reads (its models and evaluations)"
     )
     st.add_argument(
         "--keep-existing",

@@ -113,13 +113,14 @@ class Plan:
 
     def missing(self, store: Store) -> Plan:
         """The part of the plan the store does not hold (with the models its tasks need)."""
-        todo = [t for t in self._with_models() if not _done(store, t.kind, t.key(self.test))]
+        todo = [t for t in self.with_models() if not _done(store, t.kind, t.key(self.test))]
         checks = [c for c in self.checks if not _done(store, "checks", c.key())]
         for c in checks:  # a check suite reads the models and evaluations it needs
             todo += [t for t in check_tasks(c) if not _done(store, t.kind, t.key(self.test))]
         return Plan(self.test, tuple(todo), tuple(checks))
 
-    def _with_models(self) -> list[Task]:
+    def with_models(self) -> list[Task]:
+        """Every task, with a model task for each model the plan needs."""
         return [Task("model", s) for s in self.models()] + [t for t in self.tasks if t.part != "model"]
 
     def __len__(self) -> int:

@@ -34,6 +34,7 @@ import tarfile
 import tempfile
 import time
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,12 +83,16 @@ WEIGHTS = ("full", "half", "none")
 
 
 def export_bundle(
-    store: Store, path: str | os.PathLike[str], *, weights: bool | str = "full"
+    store: Store,
+    path: str | os.PathLike[str],
+    *,
+    weights: bool | str = "full",
+    only: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Write every entry of ``store`` that import accepts (and its weights: ``full``, ``half``
     or ``none``; True and False mean full and none) to the bundle ``path``, atomically; returns
     the number of entries per kind (and ``left out``, each reported through ``store.warn``,
-    when some entry would be refused)."""
+    when some entry would be refused). ``only``: the keys to export (default: every entry)."""
     mode = weights if isinstance(weights, str) else ("full" if weights else "none")
     if mode not in WEIGHTS:
         raise BundleError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
@@ -105,6 +110,8 @@ def export_bundle(
 
     for kind in KINDS:
         for key, entry in store.items(kind, on_bad=corrupted):
+            if only is not None and key not in only:
+                continue
             try:
                 check_entry(kind, key, entry)
             except InvalidRecord as exc:
