@@ -31,7 +31,6 @@ from salcheck.checks.suite import (
     CheckResult,
     Evidence,
     SaliencyCheckFailed,
-    _name,
     check_beats_chance,
     check_deterministic,
     check_finite,
@@ -47,6 +46,7 @@ from salcheck.checks.suite import (
     run_check,
 )
 from salcheck.errors import InvalidArgument, SalcheckError
+from salcheck.saliency.resolve import method_name
 
 # --- front ends ----------------------------------------------------------------------------------
 
@@ -157,7 +157,9 @@ def parametrize_with_checks(
                 if check.__name__ in expected
                 else []
             )
-            params.append(pytest.param(method, run, marks=marks, id=f"{_name(method)}-{check.__name__}"))
+            params.append(
+                pytest.param(method, run, marks=marks, id=f"{method_name(method)}-{check.__name__}")
+            )
     return pytest.mark.parametrize(("method", "check"), params)
 
 
@@ -192,7 +194,7 @@ def save_baseline(method, path: str | Path, *, tier="ci", store=None) -> dict:
     """Store the method's per-seed scores as JSON (written atomically)."""
     t, scores = _scores(method, tier, store)
     data = {
-        "method": _name(method),
+        "method": method_name(method),
         "tier": t.name,
         "seeds": list(t.seeds),
         "scores": {k: scores[k] for k in BASELINE_SCORES},
@@ -233,7 +235,7 @@ def compare_baseline(
         numbers[k] = f"{cur:.3g} vs baseline {ref.mean():.3g} - {slack:.3g}"
         ok &= cur >= ref.mean() - slack
     return CheckResult(
-        _name(method),
+        method_name(method),
         "check_baseline",
         f"no score below its baseline by more than {tolerance} seed sd",
         ok,

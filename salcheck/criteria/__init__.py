@@ -14,7 +14,12 @@ from salcheck.criteria.localisation import (
 )
 from salcheck.criteria.protocol import CHOICES as PROTOCOL_CHOICES
 from salcheck.criteria.protocol import EvalProtocol
-from salcheck.criteria.randomisation import RANDOMISATION_SCORES, cascading_randomisation, spearman_rows
+from salcheck.criteria.randomisation import (
+    RANDOMISATION_SCORES,
+    RANDOMISATION_SYMBOLS,
+    cascading_randomisation,
+    spearman_rows,
+)
 from salcheck.criteria.regions import (
     Separability,
     Specificity,
@@ -47,8 +52,15 @@ CRITERIA: list[type[Criterion]] = [*FEATURE_CRITERIA, *MAP_CRITERIA]
 
 
 def symbols() -> dict[str, str]:
-    """Score key -> the symbol tables print, from every criterion's metadata."""
-    return {k: v for c in CRITERIA for k, v in c.symbols.items()}
+    """Score key -> the symbol tables print, from every criterion's metadata and the
+    randomisation scores'.
+
+    Examples:
+        >>> s = symbols()
+        >>> s["b_dagger"], s["rma_typical"], s["spearman_randomised"]
+        ('b†', 'RMA typ', 'ρ rand.')
+    """
+    return {**{k: v for c in CRITERIA for k, v in c.symbols.items()}, **RANDOMISATION_SYMBOLS}
 
 
 __all__ = [

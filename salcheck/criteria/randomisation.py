@@ -22,7 +22,7 @@ from salcheck.criteria.regions import group_map_scores, group_regions
 from salcheck.errors import InvalidArgument
 from salcheck.models.networks import reinitialise, trainable_layers
 from salcheck.rng import derive_seed, torch_generator
-from salcheck.saliency.base import CONTROLS, SaliencyMethod
+from salcheck.saliency.base import CONTROLS, AttributionMethod
 from salcheck.training.inference import normalise
 
 
@@ -39,7 +39,7 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def cascading_randomisation(
-    method: SaliencyMethod,
+    method: AttributionMethod,
     model: nn.Module,
     cohort: Cohort,
     *,
@@ -93,6 +93,15 @@ def _abs_log(value: float | str) -> float:
     x = float(value)
     return abs(math.log(x)) if x > 0 else math.inf if x == 0 else math.nan
 
+
+#: What tables print for the randomisation scores.
+RANDOMISATION_SYMBOLS = {
+    "abs_log_b": "|log b|",
+    "abs_log_c": "|log c|",
+    "abs_log_b_randomised": "|log b| rand.",
+    "abs_log_c_randomised": "|log c| rand.",
+    "spearman_randomised": "ρ rand.",
+}
 
 #: Scores read off a cascading-randomisation curve (rows as :func:`cascading_randomisation`
 #: returns them), by name: what F8 and the randomisation check compare.

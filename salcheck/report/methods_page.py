@@ -19,6 +19,7 @@ from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
 from salcheck.provenance import git_commit
 from salcheck.report.ranking_section import check_label, ranking_section
+from salcheck.science.findings import SYMBOLS
 from salcheck.science.ranking import Ranking
 from salcheck.science.stats import Verdict
 from salcheck.studies.method_benchmark import (
@@ -32,18 +33,7 @@ from salcheck.studies.method_benchmark import (
     null_outranks,
 )
 
-HEADERS = {
-    "a": "a",
-    "b": "b",
-    "c": "c",
-    "b_dagger": "b†",
-    "c_dagger": "c†",
-    "rma_typical": "RMA",
-    "rra_typical": "RRA",
-    "auc_typical": "AUC",
-    "pointing_typical": "PG",
-    "spearman_randomised": "ρ rand.",
-}
+HEADERS = {k: SYMBOLS[k] for k in SCORES}
 MARK = {"replicated": "✓", "contradicted": "✗", "inconclusive": "?", "undecidable": "u"}
 
 

@@ -27,12 +27,13 @@ from salcheck.science.findings import (
     NAMED,
     POSTER_TABLES,
     POSTER_TEXT,
+    SYMBOLS,
     Comparison,
     f2_comparisons,
 )
 from salcheck.store.files import STORE_FORMAT_VERSION
 
-HEADERS = ("a", "b", "c", "b†", "c†")
+HEADERS = tuple(SYMBOLS[k] for k in CRITERIA_KEYS)
 
 __all__ = ["ReportError", "render_report", "table_text"]
 

@@ -1,13 +1,32 @@
 """Stage 4: saliency methods (one class each) and the study's group maps."""
 
-from salcheck.saliency.base import CONTROLS, TAGS, SaliencyMethod, method_tags
+from salcheck.saliency.base import (
+    CONTROLS,
+    TAGS,
+    AttributionMethod,
+    CaptumAttribution,
+    SaliencyMethod,
+    method_tags,
+)
 from salcheck.saliency.gradients import VanillaGradient
 from salcheck.saliency.groups import group_map, subtype_maps
 from salcheck.saliency.null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
 from salcheck.saliency.rectifier import Deconvolution, GuidedBackprop
 
 __all__ = [
-    "CONTROLS", "TAGS", "ConstantMap", "Deconvolution", "GuidedBackprop", "RandomMap",
-    "SaliencyMethod", "SobelEdgeMap", "UntrainedNetwork", "VanillaGradient", "group_map",
-    "method_tags", "subtype_maps",
+    "CONTROLS",
+    "TAGS",
+    "AttributionMethod",
+    "CaptumAttribution",
+    "ConstantMap",
+    "Deconvolution",
+    "GuidedBackprop",
+    "RandomMap",
+    "SaliencyMethod",
+    "SobelEdgeMap",
+    "UntrainedNetwork",
+    "VanillaGradient",
+    "group_map",
+    "method_tags",
+    "subtype_maps",
 ]  # fmt: skip

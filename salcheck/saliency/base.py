@@ -14,6 +14,8 @@ unknown (None), and the checks that need it are skipped, saying why.
 
 from __future__ import annotations
 
+from typing import Any, Protocol, runtime_checkable
+
 import numpy as np
 import torch
 from torch import nn
@@ -22,6 +24,31 @@ from salcheck.errors import InvalidArgument
 
 #: The controls node: the study's maps back-propagate this output (methods.md section 5).
 CONTROLS = 0
+
+
+@runtime_checkable
+class AttributionMethod(Protocol):
+    """What salcheck evaluates: an object whose ``attribute(model, images, target)`` returns maps
+    shaped like the images ([B, C, N, N]). :class:`SaliencyMethod` and captum's classes through
+    :class:`~salcheck.saliency.captum_adapter.CaptumMethod` are such objects; a method may also
+    declare ``name`` and the tags of :data:`TAGS` (``signed``, ``deterministic``).
+
+    Examples:
+        >>> from salcheck.saliency import VanillaGradient
+        >>> isinstance(VanillaGradient(), AttributionMethod)
+        True
+    """
+
+    def attribute(self, model: nn.Module, images: Any, target: int = CONTROLS) -> Any: ...
+
+
+@runtime_checkable
+class CaptumAttribution(Protocol):
+    """A captum attribution object: built on the model (``cls(forward_func)``), then
+    ``attribute(inputs, target=...)``; :class:`~salcheck.saliency.captum_adapter.CaptumMethod`
+    turns one into an :class:`AttributionMethod`."""
+
+    def attribute(self, inputs: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class SaliencyMethod:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from salcheck.errors import InvalidArgument
+from salcheck.saliency.base import AttributionMethod
 
 DEFAULT_METHOD = "vanilla"
 #: The fingerprint prefix of a method whose results no other run may read.
@@ -41,7 +42,7 @@ class MethodRef:
     name: str
     fingerprint: str
     tags: tuple[tuple[str, bool | None], ...]
-    method: Any = field(compare=False, repr=False)
+    method: AttributionMethod = field(compare=False, repr=False)
 
     @property
     def cacheable(self) -> bool:

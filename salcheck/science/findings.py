@@ -27,10 +27,12 @@ from decimal import Decimal
 
 import numpy as np
 
+from salcheck.criteria import symbols
 from salcheck.science.stats import NullRule, Verdict, beyond_nulls, paired_test
 
 CRITERIA_KEYS = ("a", "b", "c", "b_dagger", "c_dagger")
-SYMBOLS = {"a": "a", "b": "b", "c": "c", "b_dagger": "b†", "c_dagger": "c†"}
+#: What tables print for each score (from the criteria's metadata).
+SYMBOLS = symbols()
 
 #: The poster's four tables: (dataset, variant) -> a, b, c, b†, c†, as printed.
 POSTER_TEXT: dict[tuple[str, str], tuple[str, str, str, str, str]] = {

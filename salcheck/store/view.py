@@ -120,6 +120,12 @@ class ResultsView:
         """What a verdict record names: the tier's training protocol and the evaluation's."""
         return {"training": self.tier.training(), "evaluation": self.protocol.to_dict()}
 
+    def with_nulls(self, nulls: Iterable[Any]) -> ResultsView:
+        """The same view, deciding beyond these null maps."""
+        return ResultsView(
+            self.store, self.tier, self.method, seeds=self.seeds, protocol=self.protocol, nulls=nulls
+        )
+
     def for_method(self, method: Any) -> ResultsView:
         """The same store, tier, seeds, protocol and nulls, for another method."""
         return ResultsView(

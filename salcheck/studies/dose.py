@@ -53,6 +53,7 @@ from salcheck.science.dose import (
     routes_collapse,
     trend_test,
 )
+from salcheck.science.findings import SYMBOLS as FINDING_SYMBOLS
 from salcheck.science.stats import ALPHA
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec
@@ -77,7 +78,7 @@ MAP_KEYS = ("b", "c", "b_dagger", "c_dagger")
 ACCURACY = "accuracy_atypical"
 ACCURACY_KEY = "accuracy_AD_atypical"
 CRITERIA = ("a", *MAP_KEYS, ACCURACY)
-SYMBOLS = {"a": "a", "b": "b", "c": "c", "b_dagger": "b†", "c_dagger": "c†", ACCURACY: "atyp. acc."}
+SYMBOLS = {**FINDING_SYMBOLS, ACCURACY: "atyp. acc."}
 #: The stated level of the accuracy crossover: most atypical images classified as atrophied
 #: (chance on a balanced test set is 0.5), below the ~0.95 of the ci tier's 500-per-class
 #: models, so the crossing falls inside the grid when the subtype is learned at all.

@@ -147,8 +147,15 @@ class Benchmark:
         return out
 
     def findings(self) -> dict[str, dict[str, Verdict | None]]:
-        """method key -> finding -> verdict (None where a cell is missing from the store)."""
-        return {e.key: e.view.decide_available(DEFAULT_ONLY) for e in self.entries}
+        """method key -> finding -> verdict (None where a cell is missing from the store): each
+        method's findings beyond the benchmark's null maps on the same models (the rule of the
+        properties and the report); a null map's own verdicts stand for themselves."""
+        nulls = [e.method for e in self.nulls]
+        out = {}
+        for e in self.entries:
+            view = e.view if e.null else e.view.with_nulls(nulls)
+            out[e.key] = view.decide_available(DEFAULT_ONLY)
+        return out
 
     def cost(self) -> dict[str, float]:
         """Seconds spent evaluating every method (maps and randomisation), and training the

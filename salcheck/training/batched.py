@@ -28,11 +28,11 @@ from salcheck.errors import InvalidArgument, TrainingDiverged
 from salcheck.models.networks import ConvNet
 from salcheck.training.inference import balanced_accuracy
 from salcheck.training.loop import (
+    Run,
     TrainConfig,
     TrainedModel,
-    _Run,
-    _start,
     finish,
+    start_run,
     stop_rule,
 )
 
@@ -109,7 +109,7 @@ class GroupedConvNet(nn.Module):
 
 
 def _step(
-    runs: list[_Run], net: GroupedConvNet, optimiser, i: int, epoch: int, orders
+    runs: list[Run], net: GroupedConvNet, optimiser, i: int, epoch: int, orders
 ) -> tuple[list[float], list[torch.Tensor]]:
     """One optimiser step on batch ``i`` of every model; (losses, predictions) per model."""
     config = runs[0].config
@@ -135,14 +135,14 @@ def _step(
 
 
 @torch.no_grad()
-def _validate(runs: list[_Run], net: GroupedConvNet, batch_size: int = 64) -> torch.Tensor:
+def _validate(runs: list[Run], net: GroupedConvNet, batch_size: int = 64) -> torch.Tensor:
     net.eval()
     x = torch.stack([r.x_val[:, 0] for r in runs], 1)
     return torch.cat([net(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], 1)
 
 
 def _entry(
-    r: _Run,
+    r: Run,
     epoch: int,
     train_loss: float,
     order: torch.Tensor,
@@ -179,7 +179,7 @@ def train_batched(
         )
         raise InvalidArgument(msg)
     t_start = time.perf_counter()
-    runs = [_start(c, config, s) for c, s in zip(cohorts, seeds, strict=True)]
+    runs = [start_run(c, config, s) for c, s in zip(cohorts, seeds, strict=True)]
     sizes = {(len(r.x_train), len(r.x_val)) for r in runs}
     if len(sizes) != 1:
         raise InvalidArgument(f"models of one batch need equal split sizes, got {sorted(sizes)}")

@@ -119,7 +119,7 @@ def stratified_split(
 
 
 @dataclass
-class _Run:
+class Run:
     """The state of one training run: data on the device, network, optimiser, generators."""
 
     config: TrainConfig
@@ -153,7 +153,7 @@ def _device(config: TrainConfig) -> torch.device:
     return torch.device(resolve_device(config.device))
 
 
-def _start(cohort: Cohort, config: TrainConfig, seed: int) -> _Run:
+def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
     """Split, normalise and move the data; build the seeded network, optimiser and generators."""
     device = _device(config)
     split_rng = np.random.default_rng(derive_seed(seed, "split"))
@@ -173,7 +173,7 @@ def _start(cohort: Cohort, config: TrainConfig, seed: int) -> _Run:
     optimiser = torch.optim.Adam(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
     )
-    return _Run(
+    return Run(
         config=config,
         x_train=x[train_idx],
         y_train=y[train_idx],
@@ -188,7 +188,7 @@ def _start(cohort: Cohort, config: TrainConfig, seed: int) -> _Run:
     )
 
 
-def _train_epoch(run: _Run, epoch: int) -> tuple[float, torch.Tensor]:
+def _train_epoch(run: Run, epoch: int) -> tuple[float, torch.Tensor]:
     """One pass over the shuffled training set: (mean loss, predictions in data order)."""
     config, model = run.config, run.model
     device = run.x_train.device
@@ -219,7 +219,7 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, torch.Tensor]:
     return total / len(order), train_pred
 
 
-def _epoch_entry(run: _Run, epoch: int, train_loss: float, train_pred: torch.Tensor) -> dict[str, float]:
+def _epoch_entry(run: Run, epoch: int, train_loss: float, train_pred: torch.Tensor) -> dict[str, float]:
     """The epoch's history entry: losses and balanced accuracies on training and validation."""
     val_logits = predict(run.model, run.x_val)
     val_loss = run.loss_fn(val_logits, run.y_val.cpu()).item()
@@ -253,7 +253,7 @@ def train(
     :class:`TrainingDiverged` naming the epoch when a loss becomes NaN or infinite.
     """
     t_start, cpu_start = time.perf_counter(), time.process_time()
-    run = _start(cohort, config, seed)
+    run = start_run(cohort, config, seed)
     result = TrainedModel(run.model, config, seed, cohort.image_size)
     rule = stop_rule(config)
     for epoch in range(1, config.epochs + 1):
