@@ -2,7 +2,7 @@
 
 A method's fingerprint covers its class, its parameters and the source of the code that
 defines it: the file of every class in its MRO outside salcheck's evaluation core (the user's
-module, salcheck's own method modules), and captum's version for captum classes. Editing a
+module, salcheck's own method modules), and the version of captum or MONAI for their classes. Editing a
 method therefore changes its fingerprint, and its results are computed afresh; a method whose
 source cannot be read (defined in ``__main__``, a notebook, a C extension) or whose parameters
 have no stable text (an object shown with its memory address) has no fingerprint and is never
@@ -150,12 +150,13 @@ def _qualname(obj: Any) -> str:
 
 
 def _code_id(cls: Any) -> str:
-    """captum's version for captum classes, else the sha256 of the defining module's source."""
+    """The package's version for captum's, MONAI's and torch's classes, else the sha256 of the
+    defining module's source."""
     module = inspect.getmodule(cls)
     if module is None:
         raise _Unstable(cls)
     top = module.__name__.partition(".")[0]
-    if top in ("captum", "torch", "builtins"):
+    if top in ("captum", "monai", "torch", "builtins"):
         return f"{top} {getattr(importlib.import_module(top), '__version__', '?')}"
     try:
         inspect.getsource(cls)  # the class itself must be found in its module's file
