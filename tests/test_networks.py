@@ -196,3 +196,22 @@ def test_a_tier_on_a_network(user_nets):
         == ModelSpec(**{**spec.to_dict(), "model": "convnet", "network": None}).key()
     )
     assert get_tier("ci", None) is ci
+
+
+def test_network_plan_trains_each_network_on_the_same_cohorts(user_nets, tiny):
+    from salcheck.studies.network_benchmark import FINDINGS, network_plan
+
+    plan, refs = network_plan(tiny, ["convnet", "usernets:small@3"], ["vanilla"])
+    models = plan.models()
+    assert len(models) == 2 * 3 * len(tiny.seeds)
+    by_net = {
+        n: {(m.dataset, m.seed, m.n_per_class) for m in models if m.model == n}
+        for n in ("convnet", "usernets:small@3")
+    }
+    assert by_net["convnet"] == by_net["usernets:small@3"]  # same cohorts and seeds
+    parts = [t.part for t in plan.tasks]
+    assert parts.count("features") == 12 and parts.count("maps") == 12 * 5  # vanilla and 4 nulls
+    assert [r.spec for r in refs] == ["vanilla"] and "randomisation" not in parts
+    assert not any(k.startswith("F8") for k in FINDINGS) and "F2-b" in FINDINGS
+    with pytest.raises(InvalidArgument, match="returns \\(2, 10\\)"):
+        network_plan(tiny, ["convnet", "usernets:ten_outputs@0"], ["vanilla"])
