@@ -69,6 +69,7 @@ def test_network_benchmark_on_the_tiny_tier(tmp_path, capsys, monkeypatch, tiny)
             f"- on `{net}`: **Vanilla gradient** computes the same maps as **GuidedBackprop (MONAI)**"
             in text
         )
+    assert "replaces the modules whose *name* contains `relu`" in text
     assert "| `monai:ResNet10` | Vanilla gradient | " in text and "F7-b-twice-b_dagger" in text
     assert "## Cost and provenance" in text
 

@@ -19,6 +19,7 @@ from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
 from salcheck.provenance import git_commit
 from salcheck.report.ranking_section import check_label, ranking_section
+from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.science.ranking import Ranking
 from salcheck.science.stats import Verdict
 from salcheck.studies.method_benchmark import (
@@ -213,6 +214,8 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
             "gradient (salcheck warns with `SilentEquivalenceWarning`). salcheck's "
             "`guided-backprop` and `deconvolution` apply the rule to every rectifier.",
         ]
+        if any(is_name_rule(e) for pair in equivalences for e in pair[:2]):
+            lines += ["", NAME_RULE_NOTE]
     else:
         lines.append(
             f"No two methods give the same maps (relative tolerance {EQUIVALENCE_TOLERANCE:g})."

@@ -15,6 +15,7 @@ import torch
 import salcheck.atomic as atomic
 from salcheck.provenance import git_commit
 from salcheck.report.methods_page import HEADERS, MARK
+from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.saliency.resolve import MethodRef
 from salcheck.science.findings import FindingVerdict
 from salcheck.studies.network_benchmark import DATASETS, FINDINGS, SCORES, NetworkBenchmark
@@ -87,29 +88,15 @@ def _equivalences(bench: NetworkBenchmark) -> list[str]:
     lines, guided = [], False
     for n in bench.networks:
         pairs: list[tuple[MethodRef, MethodRef, float]] = bench.equivalences(n)
-        guided |= any(_monai_guided(a) or _monai_guided(b) for a, b, _ in pairs)
+        guided |= any(is_name_rule(a) or is_name_rule(b) for a, b, _ in pairs)
         lines += [
             f"- on `{n}`: **{a.name}** computes the same maps as **{b.name}** (largest relative "
             f"difference of the group maps over every model: {d:.1g})"
             for a, b, d in pairs
         ]
     if guided:
-        lines += ["", GUIDED_NOTE]
+        lines += ["", NAME_RULE_NOTE]
     return lines or ["No two methods give the same maps on any network."]
-
-
-def _monai_guided(ref: MethodRef) -> bool:
-    from salcheck.saliency.monai_adapter import GUIDED_CLASSES
-
-    return getattr(getattr(ref.method, "monai_cls", None), "__name__", "") in GUIDED_CLASSES
-
-
-GUIDED_NOTE = (
-    "MONAI's GuidedBackpropGrad replaces the modules whose *name* contains `relu`; rectifiers "
-    "named otherwise (the study's LeakyReLU layers, named by index; MONAI's ResNet's ReLUs, "
-    "named `act`) keep their plain gradient. salcheck warns with `SilentEquivalenceWarning`; "
-    "its `guided-backprop` applies the rule to every rectifier."
-)
 
 
 def _cost_lines(bench: NetworkBenchmark) -> list[str]:

@@ -125,6 +125,23 @@ class MonaiMethod(SaliencyMethod):
             return method(x.detach().clone(), index=target).detach()
 
 
+#: What a report says where MONAI's guided rule made a method equal another.
+NAME_RULE_NOTE = (
+    "MONAI's GuidedBackpropGrad replaces the modules whose *name* contains `relu`; rectifiers "
+    "named otherwise (the study's LeakyReLU layers, named by index; MONAI's ResNet's ReLUs, "
+    "named `act`) keep their plain gradient. salcheck warns with `SilentEquivalenceWarning`; "
+    "its `guided-backprop` applies the rule to every rectifier."
+)
+
+
+def is_name_rule(method: Any) -> bool:
+    """Whether ``method`` (a method, or what holds one as ``.method``: a ``MethodRef``, a
+    benchmark entry) is MONAI's name-based guided rule."""
+    for _ in range(3):
+        method = getattr(method, "method", method)
+    return getattr(getattr(method, "monai_cls", None), "__name__", "") in GUIDED_CLASSES
+
+
 def _warn_guided_by_name(cls_name: str, model: nn.Module) -> None:
     """Warn when MONAI's name-based guided rule misses rectifiers or replaces other modules."""
     from salcheck.saliency.rectifier import RECTIFIERS
