@@ -215,3 +215,15 @@ def test_network_plan_trains_each_network_on_the_same_cohorts(user_nets, tiny):
     assert not any(k.startswith("F8") for k in FINDINGS) and "F2-b" in FINDINGS
     with pytest.raises(InvalidArgument, match="returns \\(2, 10\\)"):
         network_plan(tiny, ["convnet", "usernets:ten_outputs@0"], ["vanilla"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["report"], ["benchmark"], ["verdicts"], ["protocol"], ["check", "vanilla"]],
+)
+def test_every_computing_command_takes_a_network(command):
+    from salcheck.cli import _tier, build_parser
+
+    args = build_parser().parse_args([*command, "--network", "monai:DenseNet121"])
+    assert _tier(args).network == "monai:DenseNet121"
+    assert _tier(build_parser().parse_args(command)).network == "convnet"
