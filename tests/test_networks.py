@@ -227,3 +227,12 @@ def test_every_computing_command_takes_a_network(command):
     args = build_parser().parse_args([*command, "--network", "monai:DenseNet121"])
     assert _tier(args).network == "monai:DenseNet121"
     assert _tier(build_parser().parse_args(command)).network == "convnet"
+
+
+def test_tiers_hash_so_that_plans_can_hold_their_check_suites(tiny):
+    from salcheck.engine.plan import checks_plan
+
+    ci = get_tier("ci")
+    assert hash(ci) == hash(get_tier("ci")) and ci == get_tier("ci")
+    assert len({ci, ci.with_network("convnet"), ci.with_network("conv5_fc3")}) == 2
+    assert len(checks_plan(tiny, "vanilla").checks) == 1

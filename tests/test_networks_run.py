@@ -110,3 +110,17 @@ def test_plugin_runs_a_users_network(pytester):
     got = json.loads(line.split("RESULT ", 1)[1])
     assert got["model"] == "usernets:tiny_cnn@6" and len(got["network"]) == 64
     assert len(got["a"]) == 2 and len(got["b"]) == 2
+
+
+@pytest.mark.filterwarnings("ignore::salcheck.errors.SilentEquivalenceWarning")
+def test_monai_methods_in_the_method_benchmark(tmp_path, capsys, monkeypatch, tiny):
+    pytest.importorskip("monai", reason="MONAI is optional: pip install 'salcheck[monai]'")
+    monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
+    args = ["benchmark", "--tier", "tiny", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "r")]
+    methods = ["vanilla", "monai-guided-backprop", "monai-smoothgrad"]
+    assert main([*args, "--methods", *methods, "--run", "--workers", "1"]) == 0
+    text = (tmp_path / "r" / "tiny-methods.md").read_text()
+    assert "**Vanilla gradient** computes the same maps as **GuidedBackprop (MONAI)**" in text
+    assert "replaces the modules whose *name* contains `relu`" in text
+    card = (tmp_path / "r" / "tiny-methods" / "smoothgrad-monai.md").read_text()
+    assert card.startswith("# Saliency card: SmoothGrad (MONAI)") and "`monai-smoothgrad`" in card

@@ -22,11 +22,14 @@ from salcheck.studies.network_benchmark import DATASETS, FINDINGS, SCORES, Netwo
 
 
 def _mean_sd(values: list[float]) -> str:
-    return (
-        f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
-        if len(values) > 1
-        else f"{values[0]:.2f}"
-    )
+    """``mean ± sd`` over seeds; ``undefined on k of n seeds`` where a value is not finite (a
+    ratio of all-zero maps, 0/0)."""
+    bad = int(np.sum(~np.isfinite(values)))
+    if bad:
+        return f"undefined on {bad} of {len(values)} seeds"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
 
 
 def _network_rows(bench: NetworkBenchmark) -> list[str]:
@@ -61,7 +64,7 @@ def _scores_table(bench: NetworkBenchmark, dataset: str) -> list[str]:
             cells = []
             for k in SCORES:
                 v = bench.values(n, m, dataset, k)
-                low = k != "a" and not np.mean(v) > chance[k]
+                low = k != "a" and bool(np.isfinite(v).all()) and not np.mean(v) > chance[k]
                 cells.append(_mean_sd(v) + (" °" if low else ""))
             lines.append(f"| `{n}` | {m.name} | " + " | ".join(cells) + " |")
         best = [""] + [f"{chance[k]:.2f}" for k in SCORES[1:]]

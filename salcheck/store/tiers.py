@@ -55,6 +55,12 @@ class Tier:
     evaluation: EvalProtocol = field(default_factory=EvalProtocol)  # how criteria read maps
     network: str = "convnet"  # the network of every model (salcheck.models.custom)
 
+    def __hash__(self) -> int:
+        """Hash of the fields but the dict (frozen dataclasses hash every field, and a dict has
+        no hash): a tier names check suites, which plans hold in sets."""
+        sizes = tuple(sorted(self.n_per_class.items()))
+        return hash((self.name, self.image_size, sizes, self.test_n_per_class, self.seeds, self.network))
+
     def with_network(self, network: str | None) -> Tier:
         """This tier on ``network`` (None: as it is).
 
