@@ -52,7 +52,7 @@ def _store(args: argparse.Namespace) -> Any:
 def _tier(args: argparse.Namespace) -> Any:
     from salcheck.store.tiers import get_tier
 
-    return get_tier(args.tier)
+    return get_tier(args.tier, getattr(args, "network", None))
 
 
 def _execute(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
@@ -184,7 +184,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.tier != "ci" and args.beside:
         from salcheck.science.verdicts import expected_outcomes
 
-        recorded = expected_outcomes(args.beside, "ci", view.method_name)
+        ci = _tier(argparse.Namespace(tier="ci", network=getattr(args, "network", None)))
+        recorded = expected_outcomes(args.beside, ci.tag, view.method_name)
         beside = ("ci tier", recorded) if recorded else None
     path = render_report(view, args.out, beside=beside)
     print(f"salcheck report: wrote {path}")
@@ -203,6 +204,21 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     bench = collect(tier, store, refs, seeds=args.seeds)
     path = render_benchmark(bench, args.out)
     print(f"salcheck benchmark: wrote {path}")
+    return 0
+
+
+def cmd_networks(args: argparse.Namespace) -> int:
+    from salcheck.report.networks_page import render_networks
+    from salcheck.studies.network_benchmark import collect, network_plan
+
+    tier = _tier(args)
+    store = _store(args)
+    plan, refs = network_plan(tier, args.networks, args.methods, seeds=args.seeds)
+    if args.run:
+        _execute(plan, store, args, "networks")
+    bench = collect(tier, store, args.networks, refs, seeds=args.seeds)
+    path = render_networks(bench, args.out)
+    print(f"salcheck networks: wrote {path}")
     return 0
 
 
@@ -302,12 +318,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     method = resolve(args.method)
     store = _store(args)
     results = list(
-        run_suite(method, tier=args.tier, store=store, workers=args.workers, device=args.device)
+        run_suite(method, tier=_tier(args), store=store, workers=args.workers, device=args.device)
     )
     if args.baseline:
         results.append(
             compare_baseline(
-                method, args.baseline, tolerance=args.tolerance, tier=args.tier, store=store
+                method, args.baseline, tolerance=args.tolerance, tier=_tier(args), store=store
             )
         )
     for r in results:
@@ -324,7 +340,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     from salcheck.checks import save_baseline
     from salcheck.saliency.resolve import resolve
 
-    data = save_baseline(resolve(args.method), args.file, tier=args.tier, store=_store(args))
+    data = save_baseline(resolve(args.method), args.file, tier=_tier(args), store=_store(args))
     print(f"salcheck baseline: wrote {args.file} for {data['method']} (tier {data['tier']})")
     return 0
 
@@ -409,6 +425,34 @@ def _add_benchmark(sub: Any) -> None:
     b.set_defaults(func=cmd_benchmark)
 
 
+def _add_networks(sub: Any) -> None:
+    from salcheck.studies.network_benchmark import DEFAULT_METHODS, DEFAULT_NETWORKS
+
+    n = sub.add_parser(
+        "networks",
+        help="the same saliency methods on several networks' default models; writes "
+        "<out>/<tier>-networks.md",
+    )
+    n.add_argument(
+        "--networks",
+        nargs="+",
+        default=list(DEFAULT_NETWORKS),
+        metavar="NETWORK",
+        help=f"networks to compare (default: {' '.join(DEFAULT_NETWORKS)})",
+    )
+    n.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(DEFAULT_METHODS),
+        metavar="METHOD",
+        help=f"saliency methods (default: {' '.join(DEFAULT_METHODS)}; the null maps are always added)",
+    )
+    n.add_argument("--out", default="reports", help="output directory (default reports)")
+    n.add_argument("--run", action="store_true", help="compute what the store lacks first")
+    add_arguments(n, tuple(o for o in RUN if o not in ("method", "network")))
+    n.set_defaults(func=cmd_networks)
+
+
 def _add_protocol(sub: Any) -> None:
     p = sub.add_parser(
         "protocol",
@@ -475,14 +519,14 @@ def _add_check(sub: Any) -> None:
         default=2.0,
         help="allowed drop below the baseline, in baseline seed sd (default 2)",
     )
-    add_arguments(c, ("tier", "store", "workers", "device"))
+    add_arguments(c, ("tier", "network", "store", "workers", "device"))
     c.set_defaults(func=cmd_check)
 
     b = sub.add_parser("baseline", help="save a method's scores to compare later runs against")
     b.add_argument("action", choices=["save"])
     b.add_argument("method", help="a catalogue name or MODULE:OBJECT")
     b.add_argument("file")
-    add_arguments(b, ("tier", "store"))
+    add_arguments(b, ("tier", "network", "store"))
     b.set_defaults(func=cmd_baseline)
 
 
@@ -518,6 +562,7 @@ COMMANDS = [
     _add_run,
     _add_report,
     _add_benchmark,
+    _add_networks,
     _add_protocol,
     _add_dose,
     _add_verdicts,

@@ -57,6 +57,14 @@ OPTIONS: dict[str, Option] = {
             "saliency method: a catalogue name (default vanilla, the study's) or MODULE:OBJECT",
             "vanilla",
         ),
+        Option(
+            "network",
+            "the network of every model: convnet (default, the study's), conv5_fc3, monai:NAME "
+            "(DenseNet121, ResNet18, ResNet10; needs salcheck[monai]) or MODULE:OBJECT[@LAYER], "
+            "a factory OBJECT(image_size, n_classes) returning a torch.nn.Module (LAYER: the "
+            "layer criterion a reads when the module has no features method)",
+            metavar="NAME",
+        ),
         Option("seeds", "training seeds (default: the tier's)", type=int, nargs="+", metavar="SEED"),
         Option(
             "workers",
@@ -96,6 +104,7 @@ OPTIONS: dict[str, Option] = {
 #: What the commands that compute take (and the plugin, but for the Dask options).
 RUN = (
     "tier",
+    "network",
     "store",
     "method",
     "seeds",
@@ -105,7 +114,18 @@ RUN = (
     "scheduler",
     "dask_local",
 )
-PLUGIN = ("tier", "store", "method", "seeds", "workers", "device", "batch_models", "verdicts", "dose")
+PLUGIN = (
+    "tier",
+    "network",
+    "store",
+    "method",
+    "seeds",
+    "workers",
+    "device",
+    "batch_models",
+    "verdicts",
+    "dose",
+)
 
 
 def add_arguments(parser: Any, names: tuple[str, ...], **overrides: dict[str, Any]) -> None:

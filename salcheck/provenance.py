@@ -44,6 +44,11 @@ def provenance(**extra: Any) -> dict[str, Any]:
             "python": sys.version.split()[0],
             "torch": torch.__version__,
             "numpy": np.__version__,
+            **{  # the optional packages this process used (a MONAI network, captum's methods)
+                name: str(getattr(sys.modules[name], "__version__", "?"))
+                for name in ("captum", "monai")
+                if name in sys.modules
+            },
         },
         "git_commit": git_commit(),
         "machine": {

@@ -1,9 +1,11 @@
 """pytest plugin (entry point ``salcheck``): options, fixtures and the ``finding`` marker.
 
 Options (declared once with the command line's, in :mod:`salcheck.options`):
-``--salcheck-tier``, ``--salcheck-store``, ``--salcheck-method``, ``--salcheck-seeds``,
-``--salcheck-workers``, ``--salcheck-device``, ``--salcheck-batch-models``,
+``--salcheck-tier``, ``--salcheck-network``, ``--salcheck-store``, ``--salcheck-method``,
+``--salcheck-seeds``, ``--salcheck-workers``, ``--salcheck-device``, ``--salcheck-batch-models``,
 ``--salcheck-verdicts``, ``--salcheck-dose`` (opt in to the whole dose-response study).
+``--salcheck-network`` puts every model of the tier on that network (``MODULE:OBJECT[@LAYER]``
+for one of the user's own).
 Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_method`` (the method under test,
 resolved once), ``salcheck_compute`` (executes a plan: the one way a property computes),
 ``salcheck_view`` (a read-only view of the method's results, after the property suite's plan
@@ -51,7 +53,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def salcheck_tier(request: pytest.FixtureRequest) -> Any:
     from salcheck.store.tiers import get_tier
 
-    return get_tier(request.config.getoption("salcheck_tier"))
+    return get_tier(
+        request.config.getoption("salcheck_tier"), request.config.getoption("salcheck_network")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -118,10 +122,10 @@ def _verdicts_dir(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture(scope="session")
 def salcheck_recorded(request: pytest.FixtureRequest, salcheck_view: Any) -> dict[str, dict[str, Any]]:
     """Record entry per comparison key for this tier and method (empty without a record)."""
-    from salcheck.science.verdicts import recorded_entries
+    from salcheck.science.verdicts import recorded_entries, tier_tag
 
     view = salcheck_view
-    return recorded_entries(_verdicts_dir(request), view.tier.name, view.method_name)
+    return recorded_entries(_verdicts_dir(request), tier_tag(view.tier), view.method_name)
 
 
 @pytest.fixture(scope="session")

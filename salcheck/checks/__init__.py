@@ -196,6 +196,7 @@ def save_baseline(method, path: str | Path, *, tier="ci", store=None) -> dict:
     data = {
         "method": method_name(method),
         "tier": t.name,
+        "network": t.network,
         "seeds": list(t.seeds),
         "scores": {k: scores[k] for k in BASELINE_SCORES},
     }

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from salcheck.cohort import make_cohort
-from salcheck.models import load_weights
+from salcheck.models.custom import load_network
 from salcheck.provenance import provenance
 from salcheck.rng import derive_seed
 from salcheck.store.keys import ModelSpec
@@ -87,7 +87,7 @@ def load_model(spec: ModelSpec, data: bytes, device: str = "cpu") -> Any:
     """The spec's network with the stored weights, on ``device``, in eval mode."""
     from salcheck.training.loop import resolve_device
 
-    return load_weights(spec.model, spec.image_size, data, resolve_device(device))
+    return load_network(spec.model, spec.image_size, data, resolve_device(device))
 
 
 def train_together(specs: Sequence[ModelSpec], *, device: str = "cpu") -> list[tuple[ModelResult, Any]]:

@@ -1,5 +1,13 @@
-"""Stage 2: the networks (the study's ``ConvNet`` and ClinicaDL's ``Conv5_FC3``)."""
+"""Stage 2: the networks (the study's ``ConvNet`` and ClinicaDL's ``Conv5_FC3``, and any other
+through :mod:`salcheck.models.custom`)."""
 
+from salcheck.models.custom import (
+    FeatureSeam,
+    build_network,
+    check_network_name,
+    load_network,
+    network_fingerprint,
+)
 from salcheck.models.networks import (
     MODEL_NAMES,
     Conv5FC3,
@@ -17,9 +25,14 @@ __all__ = [
     "MODEL_NAMES",
     "Conv5FC3",
     "ConvNet",
+    "FeatureSeam",
     "GeneratorDropout",
     "build_model",
+    "build_network",
+    "check_network_name",
+    "load_network",
     "load_weights",
+    "network_fingerprint",
     "reinitialise",
     "trainable_layers",
     "training_flops_per_image",

@@ -94,6 +94,6 @@ def render_protocol(rows: dict[str, Row], tier: Tier, seeds: tuple[int, ...], ou
         f"- rendered {time.strftime('%Y-%m-%d', time.gmtime())} at commit {rendered_at}",
         "",
     ]
-    path = Path(out) / f"{tier.name}-protocol.md"
+    path = Path(out) / f"{tier.tag}-protocol.md"
     atomic.write_text(path, "\n".join(lines))
     return path

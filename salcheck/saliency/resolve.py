@@ -2,7 +2,7 @@
 
 A method's fingerprint covers its class, its parameters and the source of the code that
 defines it: the file of every class in its MRO outside salcheck's evaluation core (the user's
-module, salcheck's own method modules), and captum's version for captum classes. Editing a
+module, salcheck's own method modules), and the version of captum or MONAI for their classes. Editing a
 method therefore changes its fingerprint, and its results are computed afresh; a method whose
 source cannot be read (defined in ``__main__``, a notebook, a C extension) or whose parameters
 have no stable text (an object shown with its memory address) has no fingerprint and is never
@@ -12,16 +12,13 @@ answered from the store.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import json
-import os
-import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from salcheck.errors import InvalidArgument
+from salcheck.fingerprint import Unstable, code_id, import_here, qualname, stable
 from salcheck.saliency.base import AttributionMethod
 
 DEFAULT_METHOD = "vanilla"
@@ -93,7 +90,7 @@ def resolve_method(name: str, seed: int = 0):
         raise InvalidArgument(msg)
     module, _, attr = name.partition(":")
     try:
-        obj = getattr(_import(module), attr)
+        obj = getattr(import_here(module), attr)
     except (ImportError, AttributeError) as exc:
         msg = f"cannot import saliency method {name!r}: {exc}"
         raise InvalidArgument(msg) from exc
@@ -111,19 +108,6 @@ def resolve_method(name: str, seed: int = 0):
     raise InvalidArgument(msg)
 
 
-def _import(module: str) -> Any:
-    """Import ``module``; from a console script, also look in the current directory (as
-    ``python -m`` does), so ``salcheck check mypkg:M`` works from the project's folder."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError:
-        cwd = os.getcwd()
-        if cwd in sys.path:
-            raise
-        sys.path.insert(0, cwd)
-        return importlib.import_module(module)
-
-
 def method_name(method: Any) -> str:
     """A readable label: ``get_name()``, else ``name``, else the class name."""
     if hasattr(method, "get_name"):
@@ -133,59 +117,11 @@ def method_name(method: Any) -> str:
 
 def method_fingerprint(method: Any) -> str | None:
     """sha256 over class, parameters and defining source; None when any part is unreadable."""
-    parts: dict[str, Any] = {"class": _qualname(type(method))}
+    parts: dict[str, Any] = {"class": qualname(type(method))}
     try:
-        parts["params"] = _stable(vars(method) if hasattr(method, "__dict__") else {})
-        parts["code"] = [_code_id(c) for c in type(method).__mro__ if c is not object]
-    except _Unstable:
+        params = vars(method) if hasattr(method, "__dict__") else {}
+        parts["params"] = stable(params, nested=method_fingerprint)
+        parts["code"] = [code_id(c) for c in type(method).__mro__ if c is not object]
+    except Unstable:
         return None
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-class _Unstable(Exception):
-    """A part of a method has no text that names it across processes."""
-
-
-def _qualname(obj: Any) -> str:
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
-
-
-def _code_id(cls: Any) -> str:
-    """captum's version for captum classes, else the sha256 of the defining module's source."""
-    module = inspect.getmodule(cls)
-    if module is None:
-        raise _Unstable(cls)
-    top = module.__name__.partition(".")[0]
-    if top in ("captum", "torch", "builtins"):
-        return f"{top} {getattr(importlib.import_module(top), '__version__', '?')}"
-    try:
-        inspect.getsource(cls)  # the class itself must be found in its module's file
-        source = inspect.getsource(module)
-    except (OSError, TypeError) as exc:
-        raise _Unstable(cls) from exc
-    return f"{module.__name__} {hashlib.sha256(source.encode()).hexdigest()}"
-
-
-def _stable(value: Any) -> Any:
-    """A JSON-able, process-independent form of a parameter value."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_stable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, type) or inspect.isfunction(value):
-        return {"code": _qualname(value), "source": _code_id(value)}
-    if hasattr(value, "attribute") and not isinstance(value, type):  # a method inside a method
-        inner = method_fingerprint(value)
-        if inner is None:
-            raise _Unstable(value)
-        return {"method": inner}
-    if hasattr(value, "shape") and hasattr(value, "dtype"):  # an array or tensor: its bytes
-        data = value.detach().cpu().numpy() if hasattr(value, "detach") else value
-        digest = hashlib.sha256(data.tobytes()).hexdigest()
-        return {"array": digest, "shape": list(data.shape), "dtype": str(data.dtype)}
-    text = repr(value)
-    if " at 0x" in text:
-        raise _Unstable(value)
-    return text

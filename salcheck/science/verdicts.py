@@ -77,6 +77,12 @@ class GateResult:
     changed: bool = False  # the verdict differs from the record's (reported with its numbers)
 
 
+def tier_tag(tier: Any) -> str:
+    """What names a tier's records: its tag (the network's name beside the tier's when it is
+    not the study's ConvNet), or its name."""
+    return str(getattr(tier, "tag", tier.name))
+
+
 def record_name(tier: str, method: str) -> str:
     """``ci-vanilla-gradient.json``: the tier and the method's name, lower-case, dashed."""
     slug = re.sub(r"[^a-z0-9]+", "-", method.lower()).strip("-")
@@ -126,7 +132,7 @@ def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict
 
 def write_record(view, directory: str | Path) -> Path:
     """Write the view's record atomically under ``directory``; returns its path."""
-    path = Path(directory) / record_name(view.tier.name, view.method_name)
+    path = Path(directory) / record_name(tier_tag(view.tier), view.method_name)
     atomic.write_text(path, json.dumps(build_record(view), indent=1, sort_keys=True) + "\n")
     return path
 

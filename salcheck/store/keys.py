@@ -1,7 +1,9 @@
 """What determines each expensive stage: a model (:class:`ModelSpec`) and a test set (:class:`TestSpec`).
 
 A model is determined by its training data (dataset preset, size, mix, image size, the seed
-that draws the cohort), its variant (augmentations and loss) and its training settings. Nothing
+that draws the cohort), its variant (augmentations and loss), its network and its training
+settings; a network other than the study's two also puts its fingerprint in the key
+(:func:`salcheck.models.custom.network_fingerprint`), while the study's keys stay as they were. Nothing
 about saliency methods or test sets enters a model's key, so a model is trained once and every
 method is evaluated on it. Seeds: the training cohort, initialisation, split, shuffling and
 augmentations all derive from ``seed``, so two variants with the same seed see the same cohort
@@ -64,16 +66,20 @@ class ModelSpec:
     image_size: int = 128
     n_per_class: int | None = None  # None: the preset's size
     mix: tuple[float, float, float] | None = None  # None: the preset's mix
-    model: str = "convnet"
+    model: str = "convnet"  # convnet, conv5_fc3, monai:NAME or MODULE:OBJECT[@LAYER]
     epochs: int = 20  # the cap
     batch_size: int = 8
     learning_rate: float = 1e-4
     patience: int | None = None  # early stopping on validation loss; None: every epoch
     tolerance: float = 0.0
     selection: str = "loss"  # the validation metric that picks the kept epoch
+    #: The fingerprint of a network other than the study's (None for theirs): computed when the
+    #: spec is made, kept as stored when it is read back.
+    network: str | None = None
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
+        self._network_identity()
         parse_variant(self.variant)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             msg = f"seed must be an integer >= 0, got seed={self.seed!r}"
@@ -82,6 +88,17 @@ class ModelSpec:
             object.__setattr__(self, "mix", tuple(float(m) for m in self.mix))
         self.train_spec()  # validates sizes and mix
         self.train_config()
+
+    def _network_identity(self) -> None:
+        """Check the network's name; fingerprint a network other than the study's two."""
+        from salcheck.models.custom import check_network_name, is_builtin, network_fingerprint
+
+        check_network_name(self.model)
+        if is_builtin(self.model) and self.network is not None:
+            msg = f"the study's {self.model!r} takes no network fingerprint, got {self.network!r}"
+            raise InvalidArgument(msg)
+        if not is_builtin(self.model) and self.network is None:
+            object.__setattr__(self, "network", network_fingerprint(self.model, self.image_size))
 
     def train_spec(self) -> CohortSpec:
         over: dict[str, Any] = {"image_size": self.image_size}
@@ -111,6 +128,8 @@ class ModelSpec:
         d = dataclasses.asdict(self)
         if d["mix"] is not None:
             d["mix"] = list(d["mix"])
+        if d["network"] is None:
+            del d["network"]  # the study's networks: the keys they always had
         return d
 
     @classmethod
@@ -147,7 +166,8 @@ class ModelSpec:
         n = self.n_per_class if self.n_per_class is not None else self.train_spec().n_per_class
         mix = f" mix {'/'.join(f'{m:g}' for m in self.mix)}" if self.mix is not None else ""
         stop = f"<={self.epochs} ep, patience {self.patience}" if self.patience else f"{self.epochs} ep"
-        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {stop}{mix})"
+        net = "" if self.network is None else f" on {self.model}"
+        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {stop}{mix}){net}"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,17 @@ seed. Besides the poster's 21 cells a tier has one control the poster lacks:
 ``homogeneous-steps`` is the homogeneous set trained for as many optimiser steps as the large
 set (epochs x n_large / n_homogeneous), so F2 can be split into "more data" and "longer
 training". The ci tier's numbers were chosen by measurement (docs/tiers.md).
+
+The network is a dimension of a tier like the variant is of a cell: :meth:`Tier.with_network`
+gives the same tier on another network (every model it names is of that network, and its
+reports and verdict records are named by :attr:`Tier.tag`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from salcheck.criteria.protocol import EvalProtocol
@@ -48,6 +53,37 @@ class Tier:
     tolerance: float = 0.0
     selection: str = "loss"
     evaluation: EvalProtocol = field(default_factory=EvalProtocol)  # how criteria read maps
+    network: str = "convnet"  # the network of every model (salcheck.models.custom)
+
+    def __hash__(self) -> int:
+        """Hash of the fields but the dict (frozen dataclasses hash every field, and a dict has
+        no hash): a tier names check suites, which plans hold in sets."""
+        sizes = tuple(sorted(self.n_per_class.items()))
+        return hash((self.name, self.image_size, sizes, self.test_n_per_class, self.seeds, self.network))
+
+    def with_network(self, network: str | None) -> Tier:
+        """This tier on ``network`` (None: as it is).
+
+        Examples:
+            >>> get_tier("ci").with_network("monai:DenseNet121").tag
+            'ci-monai-densenet121'
+        """
+        from salcheck.models.custom import check_network_name
+
+        return self if network is None else replace(self, network=check_network_name(network))
+
+    @property
+    def tag(self) -> str:
+        """The tier's name, with the network's when it is not the study's ConvNet (reports and
+        verdict records are named by it)."""
+        if self.network == "convnet":
+            return self.name
+        return f"{self.name}-" + re.sub(r"[^a-z0-9]+", "-", self.network.lower()).strip("-")
+
+    def options(self) -> str:
+        """The command-line options that name this tier: ``--tier ci [--network NAME]``."""
+        net = "" if self.network == "convnet" else f" --network {self.network}"
+        return f"--tier {self.name}{net}"
 
     def training(self) -> dict[str, Any]:
         """The training protocol's fields of every model of the tier (but the control's)."""
@@ -76,6 +112,7 @@ class Tier:
             **fields,
             "n_per_class": self.n_per_class[dataset],
             "image_size": self.image_size,
+            "model": self.network,
             **overrides,
         }
         return ModelSpec(dataset=dataset, variant=variant, seed=seed, **fields)
@@ -154,15 +191,16 @@ TIERS: dict[str, Tier] = {
 }
 
 
-def get_tier(name: str) -> Tier:
-    """The tier called ``name`` (``ci`` or ``paper``); another name raises InvalidArgument.
+def get_tier(name: str, network: str | None = None) -> Tier:
+    """The tier called ``name`` (``ci`` or ``paper``), on ``network`` (default: the study's
+    ConvNet); another name raises InvalidArgument.
 
     Examples:
         >>> ci = get_tier("ci")
         >>> ci.image_size, ci.seeds, len(ci.cells()), len(ci.grid())   # 21 cells + the F2 control
         (64, (0, 1, 2, 3, 4), 22, 110)
         >>> ci.spec("homogeneous", "Noise", seed=3).label()
-        'homogeneous/Noise/seed3 (500/class, 20 ep)'
+        'homogeneous/Noise/seed3 (500/class, <=100 ep, patience 10)'
     """
     check_choice("tier", name, tuple(TIERS))
-    return TIERS[name]
+    return TIERS[name].with_network(network)

@@ -52,14 +52,14 @@ def read_model(store: Store, spec: ModelSpec) -> ModelResult:
 
 def read_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
     """The trained network of ``spec`` loaded from the store, in eval mode."""
-    from salcheck.models import load_weights
+    from salcheck.models.custom import load_network
     from salcheck.training.loop import resolve_device
 
     record = read_model(store, spec)
     data = store.get_blob("models", spec.key(), record.weights_sha256)
     if data is None:
         raise MissingResults(f"the weights of model {spec.label()} are missing or corrupted")
-    return load_weights(spec.model, spec.image_size, data, resolve_device(device))
+    return load_network(spec.model, spec.image_size, data, resolve_device(device))
 
 
 def read_evaluation(
@@ -118,7 +118,10 @@ class ResultsView:
     @property
     def protocol_id(self) -> dict[str, Any]:
         """What a verdict record names: the tier's training protocol and the evaluation's."""
-        return {"training": self.tier.training(), "evaluation": self.protocol.to_dict()}
+        out: dict[str, Any] = {"training": self.tier.training(), "evaluation": self.protocol.to_dict()}
+        if self.tier.network != "convnet":
+            out["network"] = self.tier.network
+        return out
 
     def with_nulls(self, nulls: Iterable[Any]) -> ResultsView:
         """The same view, deciding beyond these null maps."""

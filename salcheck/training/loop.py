@@ -23,7 +23,8 @@ from torch import nn
 
 from salcheck.cohort import Cohort
 from salcheck.errors import InvalidArgument, TrainingDiverged, check_choice
-from salcheck.models.networks import MODEL_NAMES, GeneratorDropout, build_model
+from salcheck.models.custom import build_network, check_network_name
+from salcheck.models.networks import GeneratorDropout
 from salcheck.rng import derive_seed, torch_generator
 from salcheck.training.augment import AUGMENTATIONS, Compose
 from salcheck.training.inference import balanced_accuracy, normalise, predict
@@ -35,7 +36,7 @@ from salcheck.training.stopping import SELECTIONS, StopRule
 class TrainConfig:
     """How to train; every field overridable. Hashable, so it can name cached results."""
 
-    model: str = "convnet"  # convnet (the poster's) or conv5_fc3 (ClinicaDL 1.x default)
+    model: str = "convnet"  # convnet (the poster's), conv5_fc3 (ClinicaDL 1.x's), or any network
     loss: str = "CE"  # CE, L1, L1Norm, SmoothL1, MSENorm
     augmentations: tuple[str, ...] = ()  # applied in this order: CropPad, Erasing, Noise, ...
     epochs: int = 20  # the cap: at most this many epochs
@@ -50,7 +51,7 @@ class TrainConfig:
     device: str = "cpu"  # "cuda" to train on a GPU, "auto" for CUDA when present
 
     def __post_init__(self) -> None:
-        check_choice("model", self.model, MODEL_NAMES)
+        check_network_name(self.model)
         check_choice("loss", self.loss, tuple(LOSSES))
         object.__setattr__(self, "augmentations", tuple(self.augmentations))
         for a in self.augmentations:
@@ -160,7 +161,7 @@ def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
     train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction, split_rng)
     x = normalise(cohort.images).to(device)
     y = torch.as_tensor(cohort.labels, dtype=torch.long).to(device)
-    model = build_model(
+    model = build_network(
         config.model,
         cohort.image_size,
         dropout=config.dropout,
