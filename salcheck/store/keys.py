@@ -257,12 +257,14 @@ def code_hash(kind: str) -> str:
 
 
 def code_text(source: str) -> str:
-    r"""The code of a module without its comments and docstrings: the dump of its syntax tree
-    with every docstring removed (the dump depends on the Python version: another version
-    recomputes, never serves stale).
+    r"""The code of a module without its comments, docstrings and type annotations: the dump
+    of its syntax tree with those removed (the dump depends on the Python version: another
+    version recomputes, never serves stale).
 
     Examples:
         >>> code_text("'A docstring.'\nx = 1  # a comment") == code_text("x = 1")
+        True
+        >>> code_text("def f(x: int) -> int:\n    return x") == code_text("def f(x):\n    return x")
         True
         >>> code_text("x = 1") == code_text("x = 2")
         False
@@ -274,6 +276,12 @@ def code_text(source: str) -> str:
     for node in ast.walk(tree):
         if isinstance(node, scopes) and node.body and _is_docstring(node.body[0]):
             node.body = node.body[1:] or [ast.Pass()]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+        elif isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, ast.AnnAssign):
+            node.annotation = ast.Constant(None)
     return ast.dump(tree, include_attributes=False)
 
 
