@@ -200,3 +200,28 @@ def test_the_whole_page_on_given_numbers(tmp_path, tiny):
     # The fake control has homogeneous's numbers: large beats it, longer training adds nothing.
     assert "beats the step-matched control on a, b, c, b†, c† (replicated)" in text
     assert "Longer training alone" not in text and "No comparison of this section" not in text
+
+
+def test_agreement_counts_each_pair_of_outcomes():
+    from salcheck.report.tier_sections import agreement
+
+    keys = list(SIGNS)[:5]
+    here = dict(
+        zip(
+            keys,
+            [v("replicated"), v("inconclusive"), v("replicated"), None, v("contradicted")],
+            strict=True,
+        )
+    )
+    recorded = dict(
+        zip(
+            keys, ["replicated", "replicated", "inconclusive", "replicated", "contradicted"], strict=True
+        )
+    )
+    lines = agreement({"signs": here}, ("ci tier", recorded))
+    text = "\n".join(lines)
+    # 4 decided pairs: (rep, rep), (rep, inc), (inc, rep), (con, con): 2 agree.
+    assert "**signs**: 2 of 4 agree (50%); of the 2 replicated at the ci tier, 1 replicate here." in text
+    row = next(line for line in lines if line.startswith("| replicated |"))
+    assert row == "| replicated | 1 | 0 | 1 | 0 |"
+    assert agreement({"signs": here}, ("ci tier", {}))[-1] == ""

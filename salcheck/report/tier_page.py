@@ -156,6 +156,7 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
         *verdict_rows(a_rows, A_CLOSE_TO_ONE, number=False, beside=beside),
         "",
         *signs_section,
+        *_agreement(view, named, a_rows, beside),
         "## F2: more data, or more training?",
         "",
         f"An epoch of the large set ({tier.n_per_class['large']} per class) takes "
@@ -210,6 +211,21 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
 def _network_title(tier) -> str:
     """`` on network `NAME` `` for a network other than the study's ConvNet."""
     return "" if tier.network == "convnet" else f" on network `{tier.network}`"
+
+
+def _agreement(view, named, a_rows, beside) -> list[str]:
+    """The agreement of another tier's recorded verdicts with these (when given)."""
+    if beside is None:
+        return []
+    from salcheck.science.findings import SIGNS
+
+    verdicts = lambda found: {k: f.verdict if f else None for k, f in found.items()}
+    families = {
+        "named findings": verdicts(named),
+        "a close to 1": verdicts(a_rows),
+        "the poster's signs": view.decide_available(SIGNS),
+    }
+    return ["## Agreement of the tiers", "", *sections.agreement(families, beside)]
 
 
 def _training_text(tier) -> str:

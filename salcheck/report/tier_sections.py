@@ -5,6 +5,7 @@ they predict (accuracy), the F2 control's note and the signs' family."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -250,3 +251,40 @@ def signs_section(view, beside) -> tuple[list[str], list[str]]:
         *verdict_rows(rounding_findings, ROUNDING_SIGNS, number=False, beside=beside),
         "",
     ]
+
+
+OUTCOME_ORDER = ("replicated", "contradicted", "inconclusive", "undecidable")
+
+
+def agreement(families: dict[str, dict[str, Any]], beside: tuple[str, dict[str, str]]) -> list[str]:
+    """How far another tier's recorded verdicts (``beside``: title, key -> outcome) predict
+    this tier's: per family, a cross-table of outcomes, the agreement rate, and each
+    comparison where they differ. ``families``: title -> key -> verdict (None: missing)."""
+    title, recorded = beside
+    lines = [
+        f"Each comparison decided here and recorded at the {title} (rows: {title}; columns: this "
+        "tier). The agreement rate is the share of comparisons with the same outcome; a "
+        f"*replicated* at the {title} that is not replicated here is what a user trusting the "
+        f"{title} gate would have got wrong.",
+        "",
+    ]
+    for family, verdicts in families.items():
+        pairs = [
+            (recorded[k], v.outcome) for k, v in verdicts.items() if v is not None and k in recorded
+        ]
+        if not pairs:
+            continue
+        same = sum(a == b for a, b in pairs)
+        trusted = [b for a, b in pairs if a == "replicated"]
+        lines += [
+            f"**{family}**: {same} of {len(pairs)} agree ({same / len(pairs):.0%}); of the "
+            f"{len(trusted)} replicated at the {title}, {trusted.count('replicated')} replicate here.",
+            "",
+            f"| {title} \\\\ this tier | " + " | ".join(OUTCOME_ORDER) + " |",
+            "|---|" + "---|" * len(OUTCOME_ORDER),
+        ]
+        for a in OUTCOME_ORDER:
+            row = [str(sum(1 for x, y in pairs if x == a and y == b)) for b in OUTCOME_ORDER]
+            lines.append(f"| {a} | " + " | ".join(row) + " |")
+        lines.append("")
+    return lines
