@@ -99,6 +99,8 @@ def test_report_prints_the_verdict_recomputed_from_the_stored_numbers(view5, tmp
             _stored(view, *op) if isinstance(op, tuple) else [float(op)] * len(view.seeds)
             for op in (c.x, c.y)
         ]
+        if f"| {table_text(c.claim)} | undecidable" in text:
+            continue  # a cell whose models did not learn decides nothing (its own test)
         outcome = _exact_outcome(*values, c.margin, c.scale)
         word = {
             "replicated": "replicated",
@@ -107,7 +109,8 @@ def test_report_prints_the_verdict_recomputed_from_the_stored_numbers(view5, tmp
         }
         assert f"| {table_text(c.claim)} | {word[outcome]} |" in text, c.key
         checked += 1
-    assert checked >= 10
+        decided += outcome != "inconclusive"
+    assert checked >= 10 and decided >= 2, (checked, decided)
 
 
 def test_empty_store_says_what_to_run(tmp_path, tiny):
