@@ -168,7 +168,7 @@ def test_cli_help_lists_every_command():
 
 
 def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys, monkeypatch, tiny):
-    from salcheck import tiers
+    from salcheck.store import tiers
     from salcheck.science.verdicts import read_record
 
     monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
@@ -185,7 +185,7 @@ def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys
 
 @pytest.mark.filterwarnings("ignore::salcheck.errors.SilentEquivalenceWarning")
 def test_cli_benchmark_and_store_bundles(tmp_path, capsys, monkeypatch, tiny):
-    from salcheck import tiers
+    from salcheck.store import tiers
 
     monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
     out_dir = str(tmp_path / "r")
@@ -204,3 +204,21 @@ def test_cli_benchmark_and_store_bundles(tmp_path, capsys, monkeypatch, tiny):
     assert main(["benchmark", "--methods", "vanilla", "grad-cam", *moved]) == 0
     again = (tmp_path / "r2" / "tiny-methods.md").read_text()
     assert again.split("## homogeneous")[1] == text.split("## homogeneous")[1].replace("/r/", "/r2/")
+
+
+def test_a_run_resolves_the_method_once(tmp_path, monkeypatch, tiny):
+    """`salcheck report --run`: the method named on the command line is resolved (imported,
+    built and fingerprinted) once; the plan, the workers, the store keys and the report carry
+    that one value."""
+    import salcheck.saliency.resolve as resolve_module
+    from salcheck.store import tiers
+
+    monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
+    calls = []
+    real = resolve_module.resolve_method
+    monkeypatch.setattr(
+        resolve_module, "resolve_method", lambda name, seed=0: calls.append(name) or real(name, seed)
+    )
+    args = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2", "--out", str(tmp_path)]
+    assert main(["report", "--run", "--method", "salcheck.saliency:ConstantMap", *args]) == 0
+    assert calls.count("salcheck.saliency:ConstantMap") == 1, calls

@@ -12,6 +12,7 @@ computed only where F8 or the randomisation check reads it), :func:`checks_plan`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -318,11 +319,17 @@ def map_comparisons(comparisons: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def null_refs() -> list[MethodRef]:
-    """The null maps (random, Sobel edges, constant, an untrained network's gradient)."""
+@functools.cache
+def _null_refs() -> tuple[MethodRef, ...]:
     from salcheck.saliency.catalogue import NULLS
 
-    return [resolve(name) for name in NULLS]
+    return tuple(resolve(name) for name in NULLS)
+
+
+def null_refs() -> list[MethodRef]:
+    """The null maps (random, Sobel edges, constant, an untrained network's gradient), each
+    resolved once per process."""
+    return list(_null_refs())
 
 
 def properties_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = None) -> Plan:
