@@ -168,8 +168,8 @@ def test_cli_help_lists_every_command():
 
 
 def test_cli_verdicts_run_computes_the_tier_and_writes_a_record(tmp_path, capsys, monkeypatch, tiny):
-    from salcheck.store import tiers
     from salcheck.science.verdicts import read_record
+    from salcheck.store import tiers
 
     monkeypatch.setitem(tiers.TIERS, "tiny", tiny)
     store = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2"]
