@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -519,7 +519,7 @@ def dose_record(view: ResultsView, decisions: dict[str, GateInput]) -> dict[str,
     """A record in the findings' format (:mod:`salcheck.science.verdicts`) of ``decisions``."""
     from salcheck.science.verdicts import GATE_ALPHA, RECORD_VERSION
 
-    entry = lambda g: {
+    entry: Callable[[GateInput], dict[str, Any]] = lambda g: {
         "outcome": g.outcome,
         "claim": g.claim,
         "p_forward": g.p_forward,
