@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salcheck.errors import SalcheckError
 from salcheck.options import RUN, add_arguments
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
-def _progress(total: int, desc: str):
+
+def _progress(total: int, desc: str) -> tqdm[Any]:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="img", disable=total < 2000 or None, leave=False)

@@ -8,8 +8,12 @@ the number of augmentations never shifts the cohort's draws.
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 Seed = int | np.random.Generator
 
@@ -37,7 +41,7 @@ def derive_seed(seed: int, *keys: str | int) -> int:
     return int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
-def torch_generator(seed: int, device: str = "cpu"):
+def torch_generator(seed: int, device: str = "cpu") -> torch.Generator:
     """A fresh ``torch.Generator`` seeded with ``seed`` (never the global one)."""
     import torch  # imported here so that cohort generation never loads torch
 

@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,12 +48,20 @@ from salcheck.checks.suite import (
 from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.saliency.resolve import method_name
 
+if TYPE_CHECKING:
+    from salcheck.store.files import Store
+    from salcheck.store.tiers import Tier
+
+    #: A tier, or its name; a store, or its root (None: the default store).
+    TierLike = str | Tier
+    StoreLike = str | os.PathLike[str] | Store | None
+
 # --- front ends ----------------------------------------------------------------------------------
 
 _SUITES: dict[tuple[Any, str, str], list[CheckResult]] = {}
 
 
-def _resolve(tier: Any, store: Any) -> tuple[Any, Any]:
+def _resolve(tier: TierLike, store: StoreLike) -> tuple[Tier, Store]:
     from salcheck.store.files import Store
     from salcheck.store.tiers import Tier, get_tier
 
@@ -63,7 +71,12 @@ def _resolve(tier: Any, store: Any) -> tuple[Any, Any]:
 
 
 def run_suite(
-    method: Any, *, tier: Any = "ci", store: Any = None, workers: int | None = None, device: str = "cpu"
+    method: Any,
+    *,
+    tier: TierLike = "ci",
+    store: StoreLike = None,
+    workers: int | None = None,
+    device: str = "cpu",
 ) -> list[CheckResult]:
     """The check suite's results for ``method``: its plan executed (reference models trained,
     evaluations computed, the suite run and stored, whatever the store lacks), then read."""
@@ -95,8 +108,8 @@ def _progress(outcome: Any) -> None:
 def check_saliency_method(
     method: Any,
     *,
-    tier: Any = "ci",
-    store: Any = None,
+    tier: TierLike = "ci",
+    store: StoreLike = None,
     expected_failed_checks: dict[str, str] | None = None,
     on_fail: str | None = "raise",
 ) -> list[CheckResult]:
@@ -122,8 +135,8 @@ def check_saliency_method(
 def parametrize_with_checks(
     methods: Iterable[Any],
     *,
-    tier: Any = "ci",
-    store: Any = None,
+    tier: TierLike = "ci",
+    store: StoreLike = None,
     expected_failed_checks: Callable[[Any], dict[str, str]] | None = None,
 ) -> Any:
     """A ``pytest.mark.parametrize("method, check", ...)`` over every (method, check) pair.
@@ -163,7 +176,7 @@ def parametrize_with_checks(
     return pytest.mark.parametrize(("method", "check"), params)
 
 
-def _scores(method: Any, tier: Any, store: Any) -> tuple[Any, dict[str, list[float]]]:
+def _scores(method: Any, tier: TierLike, store: StoreLike) -> tuple[Tier, dict[str, list[float]]]:
     """The method's per-seed scores on the tier's reference models (computed if missing)."""
     from salcheck.saliency.resolve import resolve
     from salcheck.store.view import ResultsView
@@ -190,7 +203,9 @@ __all__ = [
 BASELINE_SCORES = ("b", "c", "b_dagger", "c_dagger", "rma_typical")
 
 
-def save_baseline(method, path: str | Path, *, tier="ci", store=None) -> dict:
+def save_baseline(
+    method: Any, path: str | Path, *, tier: TierLike = "ci", store: StoreLike = None
+) -> dict[str, Any]:
     """Store the method's per-seed scores as JSON (written atomically)."""
     t, scores = _scores(method, tier, store)
     data = {
@@ -219,7 +234,12 @@ def read_baseline(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def compare_baseline(
-    method, path: str | Path, *, tolerance: float = 2.0, tier="ci", store=None
+    method: Any,
+    path: str | Path,
+    *,
+    tolerance: float = 2.0,
+    tier: TierLike = "ci",
+    store: StoreLike = None,
 ) -> CheckResult:
     """Fail when a score's mean falls below the baseline mean by more than ``tolerance`` times
     the baseline's seed sd (floored at 5% of the baseline mean, so a zero spread still allows

@@ -56,7 +56,7 @@ def _fmt(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
-def _name(method) -> str:
+def _name(method: Any) -> str:
     return method_name(method)
 
 
@@ -249,7 +249,7 @@ def check_localises(ev: Evidence) -> CheckResult:
 _NULLS: dict[type, Any] = {}
 
 
-def _null(cls):
+def _null(cls: type) -> Any:
     return _NULLS.setdefault(cls, cls())
 
 

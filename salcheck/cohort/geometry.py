@@ -8,6 +8,7 @@ pixel; at N = 128: R_atyp = rows 23-59, cols 49-85; R_typ = rows 93-106, cols 54
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -76,7 +77,7 @@ def _box(
 ) -> Box:
     lo_r, hi_r = row_centres[0] - reach, row_centres[1] + reach
     lo_c, hi_c = col_centres[0] - reach, col_centres[1] + reach
-    clip = lambda v: int(min(max(round(v), 0), n - 1))
+    clip: Callable[[float], int] = lambda v: int(min(max(round(v), 0), n - 1))
     return Box((clip(lo_r), clip(hi_r)), (clip(lo_c), clip(hi_c)))
 
 

@@ -16,7 +16,7 @@ import contextlib
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -266,6 +266,10 @@ def _cost(spec: ModelSpec) -> float:
     return spec.train_spec().n_per_class * spec.epochs
 
 
+#: A job of a backend: a function returning outcomes, and its arguments.
+_Job = tuple[Callable[..., list[Outcome]], tuple[Any, ...]]
+
+
 def run_tasks(
     tasks: Sequence[Task],
     store: Store,
@@ -290,14 +294,14 @@ def run_tasks(
     evaluations = [t for t in tasks if t.part != "model"]
     root = str(store.root)
     if scheduler or dask_local:
-        backend: Any = _Dask(scheduler, dask_local)
+        backend: _InProcess | _Pool | _Dask = _Dask(scheduler, dask_local)
     elif workers > 1:
         backend = _Pool(workers)
     else:
         backend = _InProcess()
     outcomes: list[Outcome] = []
     with backend:
-        jobs = [
+        jobs: list[_Job] = [
             (train_group, (g, root, threads or (1 if workers > 1 else None), device))
             if len(g) > 1
             else (
@@ -321,16 +325,16 @@ def run_tasks(
     return outcomes
 
 
-class _InProcess(contextlib.AbstractContextManager):
+class _InProcess(contextlib.AbstractContextManager[Any]):
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def map(self, jobs):
+    def map(self, jobs: Iterable[_Job]) -> Iterator[Outcome]:
         for fn, args in jobs:
             yield from fn(*args)
 
 
-class _Pool(contextlib.AbstractContextManager):
+class _Pool(contextlib.AbstractContextManager[Any]):
     """A local process pool (spawn), one torch thread per worker."""
 
     def __init__(self, workers: int) -> None:
@@ -341,7 +345,7 @@ class _Pool(contextlib.AbstractContextManager):
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(cancel_futures=True)
 
-    def map(self, jobs):
+    def map(self, jobs: Iterable[_Job]) -> Iterator[Outcome]:
         from concurrent.futures import as_completed
 
         futures = [self.pool.submit(fn, *args) for fn, args in jobs]
@@ -349,7 +353,7 @@ class _Pool(contextlib.AbstractContextManager):
             yield from fut.result()
 
 
-class _Dask(contextlib.AbstractContextManager):
+class _Dask(contextlib.AbstractContextManager[Any]):
     """An existing Dask scheduler, or a LocalCluster of one-thread worker processes."""
 
     def __init__(self, scheduler: str | None, dask_local: int | None) -> None:
@@ -369,7 +373,7 @@ class _Dask(contextlib.AbstractContextManager):
         if self.cluster is not None:
             self.cluster.close()
 
-    def map(self, jobs):
+    def map(self, jobs: Iterable[_Job]) -> Iterator[Outcome]:
         from distributed import as_completed
 
         futures = [self.client.submit(fn, *args, pure=False) for fn, args in jobs]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,10 +16,13 @@ import numpy as np
 import salcheck.atomic as atomic
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from salcheck.science.dose import Crossover, DoseCurve
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,14 +31,14 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     _pyplot().close(fig)
     atomic.write_bytes(path, buf.getvalue())
 
 
-def _boxes(ax, image_size: int) -> None:
+def _boxes(ax: Axes, image_size: int) -> None:
     from matplotlib.patches import Rectangle
 
     from salcheck.cohort import atypical_box, typical_box
@@ -153,7 +157,7 @@ def critical_difference_figure(
 _ROUTE_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")
 
 
-def _dose_route(ax, curve: DoseCurve, i: int, xo: Crossover | None) -> None:
+def _dose_route(ax: Axes, curve: DoseCurve, i: int, xo: Crossover | None) -> None:
     """One route: centre (geometric mean on the log scale) with the range over seeds, the level
     dashed, and the crossover with its interval (clipped to the grid when censored)."""
     n, f, colour = curve.n_atyp, curve.on_scale, _ROUTE_COLOURS[i % len(_ROUTE_COLOURS)]

@@ -21,7 +21,7 @@ from salcheck.provenance import git_commit
 from salcheck.report.ranking_section import check_label, ranking_section
 from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.science.findings import SYMBOLS
-from salcheck.science.ranking import Ranking
+from salcheck.science.ranking import Ranking, Row
 from salcheck.science.stats import Verdict
 from salcheck.studies.method_benchmark import (
     DATASETS,
@@ -81,7 +81,7 @@ def _verdict_mark(v: Verdict | None) -> str:
     return "—" if v is None else MARK[v.outcome]
 
 
-def _findings_table(bench: Benchmark, findings) -> list[str]:
+def _findings_table(bench: Benchmark, findings: dict[str, dict[str, Verdict | None]]) -> list[str]:
     keys = list(DEFAULT_ONLY)
     lines = ["| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for e in bench.entries:
@@ -99,7 +99,13 @@ def _checks_table(bench: Benchmark, checks: dict[str, list[CheckResult]]) -> lis
     return lines
 
 
-def _card(bench: Benchmark, e: Entry, checks: list[CheckResult], findings, rank) -> list[str]:
+def _card(
+    bench: Benchmark,
+    e: Entry,
+    checks: list[CheckResult],
+    findings: dict[str, Verdict | None],
+    rank: tuple[int, Row] | None,
+) -> list[str]:
     doc = (type(e.view.method.method).__doc__ or "").strip().split("\n\n")[0]
     tags = ", ".join(f"{k}={v}" for k, v in e.tags.items())
     lines = [

@@ -18,7 +18,8 @@ from salcheck.report.methods_page import HEADERS, MARK
 from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.saliency.resolve import MethodRef
 from salcheck.science.findings import FindingVerdict
-from salcheck.studies.network_benchmark import DATASETS, FINDINGS, SCORES, NetworkBenchmark
+from salcheck.studies.method_benchmark import DATASETS
+from salcheck.studies.network_benchmark import FINDINGS, SCORES, NetworkBenchmark
 
 
 def _mean_sd(values: list[float]) -> str:

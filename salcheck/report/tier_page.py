@@ -10,7 +10,9 @@ atomically; nothing in them is edited by hand.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +35,13 @@ from salcheck.science.findings import (
 )
 from salcheck.store.files import STORE_FORMAT_VERSION
 
+if TYPE_CHECKING:
+    from salcheck.science.findings import FindingVerdict
+    from salcheck.science.stats import Verdict
+    from salcheck.store.records import ModelResult
+    from salcheck.store.tiers import Tier
+    from salcheck.store.view import ResultsView
+
 HEADERS = tuple(SYMBOLS[k] for k in CRITERIA_KEYS)
 
 __all__ = ["ReportError", "render_report", "table_text"]
@@ -42,7 +51,7 @@ class ReportError(SalcheckError):
     """Nothing to report (empty store, other format version)."""
 
 
-def _table(view, rows) -> list[str]:
+def _table(view: ResultsView, rows: Sequence[tuple[str, str]]) -> list[str]:
     lines = [
         "| training data | variant | " + " | ".join(HEADERS) + " |",
         "|---|---|" + "---|" * len(HEADERS),
@@ -57,7 +66,9 @@ def _table(view, rows) -> list[str]:
     return lines
 
 
-def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] | None = None) -> Path:
+def render_report(
+    view: ResultsView, out: str | Path, *, beside: tuple[str, dict[str, str]] | None = None
+) -> Path:
     """Write ``<out>/<tier>.md`` and its figures under ``<out>/<tier>/``; returns the path.
 
     ``beside``: (column title, key -> outcome), e.g. the ci tier's recorded verdicts printed
@@ -208,19 +219,26 @@ def render_report(view, out: str | Path, *, beside: tuple[str, dict[str, str]] |
     return path
 
 
-def _network_title(tier) -> str:
+def _network_title(tier: Tier) -> str:
     """`` on network `NAME` `` for a network other than the study's ConvNet."""
     return "" if tier.network == "convnet" else f" on network `{tier.network}`"
 
 
-def _agreement(view, named, a_rows, beside) -> list[str]:
+def _agreement(
+    view: ResultsView,
+    named: dict[str, FindingVerdict | None],
+    a_rows: dict[str, FindingVerdict | None],
+    beside: tuple[str, dict[str, str]] | None,
+) -> list[str]:
     """The agreement of another tier's recorded verdicts with these (when given)."""
     if beside is None:
         return []
     from salcheck.science.findings import SIGNS
 
-    verdicts = lambda found: {k: f.verdict if f else None for k, f in found.items()}
-    families = {
+    def verdicts(found: dict[str, FindingVerdict | None]) -> dict[str, Verdict | None]:
+        return {k: f.verdict if f else None for k, f in found.items()}
+
+    families: dict[str, dict[str, Verdict | None]] = {
         "named findings": verdicts(named),
         "a close to 1": verdicts(a_rows),
         "the poster's signs": view.decide_available(SIGNS),
@@ -228,7 +246,7 @@ def _agreement(view, named, a_rows, beside) -> list[str]:
     return ["## Agreement of the tiers", "", *sections.agreement(families, beside)]
 
 
-def _training_text(tier) -> str:
+def _training_text(tier: Tier) -> str:
     if tier.patience:
         return (
             f"early stopping on validation loss (patience {tier.patience}, tolerance "
@@ -237,7 +255,7 @@ def _training_text(tier) -> str:
     return f"{tier.epochs} epochs, best validation epoch kept"
 
 
-def _steps_text(models) -> str:
+def _steps_text(models: dict[tuple[str, str], list[ModelResult]]) -> str:
     """The optimiser steps the control and the large set actually took, from their records."""
     steps = {}
     for cell in (("homogeneous-steps", "default"), ("large", "default")):
@@ -256,7 +274,7 @@ def _steps_text(models) -> str:
     )
 
 
-def _table_cells(view, rows) -> list[str]:
+def _table_cells(view: ResultsView, rows: Sequence[tuple[str, str]]) -> list[str]:
     lines = ["| cell | epochs | " + " | ".join(HEADERS) + " |", "|---|---|" + "---|" * 5]
     for dataset, variant in rows:
         ok = view.available(dataset, variant)

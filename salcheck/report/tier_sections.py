@@ -5,7 +5,8 @@ they predict (accuracy), the F2 control's note and the signs' family."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIG
 from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg
 from salcheck.store.records import ModelResult
 from salcheck.training.stopping import LEARNED_BALANCED_ACCURACY
+
+if TYPE_CHECKING:
+    from salcheck.store.view import ResultsView
 
 ACCURACY_KEYS = (
     "balanced_accuracy",
@@ -34,7 +38,7 @@ def fmt(values: list[float]) -> str:
     return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
 
 
-def magnitudes(view) -> list[str]:
+def magnitudes(view: ResultsView) -> list[str]:
     """Each criterion against the poster's number over the cells present: log ratio of the
     geometric mean over seeds to the poster's value (a: the difference of means)."""
     gaps: dict[str, list[tuple[float, str, float, float]]] = {k: [] for k in CRITERIA_KEYS}
@@ -84,7 +88,7 @@ def magnitudes(view) -> list[str]:
     return lines
 
 
-def models_of(view) -> dict[tuple[str, str], list[ModelResult]]:
+def models_of(view: ResultsView) -> dict[tuple[str, str], list[ModelResult]]:
     """The model records of every cell of the tier (empty where missing)."""
     from salcheck.store.view import MissingResults
 
@@ -101,7 +105,7 @@ def _spread(values: list[int]) -> str:
     return f"{int(np.median(values))} ({min(values)}-{max(values)})"
 
 
-def convergence(view, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
+def convergence(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
     """Per cell: models that learned, epochs run, why they stopped, and the kept epoch."""
     t = view.tier
     rule = (
@@ -137,7 +141,7 @@ def convergence(view, models: dict[tuple[str, str], list[ModelResult]]) -> list[
     return lines + _replayed(view, models)
 
 
-def _replayed(view, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
+def _replayed(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
     """The tier's patience chosen by measurement: stricter rules replayed on the recorded
     histories (exact: the same seed gives the same epochs up to an earlier stop)."""
     from salcheck.training.stopping import replay
@@ -169,7 +173,9 @@ def _replayed(view, models: dict[tuple[str, str], list[ModelResult]]) -> list[st
     return lines
 
 
-def steps_note(models, epochs: int, control: dict[str, Verdict | None]) -> list[str]:
+def steps_note(
+    models: dict[tuple[str, str], list[ModelResult]], epochs: int, control: dict[str, Verdict | None]
+) -> list[str]:
     """What the step-matched control shows, from its best epochs and the F2 verdicts."""
     runs = models.get(("homogeneous-steps", "default"), [])
     lines = []
@@ -182,7 +188,7 @@ def steps_note(models, epochs: int, control: dict[str, Verdict | None]) -> list[
             "model kept is the homogeneous model itself (same seed, same first epochs) and the "
             "two rows agree by construction."
         )
-    by = lambda family, outcome: [
+    by: Callable[[str, str], list[str]] = lambda family, outcome: [
         SYMBOLS[k.rsplit("-", 1)[1]]
         for k, v in control.items()
         if k.startswith(f"F2-{family}-") and v is not None and v.outcome == outcome
@@ -203,7 +209,7 @@ def steps_note(models, epochs: int, control: dict[str, Verdict | None]) -> list[
     return [" ".join(lines), ""]
 
 
-def accuracy(view) -> list[str]:
+def accuracy(view: ResultsView) -> list[str]:
     rows = []
     for dataset, variant in view.tier.cells():
         if view.available(dataset, variant):
@@ -220,7 +226,9 @@ def accuracy(view) -> list[str]:
     return lines
 
 
-def signs_section(view, beside) -> tuple[list[str], list[str]]:
+def signs_section(
+    view: ResultsView, beside: tuple[str, dict[str, str]] | None
+) -> tuple[list[str], list[str]]:
     """(the headline and the rounding line, the signs' section): one family, with BH."""
     findings = view.findings_available(SIGNS)
     rounding_findings = view.findings_available(ROUNDING_SIGNS)

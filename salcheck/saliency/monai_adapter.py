@@ -50,8 +50,11 @@ BATCHED_CLASSES = ("VanillaGrad", "GuidedBackpropGrad")
 def batched(monai_cls: type) -> type:
     """``monai_cls`` without its one-image check: ``get_grad`` as MONAI's, on a whole batch."""
 
-    class Batched(monai_cls):
-        def get_grad(self, x: torch.Tensor, index: Any, retain_graph: bool = True, **kwargs: Any):
+    # A base class given at run time: mypy cannot check a class built on a variable.
+    class Batched(monai_cls):  # type: ignore[misc]
+        def get_grad(
+            self, x: torch.Tensor, index: Any, retain_graph: bool = True, **kwargs: Any
+        ) -> torch.Tensor:
             x.requires_grad = True
             self._model(x, class_idx=index, retain_graph=retain_graph, **kwargs)
             return cast("torch.Tensor", x.grad).detach()

@@ -43,7 +43,11 @@ class _RectifierRule(SaliencyMethod):
     def attribute_batch(
         self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
     ) -> torch.Tensor:
-        def rule(module, grad_input, grad_output):
+        def rule(
+            module: nn.Module,
+            grad_input: tuple[torch.Tensor | None, ...],
+            grad_output: tuple[torch.Tensor | None, ...],
+        ) -> tuple[torch.Tensor | None, ...]:
             given = grad_output if self.use_grad_output else grad_input
             return tuple(None if g is None else F.relu(g) for g in given)
 

@@ -74,7 +74,7 @@ def resolve(method: Any, seed: int = 0) -> MethodRef:
     )
 
 
-def resolve_method(name: str, seed: int = 0):
+def resolve_method(name: str, seed: int = 0) -> AttributionMethod:
     """A saliency method from a name: a short name of the catalogue (``vanilla``,
     ``integrated-gradients``, ``random``, ...; :mod:`salcheck.saliency.catalogue`) or
     ``module:object`` (a method instance, a method class, or a captum attribution class)."""

@@ -23,7 +23,7 @@ findings'. Pure functions of arrays: no store, no training.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
@@ -447,7 +447,9 @@ def _margin_tests(d: np.ndarray, delta: float) -> tuple[float, float]:
     zero = [0.0] * len(d)
     minus = paired_test(d.tolist(), zero, claim="d > -delta", margin=-delta, scale="difference")
     plus = paired_test(d.tolist(), zero, claim="d > delta", margin=delta, scale="difference")
-    p = lambda v: 1.0 if v is None else float(v)  # an undecidable test decides nothing
+    p: Callable[[float | None], float] = lambda v: (
+        1.0 if v is None else float(v)
+    )  # an undecidable test decides nothing
     return (
         max(p(minus.p_forward), p(plus.p_reverse)),
         min(p(plus.p_forward), p(minus.p_reverse)),

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,7 +105,7 @@ class Verdict:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def message(self) -> str:
-        fmt = lambda v: ", ".join(f"{a:.3g}" for a in v)
+        fmt: Callable[[Sequence[float]], str] = lambda v: ", ".join(f"{a:.3g}" for a in v)
         values = f"x = [{fmt(self.x)}], y = [{fmt(self.y)}]"
         if self.outcome == "undecidable":
             return f"{self.claim}: undecidable ({self.reason}); {values}"

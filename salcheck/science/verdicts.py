@@ -31,13 +31,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument
 from salcheck.provenance import git_commit
 from salcheck.science.findings import ALL, Comparison
 from salcheck.science.stats import ALPHA, OUTCOMES, Verdict
+
+if TYPE_CHECKING:
+    from salcheck.store.view import ResultsView
 
 GATE_ALPHA = 0.2
 RECORD_VERSION = 2
@@ -111,7 +114,7 @@ def verdict_dict(v: Verdict, seeds: Sequence[int] | None = None) -> dict[str, An
     }
 
 
-def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
+def build_record(view: ResultsView, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
     """Decide every comparison on ``view`` (a ResultsView); cells it lacks are left out."""
     decided = view.decide_available(comparisons or ALL)
     seeds = list(view.seeds)
@@ -130,7 +133,7 @@ def build_record(view, comparisons: dict[str, Comparison] | None = None) -> dict
     }
 
 
-def write_record(view, directory: str | Path) -> Path:
+def write_record(view: ResultsView, directory: str | Path) -> Path:
     """Write the view's record atomically under ``directory``; returns its path."""
     path = Path(directory) / record_name(tier_tag(view.tier), view.method_name)
     atomic.write_text(path, json.dumps(build_record(view), indent=1, sort_keys=True) + "\n")

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salcheck.cohort import Cohort, CohortSpec, make_cohort, preset
 from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
@@ -25,6 +25,9 @@ from salcheck.errors import InvalidArgument, InvalidRecord, check_choice
 from salcheck.store.schema import fields_of, short
 from salcheck.training.augment import AUGMENTATIONS
 from salcheck.training.losses import LOSSES
+
+if TYPE_CHECKING:
+    from salcheck.training.loop import TrainConfig
 
 #: Bump when what a stored model means changes (training code, defaults); names every model.
 MODEL_FORMAT_VERSION = 4
@@ -108,7 +111,7 @@ class ModelSpec:
             over["mix"] = self.mix
         return preset(self.dataset, **over)
 
-    def train_config(self):
+    def train_config(self) -> TrainConfig:
         from salcheck.training.loop import TrainConfig
 
         augs, loss = parse_variant(self.variant)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,10 +93,9 @@ def n_atyp(n_per_class: int, mix: Sequence[float]) -> int:
     """Atypical images of a training cohort as drawn: the cohort's largest-remainder count
     (:func:`salcheck.cohort.largest_remainder`), before the validation split.
 
-    Examples
-    --------
-    >>> n_atyp(500, (0.05, 0.85, 0.10)), n_atyp(125, (0.05, 0.85, 0.10))
-    (50, 13)
+    Examples:
+        >>> n_atyp(500, (0.05, 0.85, 0.10)), n_atyp(125, (0.05, 0.85, 0.10))
+        (50, 13)
     """
     return int(largest_remainder(int(n_per_class), tuple(float(m) for m in mix))[2])
 
@@ -105,8 +104,9 @@ def n_fit(count: int, val_fraction: float = 0.2) -> int:
     """Of ``count`` atypical images, those the weights are fit on: the stratified split keeps
     round(val_fraction * count) for validation (:func:`salcheck.training.loop.stratified_split`).
 
-    >>> n_fit(50), n_fit(13)
-    (40, 10)
+    Examples:
+        >>> n_fit(50), n_fit(13)
+        (40, 10)
     """
     return int(count - round(val_fraction * count))
 
@@ -115,8 +115,9 @@ def share_mix(share: float, errors: float = ERRORS) -> tuple[float, float, float
     """(errors, typical, atypical) = (errors, 1 - errors - share, share), unrounded: the float
     ``0.95 - share`` the drawn cohorts of F1's property use, so equal cohorts share a key.
 
-    >>> share_mix(0.25)
-    (0.05, 0.7, 0.25)
+    Examples:
+        >>> share_mix(0.25)
+        (0.05, 0.7, 0.25)
     """
     if not 0 < share <= 1 - errors:
         msg = f"an atypical share must lie in (0, {1 - errors:g}], got share={share!r}"
@@ -213,11 +214,12 @@ def route_points(tier: Tier, route: str, grid: DoseGrid | None = None) -> list[D
     """The route's points, sorted by n_atyp; the size route always holds the tier's homogeneous
     and large sizes. Raises when a point has no atypical image or two share an n_atyp.
 
-    >>> from salcheck.store.tiers import get_tier
-    >>> [p.n_atyp for p in route_points(get_tier("ci"), "size")]
-    [13, 25, 50, 100, 200, 400]
-    >>> [p.cell for p in route_points(get_tier("ci"), "share")][:3]
-    [None, 'homogeneous', None]
+    Examples:
+        >>> from salcheck.store.tiers import get_tier
+        >>> [p.n_atyp for p in route_points(get_tier("ci"), "size")]
+        [13, 25, 50, 100, 200, 400]
+        >>> [p.cell for p in route_points(get_tier("ci"), "share")][:3]
+        [None, 'homogeneous', None]
     """
     check_choice("route", route, ROUTES)
     grid = grid or DoseGrid()
@@ -255,10 +257,11 @@ def check_routes(routes: str | Iterable[str]) -> tuple[str, ...]:
 def dose_specs(tier: Tier, route: str, seed: int, grid: DoseGrid | None = None) -> list[ModelSpec]:
     """The models of one route for one seed, in order of n_atyp.
 
-    >>> from salcheck.store.tiers import get_tier
-    >>> ci = get_tier("ci")
-    >>> dose_specs(ci, "size", 0)[2] == ci.spec("homogeneous", "default", 0)
-    True
+    Examples:
+        >>> from salcheck.store.tiers import get_tier
+        >>> ci = get_tier("ci")
+        >>> dose_specs(ci, "size", 0)[2] == ci.spec("homogeneous", "default", 0)
+        True
     """
     check_seeds([seed])
     return [p.spec(tier, seed) for p in route_points(tier, route, grid)]
@@ -519,7 +522,7 @@ def dose_record(view: ResultsView, decisions: dict[str, GateInput]) -> dict[str,
     """A record in the findings' format (:mod:`salcheck.science.verdicts`) of ``decisions``."""
     from salcheck.science.verdicts import GATE_ALPHA, RECORD_VERSION
 
-    entry = lambda g: {
+    entry: Callable[[GateInput], dict[str, Any]] = lambda g: {
         "outcome": g.outcome,
         "claim": g.claim,
         "p_forward": g.p_forward,
@@ -565,6 +568,9 @@ def dose_entries(directory: str | Path | None, tier: str, method: str) -> dict[s
 #: images (35 s for a 20-epoch homogeneous model), and per model for its features and the maps
 #: of the method and the four null maps on the 1,000-image test set.
 TRAIN_S_PER_EPOCH_PER_1000 = 1.4
+#: Epochs a model trains under early stopping, about (a default cell stops at 15-20 epochs;
+#: the slow variants, which the routes do not train, take longer).
+TYPICAL_EPOCHS = 20
 EVAL_S_PER_MODEL = 20.0
 
 
@@ -587,14 +593,16 @@ def estimate_cost(
     grid: DoseGrid | None = None,
     seeds: Iterable[int] | None = None,
 ) -> Cost:
-    """train_s = sum over new points of 2 n_per_class / 1000 x 1.4 s x epochs x seeds, scaled by
+    """train_s = sum over new points of 2 n_per_class / 1000 x 1.4 s x epochs x seeds (epochs:
+    :data:`TYPICAL_EPOCHS` under early stopping, else the tier's), scaled by
     (image size / 64)^2; eval_s = 20 s per model (new or reused: the nulls' maps are new)."""
     seeds = check_seeds(tier.seeds if seeds is None else seeds)
     points = {p for r in check_routes(routes) for p in route_points(tier, r, grid)}
     unique = {(p.dataset, p.overrides): p for p in points}.values()
     new = [p for p in unique if p.cell is None]
     area = (tier.image_size / 64) ** 2
-    per_image = TRAIN_S_PER_EPOCH_PER_1000 / 1000 * tier.epochs * area * len(seeds)
+    epochs = min(tier.epochs, TYPICAL_EPOCHS) if tier.patience else tier.epochs
+    per_image = TRAIN_S_PER_EPOCH_PER_1000 / 1000 * epochs * area * len(seeds)
     train = sum(2 * p.n_per_class * per_image for p in new)
     return Cost(
         len(new) * len(seeds),

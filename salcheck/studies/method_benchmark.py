@@ -18,7 +18,7 @@ rerun costs nothing. The result, a :class:`Benchmark`, answers:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ import numpy as np
 from salcheck.saliency.catalogue import METHODS, NULLS
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import NAMED, Comparison
-from salcheck.science.ranking import RANK_CRITERIA, Ranking, rank
+from salcheck.science.ranking import RANK_CRITERIA, Ranking, Table, rank
 from salcheck.science.stats import Verdict
 from salcheck.store.files import Store
 
@@ -121,7 +121,7 @@ class Benchmark:
         b†, c† as log ratios to the best null map on the same models and seeds, aggregated with
         stratified bootstrap intervals; randomisation sensitivity read from each method's stored
         check suite, beating the nulls on b and c from the intervals."""
-        table = lambda entries: {
+        table: Callable[[list[Entry]], Table] = lambda entries: {
             e.key: {d: {k: e.values(d, k) for k in RANK_CRITERIA} for d in DATASETS} for e in entries
         }
         sanity = {}

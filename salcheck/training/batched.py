@@ -109,7 +109,12 @@ class GroupedConvNet(nn.Module):
 
 
 def _step(
-    runs: list[Run], net: GroupedConvNet, optimiser, i: int, epoch: int, orders
+    runs: list[Run],
+    net: GroupedConvNet,
+    optimiser: torch.optim.Optimizer,
+    i: int,
+    epoch: int,
+    orders: list[torch.Tensor],
 ) -> tuple[list[float], list[torch.Tensor]]:
     """One optimiser step on batch ``i`` of every model; (losses, predictions) per model."""
     config = runs[0].config
