@@ -106,3 +106,12 @@ def test_benchmark_on_the_tiny_tier(tiny, tmp_path):
         assert "check_beats_chance" in card
         png = tmp_path / "out" / "tiny-methods" / f"{slug(e.name)}.png"
         assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_method_with_an_undefined_criterion_is_listed_apart_not_ranked(tiny, tmp_path):
+    """b = 0/0 (all-zero maps) has no log ratio to the nulls: the method is set apart with the
+    reason instead of stopping the ranking."""
+    bench = _bench(tiny, tmp_path, (5, 4, 3, 2), (1, 1, 1, 1))
+    bench.entries.append(_entry(tiny, "zero", {"b": float("nan"), "c": 4, "b_dagger": 3, "c_dagger": 2}))
+    assert list(bench.unrankable()) == ["zero"]
+    assert "b on homogeneous" in bench.unrankable()["zero"]

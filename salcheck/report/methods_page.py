@@ -282,9 +282,14 @@ def _ranking_section(bench: Benchmark, ranking: Ranking, card_dir: Path) -> list
             failed={r.method: [check_label(c) for c in r.failed] for r in ranking.rows},
         )
         figure = f"{card_dir.name}/critical-difference.png"
-    return ranking_section(
+    unranked = [
+        f"- {names[k]} is not ranked: {why} (no log ratio to the nulls exists)."
+        for k, why in bench.unrankable().items()
+    ]
+    section = ranking_section(
         ranking,
         names=names,
         link=lambda k: f"{card_dir.name}/{slug(names[k])}.md",
         figure=figure,
     )
+    return [*section, *unranked, *([""] if unranked else [])]

@@ -124,12 +124,28 @@ class Benchmark:
         table: Callable[[list[Entry]], Table] = lambda entries: {
             e.key: {d: {k: e.values(d, k) for k in RANK_CRITERIA} for d in DATASETS} for e in entries
         }
+        ranked = [e for e in self.methods if e.key not in self.unrankable()]
         sanity = {}
-        for e in self.methods:
+        for e in ranked:
             results = {r.check: r for r in self.checks(e)}
             check = results.get("check_randomisation_sensitivity")
             sanity[e.key] = {} if check is None or check.skipped else {check.check: check.passed}
-        return rank(table(self.methods), table(self.nulls), sanity)
+        return rank(table(ranked), table(self.nulls), sanity)
+
+    def unrankable(self) -> dict[str, str]:
+        """method key -> why it cannot be ranked: a ranked criterion undefined or not positive
+        on some model (0/0 when its maps are all zero), so no log ratio to the nulls exists."""
+        out = {}
+        for e in self.methods:
+            bad = [
+                f"{k} on {d}"
+                for d in DATASETS
+                for k in RANK_CRITERIA
+                if not all(math.isfinite(v) and v > 0 for v in e.values(d, k))
+            ]
+            if bad:
+                out[e.key] = f"undefined or not positive: {', '.join(bad)}"
+        return out
 
     def equivalences(self) -> list[tuple[Entry, Entry, float]]:
         """(a, b, largest relative difference) for every pair whose maps agree on every model."""
