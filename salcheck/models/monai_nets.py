@@ -6,6 +6,13 @@ channel) and the layer criterion a reads (:mod:`salcheck.models.custom`):
 - ``DenseNet121``: ``DenseNet121(spatial_dims=2, in_channels=1, out_channels=n)``, MONAI's
   defaults otherwise (init_features 64, growth rate 32, blocks 6-12-24-16, no dropout);
   features: ``features``, the dense trunk's output (after norm5), [B, 1024, N/32, N/32].
+- ``DenseNetSmall``: MONAI's ``DenseNet`` with ``init_features=16, growth_rate=8,
+  block_config=(2, 2, 2, 2)``: the same dense design at a size this CPU trains in minutes;
+  features: ``features``, [B, 32, N/32, N/32] after norm5.
+- ``Classifier``: MONAI's ``Classifier`` (residual units of strided convolutions) with channels
+  8-16-32-64-64, strides 2, one residual unit per stage, ReLU and batch norm (MONAI's PReLU
+  would hold parameters salcheck's seeded initialisation does not draw); features: ``net``,
+  the convolutional trunk, [B, 64, N/32, N/32].
 - ``ResNet18`` and ``ResNet10``: ``resnet18`` / ``resnet10(spatial_dims=2,
   n_input_channels=1, num_classes=n, conv1_t_stride=2)``: the 2-D ResNet stem of He et al.
   2016 (7x7 convolution with stride 2, then max-pooling; MONAI's default stride 1 is for
@@ -37,6 +44,31 @@ def densenet121(image_size: int, n_classes: int) -> Any:
     return _import_nets().DenseNet121(spatial_dims=2, in_channels=1, out_channels=n_classes)
 
 
+def densenet_small(image_size: int, n_classes: int) -> Any:
+    """MONAI's DenseNet at a small size (init 16, growth 8, blocks 2-2-2-2)."""
+    return _import_nets().DenseNet(
+        spatial_dims=2,
+        in_channels=1,
+        out_channels=n_classes,
+        init_features=16,
+        growth_rate=8,
+        block_config=(2, 2, 2, 2),
+    )
+
+
+def classifier(image_size: int, n_classes: int) -> Any:
+    """MONAI's Classifier at the study's depth (5 strided stages, 8 to 64 channels)."""
+    return _import_nets().Classifier(
+        in_shape=(1, image_size, image_size),
+        classes=n_classes,
+        channels=(8, 16, 32, 64, 64),
+        strides=(2, 2, 2, 2, 2),
+        num_res_units=1,
+        act="RELU",
+        norm="BATCH",
+    )
+
+
 def resnet18(image_size: int, n_classes: int) -> Any:
     """MONAI's ResNet18 with the 2-D stem (stride-2 7x7 convolution)."""
     return _import_nets().resnet18(
@@ -54,6 +86,8 @@ def resnet10(image_size: int, n_classes: int) -> Any:
 #: name -> (factory, the layer criterion a reads).
 MONAI_NETWORKS: dict[str, tuple[Callable[[int, int], Any], str]] = {
     "DenseNet121": (densenet121, "features"),
+    "DenseNetSmall": (densenet_small, "features"),
+    "Classifier": (classifier, "net"),
     "ResNet18": (resnet18, "layer4"),
     "ResNet10": (resnet10, "layer4"),
 }
