@@ -28,6 +28,7 @@ from salcheck.studies.dose import (
     HEADLINE,
     MAP_KEYS,
     SYMBOLS,
+    TYPICAL_EPOCHS,
     DoseData,
     DoseGrid,
     DoseVerdicts,
@@ -179,18 +180,27 @@ def collapse_section(verdicts: DoseVerdicts) -> list[str]:
 def cost_section(data: DoseData) -> list[str]:
     """The estimated cost of the run (and of the extended grid), and what the store measured."""
     tier, seeds = data.tier, data.seeds
-    cost = estimate_cost(tier, data.routes, None, seeds)
-    more = estimate_cost(tier, data.routes, DoseGrid.extended(), seeds)
+    cost = estimate_cost(tier, data.routes, data.grid, seeds)
     train, evaluation = measured_seconds(data)
-    extra = ", ".join(f"{n:,}" for n in EXTENDED_SIZES)
-    return [
+    epochs = (
+        f"about {TYPICAL_EPOCHS} epochs (early stopping)" if tier.patience else f"{tier.epochs} epochs"
+    )
+    lines = [
         f"- estimate (one thread at {tier.image_size} x {tier.image_size}: 1.4 s per epoch per "
-        f"1,000 training images x {tier.epochs} epochs; 20 s per model for its features and five "
+        f"1,000 training images x {epochs}; 20 s per model for its features and five "
         f"maps): {cost.new_models} new models and {cost.reused_models} the tier's cells already "
         f"train, {cost.train_s / 60:.0f} min training + {cost.eval_s / 60:.0f} min evaluation, "
         f"about {cost.hours(2):.1f} h on two workers",
-        f"- left for a larger machine: {extra} per class on the size route (`salcheck dose "
-        f"--extended`), which brings the estimate to {more.hours(2):.1f} h on two workers",
+    ]
+    if data.grid == DoseGrid():
+        more = estimate_cost(tier, data.routes, DoseGrid.extended(), seeds)
+        extra = ", ".join(f"{n:,}" for n in EXTENDED_SIZES)
+        lines.append(
+            f"- left for a larger machine: {extra} per class on the size route (`salcheck dose "
+            f"--extended`), which brings the estimate to {more.hours(2):.1f} h on two workers"
+        )
+    return [
+        *lines,
         f"- measured (sum over the records read): {train / 60:.1f} min training, "
         f"{evaluation / 60:.1f} min evaluating the method's maps",
     ]

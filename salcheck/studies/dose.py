@@ -354,6 +354,7 @@ class DoseData:
     best_null: dict[str, dict[str, tuple[str, ...]]]
     models: dict[str, tuple[tuple[ModelResult, ...], ...]] = field(repr=False)  # route, point, seed
     maps: tuple[Evaluation, ...] = field(repr=False, default=())  # the method's, for provenance
+    grid: DoseGrid = field(default_factory=lambda: DoseGrid())  # the grid the points are of
 
     @property
     def routes(self) -> tuple[str, ...]:
@@ -390,7 +391,9 @@ def collect(
     }
     every = [p for pts in points.values() for p in pts]
     maps = tuple(e for p in every for e in view.evaluations(p.dataset, "default", "maps", **p.kwargs()))
-    return DoseData(tier, view.method_name, view.seeds, points, curves, best, models, maps)
+    return DoseData(
+        tier, view.method_name, view.seeds, points, curves, best, models, maps, grid or DoseGrid()
+    )
 
 
 # ----------------------------------------------------------------------------------------------
