@@ -66,6 +66,8 @@ def _execute(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
     from salcheck.engine.runner import check_workers
 
     check_workers(args.workers)
+    if getattr(args, "evaluate_only", False):
+        plan = plan.trained_only(store)
     todo = plan.missing(store)
     if not len(todo):
         return 0
@@ -399,6 +401,12 @@ def _add_report(sub: Any) -> None:
     rep = sub.add_parser("report", help="render the poster's tables from the store as Markdown")
     rep.add_argument("--out", default="reports", help="output directory (default reports)")
     rep.add_argument("--run", action="store_true", help="compute what the store lacks first")
+    rep.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="with --run: evaluate the models the store holds, train none (cells it lacks are "
+        "reported missing)",
+    )
     rep.add_argument(
         "--beside",
         default="properties/verdicts",

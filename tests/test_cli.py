@@ -95,3 +95,21 @@ def test_generate_refuses_non_empty_outdir(tmp_path, capsys):
         == 0
     )
     assert np.isfinite(load(tmp_path / "o").images).all()
+
+
+def test_a_plan_without_training_keeps_only_the_evaluations_of_held_models(tmp_path, tiny):
+    """`report --run --evaluate-only`: evaluations of the models the store holds, no training."""
+    from salcheck.engine.plan import cells_plan
+    from salcheck.store.files import Store
+
+    store = Store(tmp_path)
+    plan = cells_plan(tiny, [("homogeneous", "default")], methods=["vanilla"])
+    assert plan.trained_only(store).tasks == ()  # no model held: nothing to do, nothing trained
+    spec = plan.models()[0]
+    history = [{"epoch": 1, "train_loss": 0.6, "val_loss": 0.5, "val_balanced_accuracy": 0.75}]
+    from salcheck.store.records import ModelResult
+
+    record = ModelResult(spec=spec, status="done", history=history, best_epoch=1, weights_sha256="x")
+    store.put("models", spec.key(), record.to_dict())
+    kept = plan.trained_only(store).tasks
+    assert kept and {t.spec for t in kept} == {spec} and all(t.part != "model" for t in kept)

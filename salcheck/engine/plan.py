@@ -112,6 +112,14 @@ class Plan:
         specs = [t.spec for t in self.tasks] + [s for c in self.checks for s in c.models()]
         return list(dict.fromkeys(specs))
 
+    def trained_only(self, store: Store) -> Plan:
+        """The plan without training: the evaluations (and check suites) of the models the
+        store holds, nothing of the others."""
+        held = {s for s in self.models() if _done(store, "models", s.key())}
+        tasks = tuple(t for t in self.tasks if t.part != "model" and t.spec in held)
+        checks = tuple(c for c in self.checks if all(s in held for s in c.models()))
+        return Plan(self.test, tasks, checks)
+
     def missing(self, store: Store) -> Plan:
         """The part of the plan the store does not hold (with the models its tasks need)."""
         todo = [t for t in self.with_models() if not _done(store, t.kind, t.key(self.test))]
