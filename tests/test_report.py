@@ -72,9 +72,8 @@ def view5(tmp_path_factory):
     """Five seeds (the least at which the exact test can decide) of models that learn."""
     from salcheck.store.tiers import Tier
 
-    tier = Tier(
-        "five", 32, {"homogeneous": 60, "heterogeneous": 60, "large": 120}, 20, 6, 8, (0, 1, 2, 3, 4)
-    )
+    sizes = {"homogeneous": 60, "heterogeneous": 60, "large": 120}
+    tier = Tier("five", 32, sizes, 20, epochs=40, batch_size=8, seeds=(0, 1, 2, 3, 4), patience=3)
     s = Store(tmp_path_factory.mktemp("store5"))
     run_grid(tier.grid(["homogeneous"], ["default", "Noise", "L1Norm"]), s, test=tier.test(), workers=2)
     return ResultsView(s, tier)

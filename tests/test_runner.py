@@ -199,7 +199,11 @@ def test_cli_benchmark_and_store_bundles(tmp_path, capsys, monkeypatch, tiny):
     assert main(["store", "export", bundle, "--store", str(tmp_path / "s")]) == 0
     assert main(["store", "import", bundle, "--store", str(tmp_path / "s2")]) == 0
     out = capsys.readouterr().out
-    assert "exported 12 models, 36 evaluations" in out and "48 added, 0 already there" in out
+    # 3 datasets x 2 seeds: 6 models and their siblings under the other selection rule; the
+    # features of each; the maps and randomisation curves of 6 methods (2 and the 4 nulls); a
+    # check suite per method.
+    exported = "exported 12 models, 6 features, 36 maps, 36 randomisation, 6 checks"
+    assert exported in out and "96 added, 0 already there" in out
     moved = ["--tier", "tiny", "--store", str(tmp_path / "s2"), "--out", str(tmp_path / "r2")]
     assert main(["benchmark", "--methods", "vanilla", "grad-cam", *moved]) == 0
     again = (tmp_path / "r2" / "tiny-methods.md").read_text()

@@ -104,7 +104,7 @@ def test_balanced_accuracy():
         ({"val_fraction": 0}, "val_fraction"),
         ({"loss": "Hinge"}, "unknown loss"),
         ({"augmentations": ("Flip",)}, "unknown augmentation"),
-        ({"model": "vgg"}, "unknown model"),
+        ({"model": "vgg"}, "unknown network 'vgg'"),
     ],
 )
 def test_bad_config(kwargs, match):
