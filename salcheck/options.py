@@ -115,14 +115,7 @@ RUN = (
     "dask_local",
 )
 PLUGIN = (
-    "tier",
-    "network",
-    "store",
-    "method",
-    "seeds",
-    "workers",
-    "device",
-    "batch_models",
+    *RUN[: RUN.index("scheduler")],
     "verdicts",
     "dose",
 )

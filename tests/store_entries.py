@@ -152,3 +152,16 @@ def fill(store: Store, n: int = 3, status: str = "done") -> dict[str, list[str]]
     store.put("checks", key, entry)
     keys["checks"] = [key]
     return keys
+
+
+def paths(value, depth: int = 3) -> list[tuple]:
+    """The paths into ``value`` (dict keys; a list's first item), ``depth`` levels deep."""
+    if depth == 0:
+        return []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value[:1]))
+    else:
+        items = []
+    return [(k, *rest) for k, v in items for rest in [(), *paths(v, depth - 1)]]

@@ -382,23 +382,10 @@ def test_damaged_manifests_are_refused(tmp_path_factory, manifest):
     assert _files(store) == before
 
 
-def _paths(value, depth: int = 3) -> list[tuple]:
-    """The paths into ``value`` (dict keys; a list's first item), ``depth`` levels deep."""
-    if depth == 0:
-        return []
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, list):
-        items = list(enumerate(value[:1]))
-    else:
-        items = []
-    return [(k, *rest) for k, v in items for rest in [(), *_paths(v, depth - 1)]]
-
-
 def _mutations(entry: dict) -> st.SearchStrategy:
     """``entry`` with one field (top level, or nested: its spec or model, identity, criteria,
     a curve row, a check result...) removed, replaced or added."""
-    paths = _paths(entry)
+    paths = se.paths(entry)
     paths += [("extra",)] + [(*p, "extra") for p in paths if isinstance(_at(entry, p), dict)]
 
     def mutate(path, value, drop):

@@ -310,23 +310,10 @@ JSON = st.recursive(
 )
 
 
-def _paths(value, depth: int = 3) -> list[tuple]:
-    """The paths into ``value`` (dict keys; a list's first item), ``depth`` levels deep."""
-    if depth == 0:
-        return []
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, list):
-        items = list(enumerate(value[:1]))
-    else:
-        items = []
-    return [(k, *rest) for k, v in items for rest in [(), *_paths(v, depth - 1)]]
-
-
 def _damaged(entry: dict) -> st.SearchStrategy:
     """``entry`` with one field (top level, or nested: its spec or model, identity, criteria, a
     curve row, a check result...) replaced, removed or added; or any JSON at all."""
-    paths = [("extra",), *_paths(entry)]
+    paths = [("extra",), *se.paths(entry)]
 
     def damage(path, value, drop):
         out = json.loads(json.dumps(entry))
