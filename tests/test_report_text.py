@@ -225,3 +225,20 @@ def test_agreement_counts_each_pair_of_outcomes():
     row = next(line for line in lines if line.startswith("| replicated |"))
     assert row == "| replicated | 1 | 0 | 1 | 0 |"
     assert agreement({"signs": here}, ("ci tier", {}))[-1] == ""
+
+
+def test_every_page_states_the_stop_rule_of_its_tier():
+    """The training phrase of the pages (tier, methods, networks, dose): early stopping names its
+    patience and cap; a fixed length says so (not "100 epochs" for a run that stopped at 17)."""
+    from dataclasses import replace
+
+    from salcheck.report.tier_sections import training_rule
+    from salcheck.store.tiers import get_tier
+
+    ci = get_tier("ci")
+    assert training_rule(ci) == (
+        f"early stopping on the validation loss with patience {ci.patience} (tolerance "
+        f"{ci.tolerance:g}), at most {ci.epochs} epochs"
+    )
+    fixed = replace(ci, patience=None)
+    assert training_rule(fixed) == f"{ci.epochs} epochs, no early stopping"

@@ -19,6 +19,7 @@ from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
 from salcheck.provenance import git_commit
 from salcheck.report.ranking_section import check_label, ranking_section
+from salcheck.report.tier_sections import training_rule
 from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.science.findings import SYMBOLS
 from salcheck.science.ranking import Ranking, Row
@@ -182,7 +183,7 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
         f"by hand. Which saliency method recovers the latent subtypes? {len(bench.methods)} "
         f"methods and {len(bench.nulls)} null maps, each evaluated on the same models: default "
         f"training on the {', '.join(DATASETS)} sets, seeds {', '.join(map(str, bench.seeds))} "
-        f"({tier.image_size} x {tier.image_size}, {tier.epochs} epochs; test set "
+        f"({tier.image_size} x {tier.image_size}, {training_rule(tier)}; test set "
         f"{tier.test_n_per_class} per class). Each cell is the mean ± sd over seeds; ° marks a "
         "value not above the best null map's mean on the same models (the row *best null*). "
         "Localisation scores are on the typical atrophied images against each image's own "

@@ -15,6 +15,7 @@ import torch
 import salcheck.atomic as atomic
 from salcheck.provenance import git_commit
 from salcheck.report.methods_page import HEADERS, MARK
+from salcheck.report.tier_sections import training_rule
 from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.saliency.resolve import MethodRef
 from salcheck.science.findings import FindingVerdict
@@ -127,7 +128,7 @@ def render_networks(bench: NetworkBenchmark, out: str | Path) -> Path:
         f"and {len(bench.nulls)} null maps on {len(bench.networks)} networks, each trained with "
         f"the study's default training on the {', '.join(DATASETS)} sets, seeds "
         f"{', '.join(map(str, bench.seeds))}: the same cohorts, splits and test set for every "
-        f"network ({tier.image_size} x {tier.image_size}, {tier.epochs} epochs; test set "
+        f"network ({tier.image_size} x {tier.image_size}, {training_rule(tier)}; test set "
         f"{tier.test_n_per_class} per class). Each cell is the mean ± sd over seeds; ° marks a "
         "value not above the best null map's mean on the same network's models. a is the "
         "model's (the same for every method), read at the layer the table of networks names.",

@@ -20,7 +20,7 @@ import salcheck.atomic as atomic
 from salcheck.errors import SalcheckError
 from salcheck.provenance import git_commit
 from salcheck.report import tier_sections as sections
-from salcheck.report.tier_sections import fmt
+from salcheck.report.tier_sections import fmt, training_rule
 from salcheck.report.verdict_table import rule_text, table_text, verdict_rows
 from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
@@ -138,7 +138,8 @@ def render_report(
         f"Tier: {tier.image_size} x {tier.image_size} images; {tier.n_per_class['homogeneous']} "
         f"images per class (homogeneous, heterogeneous), {tier.n_per_class['large']} (large); "
         f"test set {tier.test_n_per_class} per class; batch {tier.batch_size}; "
-        f"{_training_text(tier)}; evaluation protocol: {view.protocol.label()}; saliency method "
+        f"{training_rule(tier)}, best validation epoch kept; "
+        f"evaluation protocol: {view.protocol.label()}; saliency method "
         f"`{view.method_name}`. Criteria: a = feature-map subtyping (chance 0), b / b† = "
         "separability, c / c† = specificity (chance 1); higher is better.",
         "",
@@ -244,15 +245,6 @@ def _agreement(
         "the poster's signs": view.decide_available(SIGNS),
     }
     return ["## Agreement of the tiers", "", *sections.agreement(families, beside)]
-
-
-def _training_text(tier: Tier) -> str:
-    if tier.patience:
-        return (
-            f"early stopping on validation loss (patience {tier.patience}, tolerance "
-            f"{tier.tolerance:g}, at most {tier.epochs} epochs), best validation epoch kept"
-        )
-    return f"{tier.epochs} epochs, best validation epoch kept"
 
 
 def _steps_text(models: dict[tuple[str, str], list[ModelResult]]) -> str:

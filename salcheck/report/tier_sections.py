@@ -17,6 +17,7 @@ from salcheck.store.records import ModelResult
 from salcheck.training.stopping import LEARNED_BALANCED_ACCURACY
 
 if TYPE_CHECKING:
+    from salcheck.store.tiers import Tier
     from salcheck.store.view import ResultsView
 
 ACCURACY_KEYS = (
@@ -105,15 +106,19 @@ def _spread(values: list[int]) -> str:
     return f"{int(np.median(values))} ({min(values)}-{max(values)})"
 
 
+def training_rule(tier: Tier) -> str:
+    """How a tier's models train, in words: its stop rule and length (every page says it so)."""
+    if tier.patience:
+        return (
+            f"early stopping on the validation loss with patience {tier.patience} (tolerance "
+            f"{tier.tolerance:g}), at most {tier.epochs} epochs"
+        )
+    return f"{tier.epochs} epochs, no early stopping"
+
+
 def convergence(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
     """Per cell: models that learned, epochs run, why they stopped, and the kept epoch."""
-    t = view.tier
-    rule = (
-        f"early stopping on the validation loss with patience {t.patience} (tolerance "
-        f"{t.tolerance:g}), at most {t.epochs} epochs"
-        if t.patience
-        else f"{t.epochs} epochs, no early stopping"
-    )
+    rule = training_rule(view.tier)
     lines = [
         f"Training: {rule}; the epoch of the lowest validation loss is kept (the F2 control runs "
         "every epoch of its length). A model *learned* when the kept epoch's validation balanced "
