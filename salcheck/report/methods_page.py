@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,17 @@ from salcheck.studies.method_benchmark import (
 
 HEADERS = {k: SYMBOLS[k] for k in SCORES}
 MARK = {"replicated": "✓", "contradicted": "✗", "inconclusive": "?", "undecidable": "u"}
+
+
+def provenance_lines(provenance: dict[str, Any], rendered_at: str | None) -> list[str]:
+    """The versions and machine of the process that computed a benchmark, and the commit that
+    rendered its page (the benchmark pages' last lines)."""
+    versions = ", ".join(f"{k} {v}" for k, v in provenance.get("versions", {}).items())
+    return [
+        f"- versions: {versions}",
+        f"- machine: {provenance.get('machine', {}).get('platform')}",
+        f"- rendered {time.strftime('%Y-%m-%d', time.gmtime())} at commit {rendered_at}",
+    ]
 
 
 def slug(name: str) -> str:
@@ -256,9 +268,7 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
         f"- {n_eval} evaluations took {cost['evaluate_s'] / 60:.1f} min of worker time "
         f"(one torch thread each), against {cost['train_s'] / 60:.1f} min to train the "
         f"{len(DATASETS) * len(bench.seeds)} models they share",
-        f"- versions: {', '.join(f'{k} {v}' for k, v in provenance.get('versions', {}).items())}",
-        f"- machine: {provenance.get('machine', {}).get('platform')}",
-        f"- rendered {time.strftime('%Y-%m-%d', time.gmtime())} at commit {rendered_at}",
+        *provenance_lines(provenance, rendered_at),
         "",
     ]
     path = out / f"{tier.tag}-methods.md"

@@ -6,7 +6,6 @@ Every number comes from stored evaluations through
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import torch
 
 import salcheck.atomic as atomic
 from salcheck.provenance import git_commit
-from salcheck.report.methods_page import HEADERS, MARK
+from salcheck.report.methods_page import HEADERS, MARK, provenance_lines
 from salcheck.report.tier_sections import training_rule
 from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.saliency.resolve import MethodRef
@@ -156,9 +155,7 @@ def render_networks(bench: NetworkBenchmark, out: str | Path) -> Path:
         "## Cost and provenance",
         "",
         *_cost_lines(bench),
-        f"- versions: {', '.join(f'{k} {v}' for k, v in provenance.get('versions', {}).items())}",
-        f"- machine: {provenance.get('machine', {}).get('platform')}",
-        f"- rendered {time.strftime('%Y-%m-%d', time.gmtime())} at commit {git_commit()}",
+        *provenance_lines(provenance, git_commit()),
         "",
     ]
     path = Path(out) / f"{tier.name}-networks.md"
