@@ -66,6 +66,7 @@ def trained_records(
             best_epoch=epoch,
             timings={**timings, **trained.timings},
             stop=trained.stop,
+            trajectory=trained.trajectory,
             provenance=provenance(
                 spec=sibling.to_dict(),
                 seeds={"train_cohort": derive_seed(spec.seed, "cohort"), "training": spec.seed},

@@ -36,6 +36,8 @@ class ModelResult:
     error: str | None = None
     weights_sha256: str | None = None
     stop: dict[str, Any] = field(default_factory=dict)  # epochs_run, reason, best_epochs
+    #: The first optimiser steps' losses and the initial weights' sha256 (training.loop.trajectory)
+    trajectory: dict[str, Any] = field(default_factory=dict)
 
     @property
     def still_improving(self) -> bool:
@@ -64,6 +66,7 @@ class ModelResult:
             "error": self.error,
             "weights_sha256": self.weights_sha256,
             "stop": self.stop,
+            "trajectory": self.trajectory,
         }
 
     @classmethod

@@ -32,8 +32,10 @@ from salcheck.training.loop import (
     TrainConfig,
     TrainedModel,
     finish,
+    record_step,
     start_run,
     stop_rule,
+    trajectory,
 )
 
 
@@ -209,6 +211,7 @@ def train_batched(
             losses, p = _step(runs, net, optimiser, i, epoch, orders)
             size = len(orders[0][i : i + config.batch_size])
             for k in range(len(runs)):
+                record_step(runs[k], losses[k])
                 totals[k] += losses[k] * size
                 preds[k].append(p[k])
         val_logits = _validate(runs, net)
@@ -224,6 +227,7 @@ def train_batched(
             break
     for k in range(len(runs)):
         finish(results[k], rules[k])
+        results[k].trajectory = trajectory(runs[k])
         results[k].timings = {
             "train_s": (time.perf_counter() - t_start) / len(runs),
             "s_per_epoch": float(np.mean([h["seconds"] for h in results[k].history])),

@@ -31,6 +31,10 @@ from salcheck.training.inference import balanced_accuracy, normalise, predict
 from salcheck.training.losses import LOSSES, get_loss
 from salcheck.training.stopping import SELECTIONS, StopRule
 
+#: Optimiser steps whose losses a run records (:attr:`TrainedModel.trajectory`): a zoo model's
+#: first steps are replayed from its initial state to catch a change of training meaning.
+TRAJECTORY_STEPS = 32
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -96,6 +100,9 @@ class TrainedModel:
     best_epoch: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     stop: dict[str, Any] = field(default_factory=dict)  # stopping.StopRule.summary()
+    #: The training losses of the first :data:`TRAJECTORY_STEPS` optimiser steps, and the sha256
+    #: of the initial weights they started from (:func:`initial_state_sha256`).
+    trajectory: dict[str, Any] = field(default_factory=dict)
     #: The kept state under each selection rule (``config.selection``'s is loaded in ``model``).
     states: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
 
@@ -134,6 +141,8 @@ class Run:
     augment: Compose
     shuffle_gen: torch.Generator
     aug_gen: torch.Generator
+    steps: list[float] = field(default_factory=list)  # the first TRAJECTORY_STEPS losses
+    init_sha256: str = ""  # of the initial weights
 
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -167,6 +176,7 @@ def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
         dropout=config.dropout,
         generator=torch_generator(derive_seed(seed, "init")),
     ).to(device)
+    init_sha256 = state_sha256(model.state_dict())
     drop_gen = torch_generator(derive_seed(seed, "dropout"), device.type)
     for m in model.modules():
         if isinstance(m, GeneratorDropout):
@@ -186,7 +196,31 @@ def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
         augment=Compose(config.augmentations),
         shuffle_gen=torch_generator(derive_seed(seed, "shuffle")),
         aug_gen=torch_generator(derive_seed(seed, "augment"), device.type),
+        init_sha256=init_sha256,
     )
+
+
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over a state dict's names, dtypes, shapes and bytes (in name order)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def record_step(run: Run, loss: float) -> None:
+    """Keep the loss of one optimiser step while the run is within its first steps."""
+    if len(run.steps) < TRAJECTORY_STEPS:
+        run.steps.append(loss)
+
+
+def trajectory(run: Run) -> dict[str, Any]:
+    """What a run's replay is checked against: its first step losses and initial weights."""
+    return {"steps": list(run.steps), "init_sha256": run.init_sha256}
 
 
 def _train_epoch(run: Run, epoch: int) -> tuple[float, torch.Tensor]:
@@ -213,6 +247,7 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, torch.Tensor]:
         run.optimiser.zero_grad(set_to_none=True)
         loss.backward()
         run.optimiser.step()
+        record_step(run, loss.item())
         total += loss.item() * len(batch)
         correct.append(logits.argmax(1).detach())
     train_pred = torch.empty(len(order), dtype=torch.long, device=device)
@@ -268,6 +303,7 @@ def train(
         if rule.observe(entry, run.model.state_dict):
             break
     finish(result, rule)
+    result.trajectory = trajectory(run)
     result.timings = {
         "train_s": time.perf_counter() - t_start,
         "train_cpu_s": time.process_time() - cpu_start,  # CPU time: unaffected by other load
