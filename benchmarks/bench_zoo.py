@@ -1,12 +1,19 @@
-"""The model zoo: how small a tier's trained models travel, and whether rounding keeps the numbers.
+"""The model zoo: its size, the time to verify it, whether float16 weights change a printed
+number, and the time to judge a new method from it.
 
-From ``--store`` (holding a tier's models and the study gradient's evaluations), writes the
-tier's bundle with weights as stored and with weights rounded to float16 (``--out``: the
-committed zoo), imports the half-precision models alone into a fresh store, evaluates the study
-gradient there again, and compares every cell's printed mean ± sd (2 decimals) of a, b, c, b†,
-c† with the original's. Then times a new method judged on the imported zoo without training
-(``salcheck check METHOD``). Prints one JSON object as its last line: sizes in MB, the printed
-values compared and those that changed, and the minutes to judge the new method.
+1. Size: megabytes on disk of ``zoo/<tier>`` (weights and evaluations apart).
+2. Verify: seconds of ``salcheck zoo verify``'s check of every file.
+3. Rounding: the models of ``--cells`` (default: the default cells of homogeneous and
+   heterogeneous) are retrained here in float32, as training leaves them, and the study's
+   gradient is evaluated on each network before and after rounding to the stored float16; each
+   cell's printed mean ± sd (2 decimals) of a, b, c, b†, c† is compared. The retrained float16
+   bytes are compared with the zoo's too (identical where the zoo was made: same CPU kind,
+   same threads).
+4. A new method: the whole property suite (``pytest properties/ --salcheck-method M``) in a
+   fresh store that reads the zoo, timed; against it, the same store's models would be trained
+   cold (the models' recorded training time, summed, over two workers).
+
+Prints a line per step, then one JSON object as its last line.
 """
 
 from __future__ import annotations
@@ -19,70 +26,116 @@ import tempfile
 import time
 from pathlib import Path
 
-from salcheck.engine.plan import cells_plan, execute, report_plan
+import torch
+
+from salcheck.criteria import EvalProtocol
+from salcheck.engine.evaluate import score
+from salcheck.engine.train import train_model
+from salcheck.models import weights_bytes
+from salcheck.models.custom import load_network
 from salcheck.report.tier_sections import fmt
+from salcheck.saliency.resolve import resolve
 from salcheck.science.findings import CRITERIA_KEYS
-from salcheck.store.bundle import export_bundle, import_bundle
-from salcheck.store.files import Store
+from salcheck.store import zoo
+from salcheck.store.files import BLOB_SUFFIX
 from salcheck.store.tiers import get_tier
-from salcheck.store.view import ResultsView
 
 
-def printed(store: Store, tier, cells) -> dict[str, str]:
-    """cell/criterion -> the report's printed mean ± sd."""
-    view = ResultsView(store, tier, "vanilla")
-    return {f"{d}/{v}/{k}": fmt(view.values(d, v, k)) for d, v in cells for k in CRITERIA_KEYS}
+def sizes(folder: Path) -> dict[str, float]:
+    weights = sum(p.stat().st_size for p in folder.rglob(f"*{BLOB_SUFFIX}"))
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return {
+        "zoo_mb": total / 2**20,
+        "weights_mb": weights / 2**20,
+        "evaluations_mb": (total - weights) / 2**20,
+    }
+
+
+def rounding(tier, folder: Path, cells: list[tuple[str, str]]) -> dict[str, object]:
+    """Printed values of the study's gradient on float32 and float16 weights, per cell."""
+    vanilla, test, protocol = resolve("vanilla"), tier.test(), EvalProtocol()
+    values: dict[str, dict[str, list[float]]] = {"float32": {}, "float16": {}}
+    identical = 0
+    for d, v in cells:
+        for seed in tier.seeds:
+            spec = tier.spec(d, v, seed)
+            torch.set_num_threads(1)  # as the zoo's workers trained
+            (_, net), *_ = train_model(spec)
+            data = weights_bytes(net)
+            stored = folder / "models" / f"{spec.key()}{BLOB_SUFFIX}"
+            identical += stored.exists() and stored.read_bytes() == data
+            nets = {"float32": net, "float16": load_network(spec.model, spec.image_size, data)}
+            for name, n in nets.items():
+                crit = {}
+                for part in ("features", "maps"):
+                    method = vanilla if part == "maps" else None
+                    got = score(
+                        part, method, n, test.cohort(), spec=spec, test_spec=test, protocol=protocol
+                    )
+                    crit.update(got.criteria)
+                for k in CRITERIA_KEYS:
+                    values[name].setdefault(f"{d}/{v}/{k}", []).append(crit[k])
+            print(f"rounding: {spec.label()} done", flush=True)
+    printed = {name: {k: fmt(x) for k, x in vals.items()} for name, vals in values.items()}
+    changed = {
+        k: (p, printed["float16"][k])
+        for k, p in printed["float32"].items()
+        if p != printed["float16"][k]
+    }
+    return {"printed_values": len(printed["float32"]), "changed": changed, "bytes_identical": identical}
+
+
+def new_method(tier, method: str, root: Path) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as store:
+        cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider"]
+        cmd += ["--salcheck-method", method, "--salcheck-store", store, "--salcheck-tier", tier.name]
+        t = time.perf_counter()
+        run = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), zoo.ZOO_ENV: str(root)})
+        minutes = (time.perf_counter() - t) / 60
+        trained = len(list(Path(store).rglob(f"models/*{BLOB_SUFFIX}")))
+    print(
+        f"new method: {run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-300:]}"
+    )
+    return {"judge_minutes": round(minutes, 2), "models_trained_while_judging": trained}
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def cold_minutes(folder: Path, workers: int = 2) -> float:
+    """The zoo's models' recorded training time, summed, over ``workers``: the cold path."""
+    seconds = 0.0
+    for path in folder.glob("models/*.json"):
+        seconds += json.loads(path.read_text())["entry"].get("timings", {}).get("train_s", 0.0)
+    return seconds / workers / 60
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--tier", default="paper")
-    p.add_argument("--store", required=True)
-    p.add_argument("--out", required=True, help="where the half-precision zoo bundle is written")
+    p.add_argument("--tier", default="ci")
+    p.add_argument("--zoo", help="the zoo folder (default: the checkout's zoo/)")
+    p.add_argument("--cells", nargs="*", default=["homogeneous/default", "heterogeneous/default"])
     p.add_argument("--method", default="captum.attr:Saliency", help="the new method to judge")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--skip-rounding", action="store_true", help="leave out step 3 (retrains)")
     args = p.parse_args()
-    tier, store = get_tier(args.tier), Store(args.store)
-    plan = report_plan(tier, "vanilla")
-    everything = {t.key(plan.test) for t in plan.with_models()}
-    models = {s.key() for s in plan.models()}
-    cells = tier.cells()
-    with tempfile.TemporaryDirectory() as tmp:
-        full = Path(tmp) / "full.tar.gz"
-        export_bundle(store, full, weights="full", only=everything)
-        export_bundle(store, args.out, weights="half", only=everything)
-        weights_only = Path(tmp) / "models.tar.gz"
-        export_bundle(store, weights_only, weights="half", only=models)
-        fresh = Store(Path(tmp) / "fresh")
-        import_bundle(fresh, weights_only)
-        execute(cells_plan(tier, cells, methods=["vanilla"]), fresh, workers=args.workers)
-        before, after = printed(store, tier, cells), printed(fresh, tier, cells)
-        zoo = Store(Path(tmp) / "zoo")
-        import_bundle(zoo, args.out)
-        t = time.perf_counter()
-        check = [sys.executable, "-m", "salcheck.cli", "check", args.method, "--tier", tier.name]
-        run = subprocess.run([*check, "--store", str(zoo.root)], capture_output=True, text=True)
-        judged = (time.perf_counter() - t) / 60
-        trained = [e for e in zoo.scan("models")[0] if e.get("provenance", {}).get("weights") is None]
-        print(run.stdout.splitlines()[-1] if run.stdout else run.stderr[-500:], flush=True)
-        sizes = {
-            "full_mb": full.stat().st_size / 2**20,
-            "half_mb": Path(args.out).stat().st_size / 2**20,
-        }
-    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
-    print(
-        json.dumps(
-            {
-                "tier": tier.name,
-                **{k: round(v, 1) for k, v in sizes.items()},
-                "printed_values": len(before),
-                "changed": changed,
-                "new_method": args.method,
-                "judge_minutes": round(judged, 1),
-                "models_trained_while_judging": len(trained),
-            }
-        )
-    )
+    tier = get_tier(args.tier)
+    root = Path(args.zoo) if args.zoo else zoo.zoo_root()
+    if root is None:
+        raise SystemExit("no zoo folder: give --zoo DIR")
+    folder = zoo.tier_dir(root, tier.tag)
+    out: dict[str, object] = {"tier": tier.name, **{k: round(v, 1) for k, v in sizes(folder).items()}}
+    found = zoo.verify(root)
+    out.update(verify_seconds=round(found.seconds, 1), verify_ok=found.ok)
+    print(f"verify: {found.seconds:.1f} s, {'intact' if found.ok else found.problems[:3]}", flush=True)
+    out.update(new_method(tier, args.method, root), method=args.method)
+    out["cold_minutes_on_two_workers"] = round(cold_minutes(folder), 1)
+    if not args.skip_rounding:
+        cells = [tuple(c.split("/")) for c in args.cells]
+        out.update(rounding(tier, folder, cells))  # type: ignore[arg-type]
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from salcheck.errors import SalcheckError
-from salcheck.options import RUN, add_arguments
+from salcheck.options import RUN, add_arguments, apply_no_zoo
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -104,6 +104,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = tier.cells(args.datasets, args.variants)
     plan = cells_plan(tier, cells, methods=methods, parts=args.parts, seeds=args.seeds)
     return 1 if _execute(plan, _store(args), args, "run") else 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    """``salcheck zoo status | verify | add``."""
+    from pathlib import Path
+
+    from salcheck.engine.runner import store_root
+    from salcheck.errors import InvalidArgument
+    from salcheck.store import zoo
+    from salcheck.store.files import Store
+
+    root = Path(args.zoo) if args.zoo else zoo.zoo_root()
+    if root is None:
+        raise InvalidArgument("no zoo folder: give --zoo DIR or set SALCHECK_ZOO")
+    if args.action == "verify":
+        found = zoo.verify(root)
+        checked = ", ".join(f"{n} {k}" for k, n in sorted(found.checked.items())) or "nothing"
+        for problem in found.problems:
+            print(f"  {problem}")
+        state = "intact" if found.ok else f"{len(found.problems)} problem(s)"
+        size = f"{found.megabytes:.1f} MB, {found.seconds:.1f} s"
+        print(f"salcheck zoo: {root} {state}: checked {checked}, {size}")
+        return 0 if found.ok else 1
+    if args.action == "add":
+        tier = _tier(args)
+        store = Store(store_root(args.store), layers=())
+        keys = [s.key() for s in tier.grid(seeds=args.seeds)]
+        added = zoo.add(store, root, tier, keys)
+        for why in added.skipped:
+            print(f"  skipped {why}")
+        copied = ", ".join(f"{n} {k}" for k, n in sorted(added.copied.items())) or "nothing"
+        there = sum(added.present.values())
+        print(f"salcheck zoo: added {copied} to {root / tier.tag} ({there} already there)")
+        return 0
+    for t in zoo.status(root):
+        counts = ", ".join(f"{n} {k}" for k, n in t["entries"].items() if n)
+        print(f"{t['tier']}: {counts} ({t['megabytes']} MB)")
+        for cell, seeds in t["cells"].items():
+            print(f"  {cell}: seeds {', '.join(map(str, seeds))}")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -284,7 +324,7 @@ def cmd_store(args: argparse.Namespace) -> int:
 
             plan = report_plan(_tier(args), "vanilla")
             only = {t.key(plan.test) for t in plan.with_models()}
-        weights = "none" if args.no_weights else args.weights
+        weights = "none" if args.no_weights else "full"
         counts = export_bundle(store, args.file, weights=weights, only=only)
         what = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"salcheck store: exported {what} from {store.root} to {args.file}")
@@ -551,12 +591,6 @@ def _add_store_commands(sub: Any) -> None:
     st.add_argument("file", help="the bundle (.tar.gz)")
     st.add_argument("--no-weights", action="store_true", help="export: leave the weights out")
     st.add_argument(
-        "--weights",
-        choices=("full", "half"),
-        default="full",
-        help="export: the weights as stored (full) or rounded to float16 (half: a compact zoo)",
-    )
-    st.add_argument(
         "--tier", help="export: only what this tier's report reads (its models and evaluations)"
     )
     st.add_argument(
@@ -566,6 +600,14 @@ def _add_store_commands(sub: Any) -> None:
     )
     add_arguments(st, ("store",))
     st.set_defaults(func=cmd_store)
+
+    z = sub.add_parser(
+        "zoo", help="the committed model zoo: what it holds, whether it is intact, adding to it"
+    )
+    z.add_argument("action", choices=["status", "verify", "add"])
+    z.add_argument("--zoo", help="the zoo folder (default $SALCHECK_ZOO or the checkout's zoo/)")
+    add_arguments(z, ("tier", "network", "store", "seeds"))
+    z.set_defaults(func=cmd_zoo)
 
 
 COMMANDS = [
@@ -595,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    apply_no_zoo(bool(getattr(args, "no_zoo", False)))
     try:
         return int(args.func(args))
     except SalcheckError as exc:

@@ -85,6 +85,12 @@ OPTIONS: dict[str, Option] = {
             type=int,
             metavar="K",
         ),
+        Option(
+            "no_zoo",
+            "read no model zoo: compute every model and evaluation afresh into the store (default: "
+            "the committed zoo/ is read before anything is computed; also SALCHECK_ZOO=none)",
+            action="store_true",
+        ),
         Option("scheduler", "address of a Dask scheduler to run the tasks on"),
         Option("dask_local", "start a Dask LocalCluster of K workers", type=int, metavar="K"),
         Option(
@@ -111,6 +117,7 @@ RUN = (
     "workers",
     "device",
     "batch_models",
+    "no_zoo",
     "scheduler",
     "dask_local",
 )
@@ -119,6 +126,14 @@ PLUGIN = (
     "verdicts",
     "dose",
 )
+
+
+def apply_no_zoo(no_zoo: bool) -> None:
+    """With ``no_zoo``, no store of this process or of the workers it starts reads the zoo."""
+    if no_zoo:
+        from salcheck.store.zoo import NO_ZOO, ZOO_ENV
+
+        os.environ[ZOO_ENV] = NO_ZOO
 
 
 def add_arguments(parser: Any, names: tuple[str, ...], **overrides: dict[str, Any]) -> None:

@@ -31,6 +31,30 @@ def git_commit() -> str | None:
     return head + ("-dirty" if dirty else "")
 
 
+def machine() -> dict[str, Any]:
+    """The machine as floats depend on it: platform, processor, CPU model, the vector
+    instructions torch's CPU kernels use (AVX2, AVX512, ...) and torch's thread count."""
+    import torch
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpu": _cpu_model(),
+        "capability": str(torch.backends.cpu.get_cpu_capability()),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
     """Versions, commit, machine (with torch's thread count) and time, plus ``extra``."""
     import torch
@@ -51,10 +75,6 @@ def provenance(**extra: Any) -> dict[str, Any]:
             },
         },
         "git_commit": git_commit(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.machine(),
-            "threads": torch.get_num_threads(),
-        },
+        "machine": machine(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

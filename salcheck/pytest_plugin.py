@@ -31,6 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from salcheck.options import apply_no_zoo
+
+    apply_no_zoo(bool(config.getoption("salcheck_no_zoo", default=False)))
     config.addinivalue_line(
         "markers", "finding(number, claim): a finding of the reference study, as a property"
     )

@@ -14,6 +14,13 @@ settings.load_profile("unit")
 TINY = Tier("tiny", 32, {"homogeneous": 12, "heterogeneous": 12, "large": 24}, 6, 1, 8, (0, 1))
 
 
+@pytest.fixture(autouse=True)
+def _no_zoo(monkeypatch):
+    """Unit tests compute into their own stores: no committed zoo answers for them (the zoo's
+    own tests name theirs)."""
+    monkeypatch.setenv("SALCHECK_ZOO", "none")
+
+
 @pytest.fixture(scope="session")
 def tiny():
     return TINY

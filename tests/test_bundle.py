@@ -328,12 +328,15 @@ def test_weights_are_checked_against_their_entry(tmp_path):
     s = se.spec(0)
     weights = b"weights"
     entry = se.model_entry(s, weights_sha256=hashlib.sha256(b"other weights").hexdigest())
-    members = {f"entries/models/{s.key()}.json": _member(entry), f"blobs/models/{s.key()}.pt": weights}
+    members = {
+        f"entries/models/{s.key()}.json": _member(entry),
+        f"blobs/models/{s.key()}.safetensors": weights,
+    }
     _bundle(tmp_path / "w.tar.gz", members)
     _refused(
         Store(tmp_path / "t"), tmp_path / "w.tar.gz", r"has weights whose sha256 .* is not the entry's"
     )
-    orphan = {f"blobs/models/{se.spec(1).key()}.pt": weights}
+    orphan = {f"blobs/models/{se.spec(1).key()}.safetensors": weights}
     _bundle(tmp_path / "o.tar.gz", orphan)
     _refused(Store(tmp_path / "t"), tmp_path / "o.tar.gz", r"holds weights of no entry")
 
@@ -449,7 +452,7 @@ def test_export_leaves_out_what_import_would_refuse(tmp_path):
     store.put("maps", "f" * 24, entry)
     key, curve = se.randomisation_entry(se.spec(0))
     store.put("randomisation", key, {k: v for k, v in curve.items() if k != "identity"})
-    blob = store.path("models", se.spec(1).key(), ".pt")
+    blob = store.path("models", se.spec(1).key(), ".safetensors")
     blob.write_bytes(b"damaged weights")
     counts = export_bundle(store, tmp_path / "b.tar.gz")
     kept = {"models": 2, "features": 2, "maps": 2, "randomisation": 1, "checks": 1}
@@ -468,12 +471,11 @@ def test_export_leaves_out_what_import_would_refuse(tmp_path):
     assert (summary.added, summary.weights) == (8, 1)
 
 
-def test_a_half_precision_bundle_restores_float32_weights_of_the_rounded_values(tmp_path):
-    """The zoo's export: weights rounded to float16 in the bundle (about half the size); the
-    importer stores float32 tensors of exactly the rounded values and says so."""
-    import io
-
+def test_a_bundle_carries_the_stored_float16_safetensors_weights_unchanged(tmp_path):
+    """Weights travel as stored: safetensors, floats rounded to float16 (no pickle), the same
+    bytes after import; the weights can be left out."""
     import torch
+    from safetensors.torch import load
 
     from salcheck.models import build_model, weights_bytes
 
@@ -483,17 +485,13 @@ def test_a_half_precision_bundle_restores_float32_weights_of_the_rounded_values(
     data = weights_bytes(net)
     source.put("models", s.key(), se.model_entry(s, "done", source.put_blob("models", s.key(), data)))
     export_bundle(source, tmp_path / "full.tar.gz", weights="full")
-    export_bundle(source, tmp_path / "half.tar.gz", weights="half")
-    full_size, half_size = ((tmp_path / f).stat().st_size for f in ("full.tar.gz", "half.tar.gz"))
-    assert half_size < 0.7 * full_size
-    import_bundle(target, tmp_path / "half.tar.gz")
+    export_bundle(source, tmp_path / "none.tar.gz", weights="none")
+    assert (tmp_path / "none.tar.gz").stat().st_size < 0.2 * (tmp_path / "full.tar.gz").stat().st_size
+    import_bundle(target, tmp_path / "full.tar.gz")
     entry = target.get("models", s.key())
-    blob = target.get_blob("models", s.key(), entry["weights_sha256"])
-    assert blob is not None and entry["provenance"]["weights"] == "rounded to float16 in a bundle"
-    restored = torch.load(io.BytesIO(blob), weights_only=True)
+    assert target.get_blob("models", s.key(), entry["weights_sha256"]) == data
+    restored = load(data)
     for k, v in net.state_dict().items():
-        assert restored[k].dtype == v.dtype
-        expected = v.half().to(v.dtype) if v.is_floating_point() else v
-        assert torch.equal(restored[k], expected), k
-    with pytest.raises(BundleError, match="weights must be one of full, half, none"):
-        export_bundle(source, tmp_path / "x.tar.gz", weights="quarter")
+        assert restored[k].dtype == (torch.float16 if v.is_floating_point() else v.dtype), k
+    with pytest.raises(BundleError, match="weights must be one of full, none"):
+        export_bundle(source, tmp_path / "x.tar.gz", weights="half")

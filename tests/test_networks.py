@@ -146,9 +146,14 @@ def test_the_features_seam_reads_the_named_layer_or_the_method(user_nets):
 
 def test_weights_load_back(user_nets):
     m = build_network("usernets:small@3", 32, generator=torch.Generator().manual_seed(3)).eval()
-    back = load_network("usernets:small@3", 32, weights_bytes(m))
-    x = torch.rand(2, 1, 32, 32)
-    assert torch.equal(back(x), m(x))
+    stored = weights_bytes(m)
+    back = load_network("usernets:small@3", 32, stored)
+    assert weights_bytes(back) == stored  # the stored weights load back as they were stored
+    for name, tensor in back.state_dict().items():
+        kept = m.state_dict()[name]
+        assert tensor.dtype == kept.dtype, name  # float16 as stored, loaded as the model's dtype
+        expected = kept.half().to(kept.dtype) if kept.is_floating_point() else kept
+        assert torch.equal(tensor, expected), name
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,12 @@ from salcheck.engine.plan import run_grid
 from salcheck.engine.runner import model_entry
 from salcheck.errors import StoreError
 from salcheck.store.files import KINDS, Store
-from salcheck.store.keys import EVALUATION_CODE, ModelSpec, code_hash
+from salcheck.store.keys import (
+    EVALUATION_VERSIONS,
+    ModelSpec,
+    content_key,
+    evaluation_payload,
+)
 from salcheck.store.records import ModelResult
 
 slow = pytest.mark.slow  # trains networks
@@ -57,15 +62,15 @@ def test_corrupted_entry_is_reported_set_aside_and_recomputed(tmp_path):
     assert "corrupted" in warnings[-1]
 
 
-def test_every_derived_kind_is_keyed_by_code_that_exists():
-    """Each module named in EVALUATION_CODE is hashed; one that moved (checks.py became the
-    package checks/) made every check suite's key a FileNotFoundError."""
-    assert set(EVALUATION_CODE) == set(KINDS) - {"models"}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for kind, names in EVALUATION_CODE.items():
-        for name in names:
-            assert os.path.exists(os.path.join(root, "salcheck", name)), (kind, name)
-        assert len(code_hash(kind)) == 64
+def test_every_derived_kind_declares_the_version_of_its_meaning():
+    """Each evaluation kind has a declared version in its key, and no source text: an entry
+    stored under another version is not the one this code asks for."""
+    assert set(EVALUATION_VERSIONS) == set(KINDS) - {"models"}
+    key, entry = se.evaluation_entry(se.spec(0), b=2.0)
+    assert entry["identity"]["version"] == EVALUATION_VERSIONS["maps"]
+    assert "code" not in entry["identity"]
+    older = evaluation_payload("maps", se.spec(0), entry["identity"]["test"], "f", {}, version=0)
+    assert content_key(older) != key
 
 
 @slow
@@ -74,7 +79,7 @@ def test_corrupted_weights_are_retrained(tmp_path):
     spec = ModelSpec("homogeneous", seed=2, **TINY)
     _, weights, cached = model_entry(store, spec)
     assert not cached and weights is not None
-    blob = store.path("models", spec.key(), ".pt")
+    blob = store.path("models", spec.key(), ".safetensors")
     blob.write_bytes(blob.read_bytes()[:-10])
     _, weights2, cached = model_entry(store, spec)
     assert not cached and weights2 == weights, "same seed, same weights, after retraining"

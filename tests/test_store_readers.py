@@ -64,7 +64,8 @@ def test_evaluation_records_are_strict_and_name_the_field():
         "lacks the field(s) ['part', 'model']": {"status": "done"},
         "part must be one of features, maps, randomisation, got 'scores'": {**maps, "part": "scores"},
         "criteria.b must be float, got 'x'": {**maps, "criteria": {"b": "x"}},
-        "maps.typical must be a non-empty 2-D array of float32 numbers, got [1, 2]": {
+        "maps.typical must be a non-empty 2-D array (its JSON form: dtype float16, shape, "
+        "scale, base64), got [1, 2]": {
             **maps,
             "maps": {"typical": [1, 2]},
         },
@@ -118,9 +119,9 @@ def test_the_key_of_an_evaluation_is_recomputed_from_its_content():
         forged = {**entry, "identity": {**entry["identity"], part: value}}
         with pytest.raises(InvalidRecord, match=f"its identity is not that of its content: {part}"):
             evaluation_entry_key(forged)
-    # The code that computed it is what the entry says: another code hash is another key.
-    other_code = {**entry, "identity": {**entry["identity"], "code": "0" * 64}}
-    assert evaluation_entry_key(other_code) != key
+    # The version of its meaning is what the entry says: another version is another key.
+    other_version = {**entry, "identity": {**entry["identity"], "version": 0}}
+    assert evaluation_entry_key(other_version) != key
     failed_key, failed = se.evaluation_entry(se.spec(0), status="failed")
     assert "test" not in failed["provenance"] and evaluation_entry_key(failed) == failed_key == key
     with pytest.raises(InvalidRecord, match="stored under key"):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
 import re
 from collections.abc import Callable
@@ -40,7 +39,13 @@ from torch import nn
 
 from salcheck.cohort.geometry import check_image_size
 from salcheck.errors import InvalidArgument
-from salcheck.models.networks import MODEL_NAMES, GeneratorDropout, build_model, reinitialise
+from salcheck.models.networks import (
+    MODEL_NAMES,
+    GeneratorDropout,
+    build_model,
+    load_state,
+    reinitialise,
+)
 
 #: Outputs every network must give: the controls node and the atrophied node.
 N_CLASSES = 2
@@ -228,11 +233,10 @@ def build_network(
 
 
 def load_network(name: str, image_size: int, data: bytes, device: str = "cpu") -> nn.Module:
-    """Network ``name`` of ``image_size`` with the weights ``data`` (``torch.load`` with
-    ``weights_only``), on ``device``, in eval mode."""
+    """Network ``name`` of ``image_size`` with the weights ``data`` (safetensors,
+    :func:`~salcheck.models.networks.state_bytes`), on ``device``, in eval mode."""
     model = build_network(name, image_size, generator=torch.Generator())
-    model.load_state_dict(torch.load(io.BytesIO(data), weights_only=True))
-    return model.to(device).eval()
+    return load_state(model, data).to(device).eval()
 
 
 def _probe(name: str, model: nn.Module, image_size: int) -> None:

@@ -1,11 +1,7 @@
 """Portable bundles of results: ``salcheck store export FILE`` and ``salcheck store import FILE``.
 
-With ``--weights half`` the models' weights travel rounded to float16 (the model zoo: half the
-size); the importer restores float32 tensors of the rounded values, records their checksum in
-the model's entry and says so in its provenance (``weights``).
-
 A bundle is a gzip'd tar of a store's entries (``entries/<kind>/<key>.json``, each with its own
-checksum, as stored), optionally the models' weights (``blobs/models/<key>.pt``), and a
+checksum, as stored), optionally the models' weights (``blobs/models/<key>.safetensors``), and a
 ``manifest.json`` naming the sha256 of every member, the bundle and store formats, salcheck's
 version and commit. Importing checks the whole bundle before writing anything: every member
 name, every member against the manifest, every entry as a record of its kind (the schema the
@@ -46,8 +42,11 @@ from salcheck.store.files import CORRUPTED, KINDS, STORE_FORMAT_VERSION, Store, 
 BUNDLE_FORMAT = 1
 _KEY = "[0-9a-f]{24}"
 _ENTRY = re.compile(rf"entries/({'|'.join(KINDS)})/({_KEY})\.json")
-_BLOB = re.compile(rf"blobs/(models)/({_KEY})\.pt")
-_NAMES = "manifest.json, entries/<kind>/<key>.json, blobs/models/<key>.pt (kind: {}; key: 24 hex digits)"
+_BLOB = re.compile(rf"blobs/(models)/({_KEY})\.safetensors")
+_NAMES = (
+    "manifest.json, entries/<kind>/<key>.json, blobs/models/<key>.safetensors "
+    "(kind: {}; key: 24 hex digits)"
+)
 
 
 class BundleError(SalcheckError):
@@ -77,9 +76,8 @@ def _refused(path: str | os.PathLike[str], member: str, what: str) -> BundleErro
     return BundleError(f"bundle {path}: member {member!r} {what}; nothing was imported")
 
 
-#: How a bundle carries the models' weights: as stored, rounded to float16 (half the size; the
-#: importer restores float32 tensors and says so in the model's provenance), or not at all.
-WEIGHTS = ("full", "half", "none")
+#: How a bundle carries the models' weights: as stored (safetensors, float16), or not at all.
+WEIGHTS = ("full", "none")
 
 
 def export_bundle(
@@ -89,8 +87,8 @@ def export_bundle(
     weights: bool | str = "full",
     only: Collection[str] | None = None,
 ) -> dict[str, int]:
-    """Write every entry of ``store`` that import accepts (and its weights: ``full``, ``half``
-    or ``none``; True and False mean full and none) to the bundle ``path``, atomically; returns
+    """Write every entry of ``store`` that import accepts (and its weights: ``full`` or
+    ``none``; True and False mean full and none) to the bundle ``path``, atomically; returns
     the number of entries per kind (and ``left out``, each reported through ``store.warn``,
     when some entry would be refused). ``only``: the keys to export (default: every entry)."""
     mode = weights if isinstance(weights, str) else ("full" if weights else "none")
@@ -124,7 +122,7 @@ def export_bundle(
             ).encode()
             blob = store.get_blob(kind, key, entry.get("weights_sha256")) if mode != "none" else None
             if blob is not None:  # a corrupted blob is reported by get_blob and left out
-                members[f"blobs/{kind}/{key}.pt"] = _half(blob) if mode == "half" else blob
+                members[f"blobs/{kind}/{key}.safetensors"] = blob
     manifest = {
         "bundle_format": BUNDLE_FORMAT,
         "store_format": STORE_FORMAT_VERSION,
@@ -136,34 +134,6 @@ def export_bundle(
     }
     _write_tar(Path(path), {"manifest.json": json.dumps(manifest, indent=1).encode(), **members})
     return {**counts, "left out": left_out} if left_out else counts
-
-
-def _half(blob: bytes) -> bytes:
-    """A state dict's floating-point tensors rounded to float16 (others kept), as bytes."""
-    import torch
-
-    state = torch.load(io.BytesIO(blob), weights_only=True)
-    buf = io.BytesIO()
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, buf)
-    return buf.getvalue()
-
-
-def _full(blob: bytes) -> bytes:
-    """A float16 state dict back as float32 tensors (the values as rounded), as bytes."""
-    import torch
-
-    state = torch.load(io.BytesIO(blob), weights_only=True)
-    buf = io.BytesIO()
-    torch.save({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, buf)
-    return buf.getvalue()
-
-
-def _restore_half(kind: str, entry: dict[str, Any], blob: bytes) -> tuple[dict[str, Any], bytes]:
-    """A model entry and its weights from a half-precision bundle: float32 tensors of the
-    rounded values, the entry's checksum of them, and its provenance saying so."""
-    data = _full(blob)
-    provenance = {**entry.get("provenance", {}), "weights": "rounded to float16 in a bundle"}
-    return {**entry, "weights_sha256": _sha(data), "provenance": provenance}, data
 
 
 def _write_tar(path: Path, members: dict[str, bytes]) -> None:
@@ -244,11 +214,8 @@ def check_entry(kind: str, key: str, entry: Any) -> None:
     check_record(kind, key, entry)
 
 
-def _entries(
-    path: str | os.PathLike[str], members: dict[str, bytes], *, half: bool = False
-) -> list[tuple[str, str, Any]]:
-    """(kind, key, entry) of every entry member, each checked (see the module docstring); from
-    a half-precision bundle, each model's weights restored as float32 (:func:`_restore_half`)."""
+def _entries(path: str | os.PathLike[str], members: dict[str, bytes]) -> list[tuple[str, str, Any]]:
+    """(kind, key, entry) of every entry member, each checked (see the module docstring)."""
     out = []
     for name, data in sorted(members.items()):
         match = _ENTRY.fullmatch(name)
@@ -265,10 +232,8 @@ def _entries(
             raise _refused(
                 path, name, f"is not a valid {kind} entry ({type(exc).__name__}: {exc})"
             ) from exc
-        blob = members.get(f"blobs/{kind}/{key}.pt")
-        if blob is not None and half:
-            entry, members[f"blobs/{kind}/{key}.pt"] = _restore_half(kind, entry, blob)
-        if blob is not None and not half and entry.get("weights_sha256") != _sha(blob):
+        blob = members.get(f"blobs/{kind}/{key}.safetensors")
+        if blob is not None and entry.get("weights_sha256") != _sha(blob):
             msg = (
                 f"has weights whose sha256 {_sha(blob)} is not the entry's {entry.get('weights_sha256')}"
             )
@@ -286,10 +251,10 @@ def import_bundle(
     store: Store, path: str | os.PathLike[str], *, keep_existing: bool = False
 ) -> ImportSummary:
     """Add the bundle's results to ``store``; see the module docstring for the rules."""
-    manifest, members = read_bundle(path)
+    _, members = read_bundle(path)
     summary = ImportSummary()
     plan: list[tuple[str, str, dict[str, Any]]] = []
-    for kind, key, incoming in _entries(path, members, half=manifest["weights"] == "half"):
+    for kind, key, incoming in _entries(path, members):
         current = store.get(kind, key)
         if current is None:
             summary.added += 1
@@ -312,7 +277,7 @@ def import_bundle(
         )
         raise BundleError(msg)
     for kind, key, entry in plan:  # weights first, so no entry points at missing weights
-        blob = members.get(f"blobs/{kind}/{key}.pt")
+        blob = members.get(f"blobs/{kind}/{key}.safetensors")
         if blob is not None:
             store.put_blob(kind, key, blob)
             summary.weights += 1

@@ -3,8 +3,13 @@
 Layout: ``<root>/v<STORE_FORMAT_VERSION>/<kind>/<key>.json`` (kinds: ``models``, the parts
 of an evaluation ``features``, ``maps``, ``randomisation``, and ``checks``), each file
 ``{"sha256": ..., "entry": ...}`` with the checksum of the canonical JSON verified on every
-read; a model's weights lie beside it as ``<key>.pt`` with their sha256 in the entry. Loading
-is plain JSON and ``torch.load(weights_only=True)``.
+read; a model's weights lie beside it as ``<key>.safetensors`` with their sha256 in the entry.
+Loading is plain JSON and safetensors: no pickle anywhere.
+
+A store reads through to read-only *layers* (the committed model zoo, :mod:`salcheck.store.zoo`)
+laid out the same way: an entry or blob the store lacks is read from the first layer that holds
+it, checked exactly as the store's own, and never written there; what is computed goes to the
+store.
 Files are written atomically (temporary file, fsync, rename), so a crash or ``kill -9`` leaves
 the old state or the whole new file. A per-entry lock (``fcntl.flock``) makes two processes
 sharing a store wait for each other instead of computing the same entry twice. Every read
@@ -22,7 +27,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +35,9 @@ import salcheck.atomic as atomic
 from salcheck.errors import StoreError
 
 #: Bump when the store's layout changes.
-STORE_FORMAT_VERSION = 4
+STORE_FORMAT_VERSION = 5
+#: The suffix of a model's weights file (safetensors).
+BLOB_SUFFIX = ".safetensors"
 KINDS = ("models", "features", "maps", "randomisation", "checks")
 
 Payload = dict[str, Any]
@@ -55,11 +62,22 @@ class Store:
     """Entries by (kind, key). ``Store(root)`` checks that the root is writable."""
 
     def __init__(
-        self, root: str | os.PathLike[str] | None = None, *, warn: Callable[[str], None] | None = None
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        warn: Callable[[str], None] | None = None,
+        layers: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
+        """``layers``: read-only folders of the same layout read after the store (default: the
+        zoo's, :func:`salcheck.store.zoo.zoo_layers`; ``()`` reads none)."""
         self.root = Path(root) if root is not None else default_store()
         self.dir = self.root / f"v{STORE_FORMAT_VERSION}"
         self.warn = warn or (lambda msg: print(f"salcheck store: {msg}", file=sys.stderr))
+        if layers is None:
+            from salcheck.store.zoo import zoo_layers
+
+            layers = zoo_layers()
+        self.layers = [Path(p) for p in layers]
         try:
             for kind in KINDS:
                 (self.dir / kind).mkdir(parents=True, exist_ok=True)
@@ -80,12 +98,13 @@ class Store:
         return self.dir / kind / f"{key}{suffix}"
 
     def get(self, kind: str, key: str) -> Payload | None:
-        """The stored entry, or None (missing, or corrupted: reported and set aside)."""
+        """The stored entry, else the first layer's that holds a valid one, or None (missing,
+        or corrupted: reported, and set aside in the store; a layer is never written)."""
         path = self.path(kind, key)
         try:
             return _valid(kind, key, _read(path))
         except FileNotFoundError:
-            return None
+            return self._layer_get(kind, key)
         except CORRUPTED as exc:
             self.warn(
                 f"corrupted entry {kind}/{path.name} ({exc}); it is set aside as "
@@ -95,6 +114,17 @@ class Store:
                 os.replace(path, path.with_suffix(".corrupt"))
             return None
 
+    def _layer_get(self, kind: str, key: str) -> Payload | None:
+        for layer in self.layers:
+            path = layer / kind / f"{key}.json"
+            try:
+                return _valid(kind, key, _read(path))
+            except FileNotFoundError:
+                continue
+            except CORRUPTED as exc:
+                self.warn(f"corrupted zoo entry {path} ({exc}); it is computed afresh into the store")
+        return None
+
     def put(self, kind: str, key: str, entry: Payload) -> Path:
         """Write ``entry`` atomically with its checksum; returns its path."""
         path = self.path(kind, key)
@@ -103,19 +133,26 @@ class Store:
 
     def put_blob(self, kind: str, key: str, data: bytes) -> str:
         """Write a binary companion (a model's weights) atomically; returns its sha256."""
-        atomic.write_bytes(self.path(kind, key, ".pt"), data)
+        atomic.write_bytes(self.path(kind, key, BLOB_SUFFIX), data)
         return hashlib.sha256(data).hexdigest()
 
     def get_blob(self, kind: str, key: str, sha256: str | None) -> bytes | None:
-        """The companion's bytes, or None when missing or not matching ``sha256``."""
-        path = self.path(kind, key, ".pt")
-        if sha256 is None or not path.exists():
+        """The companion's bytes (the store's, else a layer's) matching ``sha256``, or None
+        when none is there or none matches (reported)."""
+        if sha256 is None:
             return None
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha256:
-            self.warn(f"corrupted blob {kind}/{path.name}; it is recomputed")
-            return None
-        return data
+        paths = [
+            self.path(kind, key, BLOB_SUFFIX),
+            *(p / kind / f"{key}{BLOB_SUFFIX}" for p in self.layers),
+        ]
+        for path in paths:
+            if not path.exists():
+                continue
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == sha256:
+                return data
+            self.warn(f"corrupted blob {path}; it is recomputed")
+        return None
 
     @contextlib.contextmanager
     def lock(self, kind: str, key: str) -> Iterator[None]:

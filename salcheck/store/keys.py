@@ -13,7 +13,6 @@ and start from the same weights: comparisons between variants are paired.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -199,104 +198,12 @@ class TestSpec:
 
 _TEST_COHORTS: dict[TestSpec, Cohort] = {}
 
-#: Bump when what an evaluation means changes in a way the code hashes below cannot see.
-EVALUATION_VERSION = 2
-#: The modules (under ``salcheck/``) whose source determines each kind of derived result; their
-#: source is hashed into its key, so an edit recomputes exactly the results it can change.
-EVALUATION_CODE: dict[str, tuple[str, ...]] = {
-    "features": (
-        "engine/evaluate.py",
-        "criteria/base.py",
-        "criteria/subtyping.py",
-        "training/inference.py",
-        "models/networks.py",
-    ),
-    "maps": (
-        "engine/evaluate.py",
-        "criteria/base.py",
-        "criteria/protocol.py",
-        "criteria/regions.py",
-        "criteria/localisation.py",
-        "saliency/base.py",
-        "saliency/groups.py",
-        "training/inference.py",
-        "models/networks.py",
-    ),
-    "randomisation": (
-        "engine/evaluate.py",
-        "criteria/base.py",
-        "criteria/protocol.py",
-        "criteria/regions.py",
-        "criteria/randomisation.py",
-        "saliency/base.py",
-        "saliency/groups.py",
-        "training/inference.py",
-        "models/networks.py",
-    ),
-    "checks": (
-        "checks/suite.py",
-        "engine/evaluate.py",
-        "saliency/base.py",
-        "training/inference.py",
-        "models/networks.py",
-    ),
-}
-
-
-@functools.cache
-def code_hash(kind: str) -> str:
-    """sha256 over the code of the modules that compute ``kind`` (:data:`EVALUATION_CODE`): each
-    module's syntax tree with docstrings left out (:func:`code_text`), so a comment or a
-    docstring edited never recomputes a result, and any change to what runs does."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for name in EVALUATION_CODE[kind]:
-        p = root / name
-        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
-            h.update(f.relative_to(root).as_posix().encode() + b"\0" + code_text(f.read_text()).encode())
-    return h.hexdigest()
-
-
-def code_text(source: str) -> str:
-    r"""The code of a module without its comments, docstrings and type annotations: the dump
-    of its syntax tree with those removed (the dump depends on the Python version: another
-    version recomputes, never serves stale).
-
-    Examples:
-        >>> code_text("'A docstring.'\nx = 1  # a comment") == code_text("x = 1")
-        True
-        >>> code_text("def f(x: int) -> int:\n    return x") == code_text("def f(x):\n    return x")
-        True
-        >>> code_text("x = 1") == code_text("x = 2")
-        False
-    """
-    import ast
-
-    tree = ast.parse(source)
-    scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-    for node in ast.walk(tree):
-        if isinstance(node, scopes) and node.body and _is_docstring(node.body[0]):
-            node.body = node.body[1:] or [ast.Pass()]
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            node.returns = None
-        elif isinstance(node, ast.arg):
-            node.annotation = None
-        elif isinstance(node, ast.AnnAssign):
-            node.annotation = ast.Constant(None)
-    return ast.dump(tree, include_attributes=False)
-
-
-def _is_docstring(statement: Any) -> bool:
-    import ast
-
-    value = getattr(statement, "value", None)
-    return (
-        isinstance(statement, ast.Expr)
-        and isinstance(value, ast.Constant)
-        and isinstance(value.value, str)
-    )
+#: The declared version of what each evaluation part computes: bump a part's number in the
+#: same commit as any change to what it computes (a criterion, the group maps, the per-model
+#: nulls, the test images it reads). Source text stays out of the keys, so a refactor recomputes
+#: nothing; ``tests/test_zoo_meaning.py`` re-evaluates zoo models and fails on a change of
+#: meaning made without a bump.
+EVALUATION_VERSIONS: dict[str, int] = {"features": 3, "maps": 3, "randomisation": 3, "checks": 3}
 
 
 def evaluation_payload(
@@ -307,19 +214,17 @@ def evaluation_payload(
     protocol: dict[str, str] | None = None,
     *,
     version: Any = None,
-    code: Any = None,
 ) -> dict[str, Any]:
     """Everything that determines one part of an evaluation, its *identity* (its key hashes it,
     and the entry stores it so its key can be recomputed from its content): the model, the test
     set, the method's fingerprint and the evaluation protocol (``maps`` and ``randomisation``
-    only), the evaluation version and the code of the part (default: this code's)."""
+    only) and the declared version of the part (default: this code's, :data:`EVALUATION_VERSIONS`)."""
     check_choice("evaluation part", part, ("features", "maps", "randomisation"))
     payload: dict[str, Any] = {
         "part": part,
         "model": model.key(),
         "test": test.to_dict() if isinstance(test, TestSpec) else dict(test),
-        "version": EVALUATION_VERSION if version is None else version,
-        "code": code_hash(part) if code is None else code,
+        "version": EVALUATION_VERSIONS[part] if version is None else version,
     }
     if part != "features":
         if fingerprint is None:
@@ -347,7 +252,6 @@ def checks_payload(
     protocol: dict[str, str],
     *,
     version: Any = None,
-    code: Any = None,
 ) -> dict[str, Any]:
     """The identity of a method's check-suite results on reference ``models``."""
     return {
@@ -356,8 +260,7 @@ def checks_payload(
         "models": [m.key() if isinstance(m, ModelSpec) else m for m in models],
         "test": test.to_dict() if isinstance(test, TestSpec) else dict(test),
         "protocol": dict(sorted(protocol.items())),
-        "version": EVALUATION_VERSION if version is None else version,
-        "code": code_hash("checks") if code is None else code,
+        "version": EVALUATION_VERSIONS["checks"] if version is None else version,
     }
 
 
@@ -378,14 +281,14 @@ def _identity(entry: dict[str, Any]) -> dict[str, Any]:
 def evaluation_entry_key(entry: dict[str, Any]) -> str:
     """The key of an evaluation or check-suite entry, recomputed from its content: its part, its
     model spec, its test set (``provenance.test``; a failed entry has only ``identity.test``),
-    its method's fingerprint and protocol, and the version and code hash its identity records
-    (taken on its word: this code cannot recompute another code's hash). Raises InvalidRecord
-    when the identity it carries is not the one of its content."""
+    its method's fingerprint and protocol, and the version its identity records (taken on its
+    word: an entry of another version is valid, just not the one this code asks for). Raises
+    InvalidRecord when the identity it carries is not the one of its content."""
     identity = _identity(entry)
     test = entry.get("provenance", {}).get("test", identity.get("test"))
     if not isinstance(test, dict):
         raise InvalidRecord(f"provenance.test must be a JSON object, got {short(test)}")
-    version, code = identity.get("version"), identity.get("code")
+    version = identity.get("version")
     if entry.get("part", "checks") == "checks" and "results" in entry:
         expected = checks_payload(
             entry.get("fingerprint") or "",
@@ -393,7 +296,6 @@ def evaluation_entry_key(entry: dict[str, Any]) -> str:
             test,
             dict(identity.get("protocol") or {}),
             version=version,
-            code=code,
         )
     else:
         part = entry.get("part")
@@ -406,7 +308,6 @@ def evaluation_entry_key(entry: dict[str, Any]) -> str:
             entry.get("fingerprint") if part != "features" else None,
             entry.get("protocol") if part != "features" else None,
             version=version,
-            code=code,
         )
     wrong = sorted(k for k in set(expected) | set(identity) if expected.get(k) != identity.get(k))
     if wrong:

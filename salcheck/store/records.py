@@ -17,7 +17,7 @@ import numpy as np
 
 from salcheck.errors import InvalidRecord
 from salcheck.store.keys import ModelSpec, entry_key
-from salcheck.store.schema import conform, fields_of, short
+from salcheck.store.schema import conform, decode_array, encode_array, fields_of, short
 
 #: The states of a stored record; a failed one is computed again when next needed.
 STATUSES = ("done", "failed")
@@ -125,7 +125,7 @@ class Evaluation:
             )
         }
         d["model"] = self.model.to_dict()
-        d["maps"] = {k: np.asarray(v, np.float32).tolist() for k, v in self.maps.items()}
+        d["maps"] = {k: encode_array(v) for k, v in self.maps.items()}
         return d
 
     @classmethod
@@ -141,7 +141,7 @@ class Evaluation:
             **{
                 **d,
                 "model": ModelSpec.from_dict(d["model"], where="model"),
-                "maps": {k: np.asarray(v, np.float32) for k, v in d.get("maps", {}).items()},
+                "maps": {k: decode_array(v) for k, v in d.get("maps", {}).items()},
             }
         )
 

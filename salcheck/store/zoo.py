@@ -1,0 +1,229 @@
+"""The model zoo: a tier's trained models and their evaluations, committed under ``zoo/<tier>/``.
+
+Train once, judge anywhere: a fresh clone reads the zoo instead of retraining. The zoo has the
+store's layout (:mod:`salcheck.store.files`) without its format folder: ``zoo/<tier>/<kind>/
+<key>.json`` (each ``{"sha256", "entry"}``, checked on every read like a store entry) and
+``zoo/<tier>/models/<key>.safetensors`` (float16 weights, their sha256 in the model's entry).
+No pickle anywhere. Every :class:`~salcheck.store.files.Store` reads the zoo as a read-only
+layer after its own entries; what is computed goes to the store, never to the zoo.
+
+``add`` copies finished entries from a store: it adds files and rewrites none, so a long run
+can commit what it finished at any point. ``verify`` checks every file: its checksum, its record,
+its key against its content under this code's declared versions (a forgotten bump of
+:data:`~salcheck.store.keys.MODEL_FORMAT_VERSION` or
+:data:`~salcheck.store.keys.EVALUATION_VERSIONS` shows as entries of another version), and
+each model's weights against their sha256.
+
+Where: ``$SALCHECK_ZOO`` (``none`` reads no zoo: everything is computed afresh), else the
+``zoo/`` folder of the source checkout salcheck runs from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import salcheck.atomic as atomic
+from salcheck.errors import InvalidArgument
+from salcheck.store.files import BLOB_SUFFIX, CORRUPTED, KINDS, Store, checksum
+
+#: The environment variable naming the zoo folder (``none``: no zoo).
+ZOO_ENV = "SALCHECK_ZOO"
+NO_ZOO = "none"
+
+
+def zoo_root() -> Path | None:
+    """The zoo folder in use: ``$SALCHECK_ZOO`` (None when it is ``none``), else the source
+    checkout's ``zoo/`` when there is one."""
+    env = os.environ.get(ZOO_ENV)
+    if env is not None:
+        return None if env.strip().lower() in (NO_ZOO, "") else Path(env)
+    here = Path(__file__).resolve().parents[2] / "zoo"
+    return here if here.is_dir() else None
+
+
+def zoo_layers(root: Path | None = None) -> list[Path]:
+    """Every tier folder of the zoo (``root``, default :func:`zoo_root`), in name order."""
+    root = zoo_root() if root is None else root
+    if root is None or not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "models").is_dir())
+
+
+def tier_dir(root: Path, tag: str) -> Path:
+    """The zoo folder of the tier named ``tag`` (:attr:`Tier.tag`)."""
+    if not tag or "/" in tag or tag.startswith("."):
+        raise InvalidArgument(f"a zoo tier must be a plain folder name, got {tag!r}")
+    return root / tag
+
+
+@dataclass
+class Added:
+    """What :func:`add` copied (per kind) and left as it was (already in the zoo)."""
+
+    copied: Counter[str] = field(default_factory=Counter)
+    present: Counter[str] = field(default_factory=Counter)
+    skipped: list[str] = field(default_factory=list)  # "kind/key (why)"
+
+
+def _model_keys(entry: dict[str, Any], kind: str) -> list[str]:
+    """The keys of the models an evaluation or a check-suite entry reads."""
+    from salcheck.store.keys import ModelSpec
+
+    if kind == "checks":
+        return [str(k) for k in (entry.get("identity") or {}).get("models") or []]
+    return [ModelSpec.from_dict(entry["model"]).key()]
+
+
+def _current(kind: str, entry: dict[str, Any], test: dict[str, Any] | None = None) -> str | None:
+    """Why ``entry`` does not belong in a zoo of this code (None when it does): unfinished, of
+    another declared version, or (unless ``test`` is None) on another test set."""
+    from salcheck.store.keys import EVALUATION_VERSIONS
+
+    if entry.get("status") != "done":
+        return "not finished"
+    if kind == "models":
+        return None
+    identity = entry.get("identity") or {}
+    if identity.get("version") != EVALUATION_VERSIONS[kind]:
+        return f"version {identity.get('version')} is not this code's {EVALUATION_VERSIONS[kind]}"
+    if test is not None and identity.get("test") != test:
+        return "another test set"
+    return None
+
+
+def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added:
+    """Copy the finished models ``model_keys`` of ``tier`` from ``store`` into the zoo at
+    ``root``, with every finished evaluation of this code's versions on the tier's test set
+    that reads only them; files already in the zoo are left as they are."""
+    wanted = set(model_keys)
+    target = tier_dir(root, tier.tag)
+    test = tier.test().to_dict()
+    out = Added()
+    for kind in KINDS:
+        for key, entry in store.items(kind, on_bad=lambda why: out.skipped.append(why)):
+            reads = [key] if kind == "models" else _model_keys(entry, kind)
+            if not set(reads) <= wanted:
+                continue
+            why = _current(kind, entry, test)
+            if why is not None:
+                out.skipped.append(f"{kind}/{key} ({why})")
+                continue
+            dest = target / kind / f"{key}.json"
+            if dest.exists():
+                out.present[kind] += 1
+                continue
+            if kind == "models":
+                blob = store.get_blob(kind, key, entry.get("weights_sha256"))
+                if blob is None:
+                    out.skipped.append(f"{kind}/{key} (weights missing)")
+                    continue
+                atomic.write_bytes(target / kind / f"{key}{BLOB_SUFFIX}", blob)
+            atomic.write_text(
+                dest, json.dumps({"sha256": checksum(entry), "entry": entry}, sort_keys=True)
+            )
+            out.copied[kind] += 1
+    return out
+
+
+@dataclass
+class Verified:
+    """What :func:`verify` found: files checked per kind, problems, seconds, megabytes."""
+
+    checked: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    megabytes: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(root: Path | None = None) -> Verified:
+    """Check every file of the zoo (see the module docstring); never raises on a bad file."""
+    from salcheck.store.files import _read, _valid
+
+    t0 = time.perf_counter()
+    out = Verified()
+    layers = zoo_layers(root)
+    for layer in layers:
+        test_of_layer: set[str] = set()
+        for kind in KINDS:
+            folder = layer / kind
+            names = sorted(folder.glob("*.json")) if folder.is_dir() else []
+            for path in names:
+                out.checked[kind] += 1
+                where = f"{layer.name}/{kind}/{path.name}"
+                try:
+                    entry = _valid(kind, path.stem, _read(path))
+                except CORRUPTED as exc:
+                    out.problems.append(f"{where}: {exc}")
+                    continue
+                why = _current(kind, entry)
+                if why is not None:
+                    out.problems.append(f"{where}: {why}")
+                if kind != "models":
+                    test_of_layer.add(json.dumps(entry["identity"].get("test"), sort_keys=True))
+                    continue
+                out.problems += _check_blob(layer, path.stem, entry, where)
+            stray = sorted(
+                p.name for p in (folder.iterdir() if folder.is_dir() else []) if not _expected(kind, p)
+            )
+            out.problems += [f"{layer.name}/{kind}/{name}: not a zoo file" for name in stray]
+        if len(test_of_layer) > 1:
+            out.problems.append(f"{layer.name}: evaluations on {len(test_of_layer)} test sets")
+    out.megabytes = (
+        sum(p.stat().st_size for layer in layers for p in layer.rglob("*") if p.is_file()) / 2**20
+    )
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def _expected(kind: str, path: Path) -> bool:
+    if path.suffix == ".json":
+        return True
+    return kind == "models" and path.name.endswith(BLOB_SUFFIX) and path.with_suffix(".json").exists()
+
+
+def _check_blob(layer: Path, key: str, entry: dict[str, Any], where: str) -> list[str]:
+    blob = layer / "models" / f"{key}{BLOB_SUFFIX}"
+    if not blob.exists():
+        return [f"{where}: its weights {blob.name} are missing"]
+    digest = hashlib.sha256(blob.read_bytes()).hexdigest()
+    if digest != entry.get("weights_sha256"):
+        return [f"{where}: weights sha256 {digest[:12]}... is not the entry's"]
+    return []
+
+
+def status(root: Path | None = None) -> list[dict[str, Any]]:
+    """Per tier folder: entries per kind, megabytes, and the cells x seeds of its models."""
+    out = []
+    for layer in zoo_layers(root):
+        counts = {kind: len(list((layer / kind).glob("*.json"))) for kind in KINDS}
+        cells: dict[str, set[int]] = {}
+        for path in sorted((layer / "models").glob("*.json")):
+            try:
+                spec = json.loads(path.read_text())["entry"]["spec"]
+            except (ValueError, KeyError):
+                continue
+            cells.setdefault(f"{spec['dataset']}/{spec['variant']}/{spec['epochs']}ep", set()).add(
+                int(spec["seed"])
+            )
+        size = sum(p.stat().st_size for p in layer.rglob("*") if p.is_file()) / 2**20
+        out.append(
+            {
+                "tier": layer.name,
+                "entries": counts,
+                "megabytes": round(size, 1),
+                "cells": {c: sorted(s) for c, s in sorted(cells.items())},
+            }
+        )
+    return out

@@ -1,0 +1,142 @@
+"""The model zoo: adding a store's results, verifying every file, and the store reading through
+it (read-only) before it computes anything. Entries are fabricated (``store_entries``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import store_entries as se
+
+from salcheck.cli import main
+from salcheck.store import zoo
+from salcheck.store.files import Store
+from salcheck.store.keys import EVALUATION_VERSIONS
+from salcheck.store.tiers import Tier
+
+#: The tier the fabricated entries belong to (their model specs, their test set).
+TIER = Tier("tiny", 32, {"homogeneous": 12, "heterogeneous": 12, "large": 24}, 6, 1, 8, (0, 1, 2))
+
+
+@pytest.fixture
+def made(tmp_path):
+    """(store, zoo root, keys): a store of three models and their evaluations, all in the zoo."""
+    store = Store(tmp_path / "store", layers=())
+    keys = se.fill(store, n=3)
+    root = tmp_path / "zoo"
+    added = zoo.add(store, root, TIER, keys["models"])
+    assert added.copied == {"models": 3, "features": 3, "maps": 3, "randomisation": 3, "checks": 1}
+    return store, root, keys
+
+
+def _file(root, kind, key):
+    return root / TIER.tag / kind / f"{key}.json"
+
+
+def test_add_copies_finished_entries_and_rewrites_none(made, tmp_path):
+    store, root, keys = made
+    assert zoo.verify(root).ok
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    again = zoo.add(store, root, TIER, keys["models"])
+    assert not again.copied and sum(again.present.values()) == 13
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+    # Only the named models, and the evaluations reading only them (the check suite reads all 3).
+    partial = zoo.add(store, tmp_path / "other", TIER, keys["models"][:1])
+    assert partial.copied == {"models": 1, "features": 1, "maps": 1, "randomisation": 1}
+
+
+def test_a_store_reads_the_zoo_and_writes_only_to_itself(made, tmp_path):
+    _, root, keys = made
+    fresh = Store(tmp_path / "fresh", layers=zoo.zoo_layers(root))
+    model = fresh.get("models", keys["models"][0])
+    assert model is not None and model["status"] == "done"
+    assert fresh.get_blob("models", keys["models"][0], model["weights_sha256"]) == bytes([0]) * 10
+    assert fresh.get("maps", keys["maps"][1])["criteria"]["b"] == 2.0
+    computed = []
+    _, cached = fresh.get_or_compute(
+        "maps", keys["maps"][1], lambda: computed.append(1) or {}, usable=lambda e: True
+    )
+    assert cached and not computed
+    assert not list((tmp_path / "fresh").rglob("*.json"))  # nothing copied into the store
+    assert Store(tmp_path / "none", layers=()).get("maps", keys["maps"][1]) is None
+
+
+def test_the_environment_variable_turns_the_zoo_off(made, monkeypatch, tmp_path):
+    _, root, keys = made
+    monkeypatch.setenv(zoo.ZOO_ENV, str(root))
+    assert Store(tmp_path / "a").get("features", keys["features"][0]) is not None
+    monkeypatch.setenv(zoo.ZOO_ENV, "none")
+    assert zoo.zoo_root() is None
+    assert Store(tmp_path / "b").get("features", keys["features"][0]) is None
+
+
+def test_a_corrupted_zoo_entry_is_reported_recomputed_into_the_store_and_left_in_place(made, tmp_path):
+    _, root, keys = made
+    path = _file(root, "maps", keys["maps"][0])
+    data = json.loads(path.read_text())
+    data["entry"]["criteria"]["b"] = 99.0  # a flipped number: its checksum no longer matches
+    path.write_text(json.dumps(data))
+    warnings = []
+    store = Store(tmp_path / "user", layers=zoo.zoo_layers(root), warn=warnings.append)
+    assert store.get("maps", keys["maps"][0]) is None
+    assert "corrupted zoo entry" in warnings[0] and "checksum mismatch" in warnings[0]
+    assert path.exists()  # the zoo is never written
+    found = zoo.verify(root)
+    assert not found.ok and any("checksum mismatch" in p for p in found.problems)
+
+
+def test_verify_names_each_failure(made):
+    _, root, keys = made
+    # A foreign key: a valid entry under a name that is not its content's key.
+    src = _file(root, "features", keys["features"][0])
+    shutil.copy(src, src.with_name("f" * 24 + ".json"))
+    # Corrupted weights.
+    (root / TIER.tag / "models" / f"{keys['models'][1]}.safetensors").write_bytes(b"damaged")
+    # An entry of another declared version: a bump made without regenerating the zoo.
+    path = _file(root, "randomisation", keys["randomisation"][2])
+    stale = json.loads(path.read_text())["entry"]
+    stale["identity"]["version"] = EVALUATION_VERSIONS["randomisation"] - 1
+    from salcheck.store.files import checksum
+    from salcheck.store.keys import evaluation_entry_key
+
+    renamed = path.with_name(evaluation_entry_key(stale) + ".json")
+    renamed.write_text(json.dumps({"sha256": checksum(stale), "entry": stale}))
+    # A stray file.
+    (root / TIER.tag / "maps" / "notes.txt").write_text("x")
+    problems = "\n".join(zoo.verify(root).problems)
+    assert f"stored under key {'f' * 24}" in problems
+    assert "weights sha256" in problems
+    assert f"version {EVALUATION_VERSIONS['randomisation'] - 1} is not this code's" in problems
+    assert "notes.txt: not a zoo file" in problems
+    assert len(zoo.verify(root).problems) == 4
+
+
+def test_add_skips_what_does_not_belong(tmp_path):
+    store = Store(tmp_path / "store", layers=())
+    keys = se.fill(store, n=1, status="failed")
+    added = zoo.add(store, tmp_path / "zoo", TIER, keys["models"])
+    assert not added.copied
+    assert any("not finished" in why for why in added.skipped)
+
+
+def test_the_command_line_verifies_and_reports(made, capsys):
+    _, root, _ = made
+    assert main(["zoo", "verify", "--zoo", str(root)]) == 0
+    assert (
+        "intact: checked 1 checks, 3 features, 3 maps, 3 models, 3 randomisation"
+        in capsys.readouterr().out
+    )
+    assert main(["zoo", "status", "--zoo", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "tiny: 3 models, 3 features, 3 maps, 3 randomisation, 1 checks" in out
+    assert "homogeneous/default/1ep: seeds 0, 1, 2" in out
+    next(root.rglob("*.safetensors")).write_bytes(b"x")
+    assert main(["zoo", "verify", "--zoo", str(root)]) == 1
+
+
+def test_a_tier_name_that_is_not_a_folder_name_is_refused(tmp_path):
+    from salcheck.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="plain folder name, got '../x'"):
+        zoo.tier_dir(tmp_path, "../x")
