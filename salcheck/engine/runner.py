@@ -84,13 +84,18 @@ def model_entry(
     store: Store, spec: ModelSpec, device: str = "cpu"
 ) -> tuple[ModelResult, bytes | None, bool]:
     """(record, weights, cached): the stored model, or train it on ``device`` and store it
-    (with the same run's model under the other selection rule)."""
+    (with the same run's model under the other selection rule).
+
+    The training writes a checkpoint after each epoch under ``<store>/v*/checkpoints/``, so a
+    training that was interrupted continues from its last finished epoch; the checkpoint is
+    removed once the model is stored."""
     key = spec.key()
     state: dict[str, bytes | None] = {}
+    checkpoint = checkpoint_path(store, key)
 
     def compute() -> dict[str, Any]:
         try:
-            (record, model), *siblings = train_model(spec, device=device)
+            (record, model), *siblings = train_model(spec, device=device, checkpoint=checkpoint)
             data = weights_bytes(model)
             record.weights_sha256 = store.put_blob("models", key, data)
             state["weights"] = data
@@ -112,7 +117,16 @@ def model_entry(
         return state["weights"] is not None
 
     entry, cached = store.get_or_compute("models", key, compute, usable=usable)
+    if entry.get("status") == "done":
+        checkpoint.unlink(missing_ok=True)
     return ModelResult.from_dict(entry), state.get("weights"), cached
+
+
+def checkpoint_path(store: Store, key: str) -> Path:
+    """Where the training of model ``key`` keeps its checkpoint (the folder is created)."""
+    folder = store.dir / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{key}.safetensors"
 
 
 def trained_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from salcheck.cohort import make_cohort
@@ -21,8 +22,13 @@ def train_model(
     *,
     device: str = "cpu",
     progress: Callable[[dict[str, float]], None] | None = None,
+    checkpoint: Path | None = None,
 ) -> list[tuple[ModelResult, Any]]:
     """Draw the training cohort and train on ``device`` (cpu, cuda or auto).
+
+    With ``checkpoint`` (a file path), the run writes its state there after each epoch and
+    continues from a valid checkpoint of ``spec`` found there (:mod:`salcheck.training.checkpoint`);
+    the caller removes the file once the records are stored.
 
     Returns (record, trained nn.Module) for ``spec`` first, then for each spec that differs
     from it in the selection rule alone (the same run keeps both: :mod:`salcheck.training.stopping`).
@@ -37,7 +43,7 @@ def train_model(
     cohort = make_cohort(spec.train_spec(), derive_seed(spec.seed, "cohort"))
     t1 = time.perf_counter()
     config = replace(spec.train_config(), device=device)
-    trained = train(cohort, config, spec.seed, progress=progress)
+    trained = train(cohort, config, spec.seed, progress=progress, checkpoint=checkpoint, key=spec.key())
     return trained_records(spec, trained, device=device, timings={"cohort_s": t1 - t0})
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ from salcheck.models.custom import build_network, check_network_name
 from salcheck.models.networks import GeneratorDropout
 from salcheck.rng import derive_seed, torch_generator
 from salcheck.training.augment import AUGMENTATIONS, Compose
+from salcheck.training.checkpoint import CheckpointFile, Resumed, run_identity
 from salcheck.training.inference import balanced_accuracy, normalise, predict
 from salcheck.training.losses import LOSSES, get_loss
 from salcheck.training.stopping import SELECTIONS, StopRule
@@ -163,6 +166,14 @@ def _device(config: TrainConfig) -> torch.device:
     return torch.device(resolve_device(config.device))
 
 
+def initial_network(model: str, image_size: int, seed: int, *, dropout: float = 0.0) -> nn.Module:
+    """The network a run of ``seed`` starts from (on the CPU): its initial weights are drawn
+    from the seed's ``init`` child alone, so every variant of one seed starts from them."""
+    return build_network(
+        model, image_size, dropout=dropout, generator=torch_generator(derive_seed(seed, "init"))
+    )
+
+
 def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
     """Split, normalise and move the data; build the seeded network, optimiser and generators."""
     device = _device(config)
@@ -170,12 +181,7 @@ def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
     train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction, split_rng)
     x = normalise(cohort.images).to(device)
     y = torch.as_tensor(cohort.labels, dtype=torch.long).to(device)
-    model = build_network(
-        config.model,
-        cohort.image_size,
-        dropout=config.dropout,
-        generator=torch_generator(derive_seed(seed, "init")),
-    ).to(device)
+    model = initial_network(config.model, cohort.image_size, seed, dropout=config.dropout).to(device)
     init_sha256 = state_sha256(model.state_dict())
     drop_gen = torch_generator(derive_seed(seed, "dropout"), device.type)
     for m in model.modules():
@@ -281,18 +287,32 @@ def train(
     seed: int,
     *,
     progress: Callable[[dict[str, float]], None] | None = None,
+    checkpoint: Path | None = None,
+    key: str = "",
+    warn: Callable[[str], None] | None = None,
 ) -> TrainedModel:
     """Train ``config.model`` on ``cohort`` until the stop rule (:mod:`salcheck.training.stopping`);
     returns the model of the best validation epoch under ``config.selection``.
 
     ``progress`` receives each epoch's history entry as it ends. Raises
     :class:`TrainingDiverged` naming the epoch when a loss becomes NaN or infinite.
+
+    With ``checkpoint`` (a file path), the run's state is written there after each finished
+    epoch (:mod:`salcheck.training.checkpoint`), and a run that finds a valid checkpoint of
+    ``key`` (the model's store key) and of the same seed, configuration and data continues
+    from it, ending with the weights an uninterrupted run gives. A checkpoint it cannot trust
+    is ignored, reported to ``warn`` (default: a ``RuntimeWarning``). The file is left in place:
+    the caller removes it once the result is kept. ``timings["train_s"]`` covers this call only;
+    ``timings["resumed_from_epoch"]`` is the epoch it continued from (0: from the start).
     """
     t_start, cpu_start = time.perf_counter(), time.process_time()
-    run = start_run(cohort, config, seed)
+    run, rule, file, resumed = _begin(cohort, config, seed, checkpoint, key, warn or _warn)
     result = TrainedModel(run.model, config, seed, cohort.image_size)
-    rule = stop_rule(config)
-    for epoch in range(1, config.epochs + 1):
+    done = resumed.epoch if resumed is not None else 0
+    result.history = list(resumed.history) if resumed is not None else []
+    for epoch in range(done + 1, config.epochs + 1):
+        if rule.reason is not None:  # restored from a run that had already stopped
+            break
         t_epoch = time.perf_counter()
         train_loss, train_pred = _train_epoch(run, epoch)
         entry = _epoch_entry(run, epoch, train_loss, train_pred)
@@ -300,7 +320,10 @@ def train(
         result.history.append(entry)
         if progress is not None:
             progress(entry)
-        if rule.observe(entry, run.model.state_dict):
+        stop = rule.observe(entry, run.model.state_dict)
+        if file is not None:
+            file.save(run, rule, result.history, epoch)
+        if stop:
             break
     finish(result, rule)
     result.trajectory = trajectory(run)
@@ -309,7 +332,33 @@ def train(
         "train_cpu_s": time.process_time() - cpu_start,  # CPU time: unaffected by other load
         "s_per_epoch": float(np.mean([h["seconds"] for h in result.history])),
     }
+    if file is not None:
+        result.timings["resumed_from_epoch"] = done
     return result
+
+
+def _warn(msg: str) -> None:
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+
+def _begin(
+    cohort: Cohort,
+    config: TrainConfig,
+    seed: int,
+    checkpoint: Path | None,
+    key: str,
+    warn: Callable[[str], None],
+) -> tuple[Run, StopRule, CheckpointFile | None, Resumed | None]:
+    """(run, stop rule, checkpoint file, what was resumed): a fresh run, or the one restored
+    from ``checkpoint`` when it holds a valid checkpoint of this run."""
+    run, rule = start_run(cohort, config, seed), stop_rule(config)
+    if checkpoint is None:
+        return run, rule, None, None
+    file = CheckpointFile(Path(checkpoint), key, run_identity(run, seed))
+    resumed = file.load(run, rule, warn)
+    if resumed is None and file.path.exists():  # refused: the run may be partly restored
+        run, rule = start_run(cohort, config, seed), stop_rule(config)
+    return run, rule, file, resumed
 
 
 def stop_rule(config: TrainConfig) -> StopRule:
