@@ -200,3 +200,32 @@ def test_layer_methods_name_a_bad_layer(model, images):
         CaptumMethod(LayerGradCam).attribute(
             torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1024, 2)), images
         )
+
+
+def test_null_maps_are_drawn_per_model_in_an_evaluation(images):
+    """In an evaluation each model gets its own random map (seeded by its key) and its own
+    untrained network: the initial weights its training started from."""
+    from salcheck.engine.evaluate import model_context, per_model
+    from salcheck.saliency import RandomMap, UntrainedNetwork, VanillaGradient
+    from salcheck.saliency.resolve import resolve
+    from salcheck.store.keys import ModelSpec
+    from salcheck.training.loop import initial_network
+
+    a, b = (ModelSpec("homogeneous", v, seed=3, image_size=32) for v in ("default", "Noise"))
+    c = ModelSpec("homogeneous", "default", seed=4, image_size=32)
+    trained = initial_network("convnet", 32, 99).eval()  # any network: the random map ignores it
+    random = resolve(RandomMap())
+    maps = {s: per_model(random, s).method.attribute(trained, images) for s in (a, b, c)}
+    assert not torch.equal(maps[a], maps[b]) and not torch.equal(maps[a], maps[c])
+    assert torch.equal(maps[a], per_model(random, a).method.attribute(trained, images))
+    assert per_model(random, a).fingerprint == random.fingerprint  # one method, drawn per model
+    untrained = resolve(UntrainedNetwork())
+    got = per_model(untrained, c).method.attribute(trained, images)
+    start = model_context(c).initial().eval()
+    assert torch.equal(got, VanillaGradient().attribute(start, images))
+    # Same seed, another variant: the same initial weights (the paired design), the same null.
+    assert torch.equal(
+        per_model(untrained, a).method.attribute(trained, images),
+        per_model(untrained, b).method.attribute(trained, images),
+    )
+    assert not torch.equal(got, per_model(untrained, a).method.attribute(trained, images))

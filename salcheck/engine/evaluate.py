@@ -28,7 +28,7 @@ from salcheck.criteria import (
     cascading_randomisation,
 )
 from salcheck.provenance import provenance
-from salcheck.saliency.base import CONTROLS
+from salcheck.saliency.base import CONTROLS, ModelContext
 from salcheck.saliency.resolve import MethodRef
 from salcheck.store.keys import ModelSpec, TestSpec
 from salcheck.store.records import Evaluation
@@ -71,6 +71,23 @@ def score_features(model: Any, test: Cohort, *, spec: ModelSpec, test_spec: Test
         timings={"total_s": time.perf_counter() - t0},
         provenance=provenance(test=test_spec.to_dict(), device=_device_name(model)),
     )
+
+
+def model_context(spec: ModelSpec) -> ModelContext:
+    """What a method that draws per model (the null maps) knows of the model it maps."""
+    from salcheck.training.loop import initial_network
+
+    return ModelContext(
+        spec.key(), spec.seed, lambda: initial_network(spec.model, spec.image_size, spec.seed)
+    )
+
+
+def per_model(method: MethodRef, spec: ModelSpec) -> MethodRef:
+    """``method`` as it maps the model of ``spec`` (:meth:`SaliencyMethod.for_model`)."""
+    from dataclasses import replace
+
+    for_model = getattr(method.method, "for_model", None)
+    return method if for_model is None else replace(method, method=for_model(model_context(spec)))
 
 
 def members(model: Any, test: Cohort, protocol: EvalProtocol) -> dict[str, np.ndarray]:
@@ -193,4 +210,4 @@ def score(
         msg = f"a {part} evaluation needs a saliency method, got None"
         raise ValueError(msg)
     fn = score_maps if part == "maps" else score_randomisation
-    return fn(method, model, test, spec=spec, test_spec=test_spec, protocol=protocol)
+    return fn(per_model(method, spec), model, test, spec=spec, test_spec=test_spec, protocol=protocol)

@@ -14,6 +14,8 @@ unknown (None), and the checks that need it are skipped, saying why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -51,9 +53,25 @@ class CaptumAttribution(Protocol):
     def attribute(self, inputs: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 
+@dataclass(frozen=True)
+class ModelContext:
+    """The trained model a method is about to map, as the evaluation knows it: its store
+    ``key``, its training ``seed`` and ``initial()``, which builds the network at the weights
+    its training started from. Methods that draw per model (the null maps) use it through
+    :meth:`SaliencyMethod.for_model`; the others ignore it."""
+
+    key: str
+    seed: int
+    initial: Callable[[], nn.Module]
+
+
 class SaliencyMethod:
     """Base class. ``attribute`` checks its input, batches it and returns float32 maps."""
 
+    #: The version of what this class computes (its identity in the store's keys, instead of
+    #: its source text): bump it when the maps change. A subclass that declares none is named
+    #: by its module's source.
+    version = 1
     name: str = "saliency method"
     #: True when the maps keep a sign (the study's group maps average signed maps).
     signed: bool = True
@@ -69,6 +87,10 @@ class SaliencyMethod:
 
     def get_name(self) -> str:
         return self.name
+
+    def for_model(self, context: ModelContext) -> SaliencyMethod:
+        """The method as it maps the model of ``context``: itself, unless it draws per model."""
+        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, seed={self.seed})"

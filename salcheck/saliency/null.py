@@ -1,12 +1,15 @@
 """Null saliency methods: baselines that know nothing about the model.
 
 - :class:`RandomMap`: iid N(0, 1) pixels, seeded per image (seed, image index), so a map does
-  not depend on the batch size. Its criteria b, c sit at chance (1).
+  not depend on the batch size; in an evaluation, each model draws its own maps (the seed is
+  derived from the model's key), so a null's difference between two cells is a real draw and
+  not a copy. Its criteria b, c sit at chance (1).
 - :class:`SobelEdgeMap`: the Sobel gradient magnitude of the input, a map that follows the
   image's edges, not the model.
 - :class:`ConstantMap`: ones everywhere.
-- :class:`UntrainedNetwork`: another method (the vanilla gradient by default) on the same
-  network with every trainable layer re-drawn from a seeded generator (BatchNorm reset): what
+- :class:`UntrainedNetwork`: another method (the vanilla gradient by default) on the model's
+  own architecture at its own initial weights, the ones its training started from (outside an
+  evaluation: every trainable layer re-drawn from a seeded generator, BatchNorm reset): what
   the architecture and the input alone put in a map (Adebayo et al. 2018).
 """
 
@@ -20,7 +23,7 @@ from torch import nn
 
 from salcheck.models.networks import reinitialise
 from salcheck.rng import derive_seed, torch_generator
-from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.base import ModelContext, SaliencyMethod
 from salcheck.saliency.gradients import VanillaGradient
 
 
@@ -28,6 +31,12 @@ class RandomMap(SaliencyMethod):
     """iid standard-normal maps, independent of model and input."""
 
     name = "Random map"
+
+    def for_model(self, context: ModelContext) -> RandomMap:
+        """This null with its own draw for the model of ``context`` (seeded by its key)."""
+        drawn = copy.copy(self)
+        drawn.seed = derive_seed(self.seed, "random-map-model", context.key)
+        return drawn
 
     def attribute_batch(
         self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
@@ -75,10 +84,20 @@ class UntrainedNetwork(SaliencyMethod):
         self.base = base if base is not None else VanillaGradient(seed=seed)
         self.name = f"{self.base.name} of an untrained network"
         self.signed, self.deterministic = self.base.signed, self.base.deterministic
+        self._initial: nn.Module | None = None  # set by for_model
+
+    def for_model(self, context: ModelContext) -> UntrainedNetwork:
+        """This null on the model of ``context`` at the initial weights its training started from."""
+        bound = copy.copy(self)
+        bound._initial = context.initial().eval()
+        return bound
 
     def attribute_batch(
         self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
     ) -> torch.Tensor:
-        untrained = copy.deepcopy(model)
-        reinitialise(untrained, torch_generator(derive_seed(self.seed, "untrained")))
+        if self._initial is not None:
+            untrained = self._initial.to(x.device)
+        else:
+            untrained = copy.deepcopy(model)
+            reinitialise(untrained, torch_generator(derive_seed(self.seed, "untrained")))
         return self.base.attribute_batch(untrained.eval(), x, target, offset=offset)
