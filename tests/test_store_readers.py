@@ -279,7 +279,7 @@ def test_a_run_recomputes_an_unparseable_model_and_evaluation(tmp_path, monkeypa
     store.put("models", s.key(), NOT_A_MODEL)
     net = torch.nn.Linear(2, 2)
     record = ModelResult.from_dict(se.model_entry(s))
-    monkeypatch.setattr(runner, "train_model", lambda spec, device: [(record, net)])
+    monkeypatch.setattr(runner, "train_model", lambda spec, device, checkpoint: [(record, net)])
     got, weights, cached = runner.model_entry(store, s)
     assert not cached and got.status == "done" and weights is not None
     assert f"corrupted entry models/{s.key()}.json" in warnings[0]
@@ -411,3 +411,57 @@ def test_a_check_record_holds_the_fields_of_check_results():
     fields = [f.name for f in dataclasses.fields(CheckResultFields)]
     assert fields == [f.name for f in dataclasses.fields(CheckResult)]
     assert typing.get_type_hints(CheckResultFields) == typing.get_type_hints(CheckResult)
+
+
+def test_a_claim_on_the_atypical_map_of_a_cell_that_did_not_learn_the_subtype_is_undecidable(
+    tmp_path, tiny
+):
+    """A seed whose model calls most atypical atrophied test images controls (accuracy 0.2
+    < 0.5) makes every comparison reading that cell's atypical map undecidable, saying so; a
+    comparison reading only the typical map is decided."""
+    from salcheck.science.findings import Comparison
+    from salcheck.store.keys import content_key, evaluation_payload
+    from salcheck.store.records import Evaluation
+
+    store = Store(tmp_path, layers=())
+    view = ResultsView(store, tiny, "vanilla")
+    for seed in tiny.seeds:
+        s = tiny.spec("homogeneous", "default", seed)
+        sha = store.put_blob("models", s.key(), b"w")
+        history = [{"epoch": 1, "train_loss": 0.6, "val_loss": 0.5, "val_balanced_accuracy": 0.9}]
+        stop = {"epochs_run": 1, "reason": "patience", "best_epochs": {"loss": 1}}
+        store.put(
+            "models", s.key(), {**se.model_entry(s, "done", sha), "history": history, "stop": stop}
+        )
+        for part, fields in (
+            (
+                "features",
+                {"criteria": {"a": 0.9}, "accuracy": {"accuracy_AD_atypical": 0.9 - 0.7 * seed}},
+            ),
+            ("maps", {"criteria": {"b": 3.0 + seed, "b_dagger": 1.0, "c": 2.0, "c_dagger": 1.0}}),
+        ):
+            fp = view.method.fingerprint if part == "maps" else None
+            proto = view.protocol.to_dict() if part == "maps" else None
+            identity = evaluation_payload(part, s, tiny.test(), fp, proto)
+            record = Evaluation(
+                part=part,
+                model=s,
+                status="done",
+                fingerprint=fp,
+                protocol=proto or {},
+                provenance={"test": tiny.test().to_dict()},
+                identity=identity,
+                **fields,
+            )
+            store.put(part, content_key(identity), record.to_dict())
+    atypical = Comparison(
+        "x", 1, "b > b†", ("homogeneous", "default", "b"), ("homogeneous", "default", "b_dagger")
+    )
+    typical = Comparison("y", 1, "b > 1", ("homogeneous", "default", "b"), 1.0)
+    verdict = view.decide(atypical)
+    assert verdict.outcome == "undecidable"
+    assert (
+        "the atypical subtype learned on 1 of 2 seeds (atypical test accuracy >= 0.5; not: seed(s) [1])"
+        in verdict.reason
+    )
+    assert view.decide(typical).outcome != "undecidable"

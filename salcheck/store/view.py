@@ -39,6 +39,11 @@ def part_of(criterion: str) -> str:
     return "maps"
 
 
+def reads_atypical(criterion: str) -> bool:
+    """Whether a criterion is read from the atypical group map (b†, c†, ``*_atypical``)."""
+    return criterion in ("b_dagger", "c_dagger") or criterion.endswith("_atypical")
+
+
 def read_model(store: Store, spec: ModelSpec) -> ModelResult:
     """The finished model record of ``spec``; raises :class:`MissingResults`."""
     entry = store.get("models", spec.key())
@@ -188,9 +193,13 @@ class ResultsView:
         except MissingResults:
             return False
 
-    def validity(self, dataset: str, variant: str = "default") -> str | None:
+    def validity(self, dataset: str, variant: str = "default", *, atypical: bool = False) -> str | None:
         """Why the cell cannot decide a comparison (None: it can): a seed whose model did not
-        learn, or stopped at the cap while its validation loss still fell."""
+        learn, or stopped at the cap while its validation loss still fell; with ``atypical``
+        (the comparison reads the atypical map), a seed whose model did not learn the atypical
+        subtype (:func:`salcheck.training.stopping.learned_subtype`)."""
+        from salcheck.training.stopping import LEARNED_SUBTYPE_ACCURACY, learned_subtype
+
         records = self.models(dataset, variant)
         not_learned = [r.spec.seed for r in records if not r.learned]
         improving = [r.spec.seed for r in records if r.still_improving]
@@ -199,6 +208,18 @@ class ResultsView:
             why.append(f"learned on {len(records) - len(not_learned)} of {len(records)} seeds")
         if improving:
             why.append(f"seed(s) {improving} stopped at the cap while still improving")
+        if atypical:
+            missed = [
+                s
+                for s, a in zip(self.seeds, self.accuracy(dataset, variant), strict=True)
+                if not learned_subtype(a)
+            ]
+            if missed:
+                floor = f"atypical test accuracy >= {LEARNED_SUBTYPE_ACCURACY:g}"
+                why.append(
+                    f"the atypical subtype learned on {len(records) - len(missed)} of "
+                    f"{len(records)} seeds ({floor}; not: seed(s) {missed})"
+                )
         return f"{dataset}/{variant}: " + "; ".join(why) if why else None
 
     def finding(self, comparison: Comparison) -> FindingVerdict:
@@ -207,7 +228,12 @@ class ResultsView:
         undecidable when a cell it reads is not valid."""
         from salcheck.science.stats import undecidable
 
-        reasons = [r for cell in comparison.cells() if (r := self.validity(*cell)) is not None]
+        reasons = [
+            r
+            for op in (comparison.x, comparison.y)
+            if isinstance(op, tuple)
+            and (r := self.validity(op[0], op[1], atypical=reads_atypical(op[2])))
+        ]
         if reasons:
             v = undecidable(comparison.claim, "; ".join(dict.fromkeys(reasons)), [], [])
             return FindingVerdict(v, {}, None, v)

@@ -31,6 +31,10 @@ SELECTIONS = ("loss", "balanced_accuracy")
 #: The validation balanced accuracy (chance 0.5) a kept model must reach to count as learned:
 #: about three standard errors above chance on the 200 validation images of a 500-per-class set.
 LEARNED_BALANCED_ACCURACY = 0.6
+#: The test accuracy on a subtype's atrophied images a model must reach to have *learned* that
+#: subtype: it calls most of them atrophied. A model below it on the atypical images gives an
+#: atypical map (b†, c†) of images it takes for controls, and a claim on that map is undecidable.
+LEARNED_SUBTYPE_ACCURACY = 0.5
 
 
 def _better(selection: str, value: float, best: float) -> bool:
@@ -113,6 +117,19 @@ def learned(history: Sequence[Mapping[str, float]], best_epoch: int) -> bool:
     if not 1 <= best_epoch <= len(history):
         return False
     return float(history[best_epoch - 1]["val_balanced_accuracy"]) >= LEARNED_BALANCED_ACCURACY
+
+
+def learned_subtype(accuracy: Mapping[str, float], subtype: str = "atypical") -> bool:
+    """Whether a model's test accuracy on the atrophied images of ``subtype``
+    (``accuracy_AD_<subtype>``, :func:`salcheck.training.inference.accuracy`) reaches
+    :data:`LEARNED_SUBTYPE_ACCURACY`; False when the test set has none.
+
+    Examples:
+        >>> [learned_subtype({"accuracy_AD_atypical": a}) for a in (0.2, 0.9)]
+        [False, True]
+    """
+    value = accuracy.get(f"accuracy_AD_{subtype}")
+    return value is not None and float(value) >= LEARNED_SUBTYPE_ACCURACY
 
 
 def replay(
