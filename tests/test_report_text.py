@@ -106,23 +106,41 @@ def test_signs_section_states_its_correction_and_keeps_rounding_apart():
     assert all(c.claim in text for c in ROUNDING_SIGNS.values())
 
 
-def run(best_epoch):
-    return SimpleNamespace(best_epoch=best_epoch)
+def run(dataset, seed, best_epoch, epochs_run=None):
+    from salcheck.store.tiers import get_tier
+
+    spec = get_tier("ci").spec(dataset, "default", seed)
+    return SimpleNamespace(spec=spec, best_epoch=best_epoch, stop={"epochs_run": epochs_run or 80})
 
 
 def test_steps_note_follows_the_verdicts():
     control, steps = f2_comparisons(20)
-    models = {("homogeneous-steps", "default"): [run(12), run(45)]}
+    models = {
+        # Seed 0: the control keeps epoch 12, the homogeneous run's own best: the same model.
+        # Seed 1: the control keeps epoch 16 while the homogeneous run (best 12) stopped at 18.
+        ("homogeneous-steps", "default"): [
+            run("homogeneous-steps", 0, 12),
+            run("homogeneous-steps", 1, 16),
+        ],
+        ("homogeneous", "default"): [run("homogeneous", 0, 12, 22), run("homogeneous", 1, 12, 18)],
+        ("large", "default"): [run("large", 0, 10), run("large", 1, 14)],
+    }
     data = {**dict.fromkeys(control, v("inconclusive")), **dict.fromkeys(steps, v("inconclusive"))}
     data["F2-control-b"] = v("replicated")
-    note = steps_note(models, 20, data)[0]
-    assert "on 1 of 2 seeds it lies within" in note
+    note = steps_note(models, data)[0]
+    assert "best validation epochs are 12 (22), 16 (18)" in note
+    assert "On 1 of 2 seeds the kept model is the homogeneous model itself" in note
+    # 800 training images in batches of 2: 400 steps an epoch; the large set's 3,200 images, 1,600.
+    assert (
+        "the median kept control model trained 5,600 steps, the median kept large-set model 19,200"
+        in note
+    )
     assert "beats the step-matched control on b (replicated)" in note and "Longer training" not in note
-    none = steps_note({}, 20, dict.fromkeys(data, v("inconclusive")))[0]
+    none = steps_note({}, dict.fromkeys(data, v("inconclusive")))[0]
     assert "the data's" not in none.replace("the data's share", "")
     assert "No comparison of this section replicates" in none
     longer = steps_note(
-        {}, 20, {**dict.fromkeys(data, v("inconclusive")), "F2-steps-c_dagger": v("replicated")}
+        {}, {**dict.fromkeys(data, v("inconclusive")), "F2-steps-c_dagger": v("replicated")}
     )[0]
     assert longer == "Longer training alone raises c† (replicated)."
 

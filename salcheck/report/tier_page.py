@@ -188,7 +188,7 @@ def render_report(
         "",
         *verdict_rows(control_findings, f2, number=False),
         "",
-        *sections.steps_note(models, tier.epochs, control),
+        *sections.steps_note(models, control),
         "## Convergence",
         "",
         *sections.convergence(view, models),

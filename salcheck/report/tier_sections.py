@@ -179,20 +179,26 @@ def _replayed(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]
 
 
 def steps_note(
-    models: dict[tuple[str, str], list[ModelResult]], epochs: int, control: dict[str, Verdict | None]
+    models: dict[tuple[str, str], list[ModelResult]], control: dict[str, Verdict | None]
 ) -> list[str]:
     """What the step-matched control shows, from its best epochs and the F2 verdicts."""
     runs = models.get(("homogeneous-steps", "default"), [])
+    own = {r.spec.seed: r for r in models.get(("homogeneous", "default"), [])}
     lines = []
     if runs:
-        early = [r for r in runs if r.best_epoch <= epochs]
-        best = ", ".join(str(r.best_epoch) for r in runs)
-        lines.append(
-            f"The step-matched models' best validation epochs are {best}: on {len(early)} of "
-            f"{len(runs)} seeds it lies within the homogeneous set's {epochs} epochs, where the "
-            "model kept is the homogeneous model itself (same seed, same first epochs) and the "
-            "two rows agree by construction."
+        same = [r for r in runs if r.spec.seed in own and r.best_epoch == own[r.spec.seed].best_epoch]
+        lengths = ", ".join(
+            f"{r.best_epoch} ({own[r.spec.seed].stop.get('epochs_run', '?')})"
+            for r in runs
+            if r.spec.seed in own
         )
+        lines.append(
+            f"The step-matched models' best validation epochs are {lengths} (in brackets: the "
+            f"epochs the homogeneous run of the same seed ran before it stopped). On {len(same)} of "
+            f"{len(runs)} seeds the kept model is the homogeneous model itself (same seed, same "
+            "first epochs, the same best epoch), and the two rows agree by construction."
+        )
+        lines += _kept_steps(runs, models.get(("large", "default"), []))
     by: Callable[[str, str], list[str]] = lambda family, outcome: [
         SYMBOLS[k.rsplit("-", 1)[1]]
         for k, v in control.items()
@@ -212,6 +218,25 @@ def steps_note(
             "share of F2 from the training length's."
         )
     return [" ".join(lines), ""]
+
+
+def _kept_steps(control: list[ModelResult], large: list[ModelResult]) -> list[str]:
+    """The optimiser steps behind the kept control and large models (best epoch x steps per
+    epoch): F2's control matches the large set's steps at the cap, not at the kept epoch."""
+    if not control or not large:
+        return []
+
+    def steps(r: ModelResult) -> float:
+        n_train = round(2 * r.spec.train_spec().n_per_class * 0.8)  # two classes, 20% validation
+        return r.best_epoch * math.ceil(n_train / r.spec.batch_size)
+
+    c, g = (float(np.median([steps(r) for r in runs])) for runs in (control, large))
+    return [
+        f"The kept models are not matched in optimiser steps: the median kept control model trained "
+        f"{c:,.0f} steps, the median kept large-set model {g:,.0f}; the control matches the large "
+        "set's steps at its cap only, so this section cannot separate the data's share of F2 from "
+        "the steps' where the kept models' steps differ."
+    ]
 
 
 def accuracy(view: ResultsView) -> list[str]:
