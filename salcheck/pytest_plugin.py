@@ -168,7 +168,8 @@ def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salche
             msg = f"unknown comparison {key!r}; see salcheck.science.findings.ALL"
             raise pytest.UsageError(msg)
         finding = salcheck_view.finding(ALL[key])
-        result = gate(salcheck_recorded.get(key), finding.verdict, list(salcheck_view.seeds))
+        own = finding.own if finding.rule is not None else None
+        result = gate(salcheck_recorded.get(key), finding.verdict, list(salcheck_view.seeds), own)
         _apply_gate(request, key, result, finding.rule.message() if finding.rule is not None else "")
         return finding.verdict
 

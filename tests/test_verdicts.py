@@ -74,11 +74,40 @@ def test_a_run_on_the_records_own_numbers_is_a_re_read_not_a_replication(recorde
     assert "gate holds" not in result.message
 
 
-def test_the_same_values_on_other_seeds_are_no_re_read():
+def test_a_record_of_other_seeds_is_refused():
+    """A record decided on other seeds is of other models: refused, the finding must replicate
+    at alpha as if unrecorded (a recorded replicated cannot carry a weaker run on new seeds)."""
     result = gate(entry(REPLICATED), REPLICATED, OTHER_SEEDS)
     assert result.status == "pass" and "re-read" not in result.message
-    assert "now on seeds [5, 6, 7, 8, 9]" in result.message
+    assert "the record (seeds [0, 1, 2, 3, 4]) is refused on seeds [5, 6, 7, 8, 9]" in result.message
+    near = gate(entry(REPLICATED), other_run("near"), OTHER_SEEDS)
+    assert near.status == "fail" and "must replicate at alpha; it is inconclusive" in near.message
+    assert gate(entry(REPLICATED), other_run("near"), SEEDS).status == "pass"  # the same seeds
     assert "re-read" not in gate(entry(REPLICATED), other_run("strong"), SEEDS).message
+
+
+def test_an_inconclusive_record_blocked_only_by_the_null_rule_fails_when_its_own_test_falls():
+    """Recorded inconclusive while the method's own test replicated (the null rule blocked it):
+    the own test must keep replicating; a record without that note keeps the xfail."""
+    blocked = {**entry(INCONCLUSIVE), "own_outcome": "replicated"}
+    held = gate(blocked, other_run("near"), SEEDS, own=other_run("strong"))
+    assert held.status == "xfail"
+    fell = gate(blocked, other_run("near"), SEEDS, own=other_run("weak"))
+    assert fell.status == "fail"
+    assert "inconclusive by the null rule alone; its own test FELL to inconclusive" in fell.message
+    assert gate(entry(INCONCLUSIVE), other_run("near"), SEEDS, own=other_run("weak")).status == "xfail"
+
+
+def test_with_ten_seeds_a_null_that_beats_the_method_contradicts():
+    """The contradicted branch of the null rule (a null beats the method at alpha / number of
+    nulls) cannot fire on 5 seeds (least p 1/32 > 0.0125) and fires on 10 (least p 1/1024)."""
+    from salcheck.science.stats import beyond_nulls
+
+    method = [0.1, 0.2, 0.0, 0.1, 0.3, 0.2, 0.1, 0.0, 0.2, 0.1]
+    nulls = {n: [1.0 + 0.1 * i for i in range(10)] for n in ("random", "sobel", "constant", "untrained")}
+    assert beyond_nulls(method, nulls).outcome == "contradicted"
+    five = beyond_nulls(method[:5], {n: d[:5] for n, d in nulls.items()})
+    assert five.outcome == "inconclusive" and min(v.p_reverse for v in five.per_null.values()) == 1 / 32
 
 
 def test_recorded_replicated():

@@ -16,9 +16,12 @@ The gate (:func:`gate`) is a pure function of a record entry and the verdict now
 - recorded contradicted: expected to fail (xfail) while it does not replicate; fails (a stale
   record) when it now replicates at alpha;
 - recorded inconclusive: xfail while inconclusive; FAILS when now contradicted; passes when
-  now replicated;
+  now replicated; a record that was inconclusive only because the null rule blocked it (the
+  method's own test replicated: ``own_outcome``) FAILS when the method's own test no longer
+  replicates;
 - recorded undecidable: xfail with its reason while undecidable; otherwise as inconclusive;
-- no record (another method, a new finding): must replicate at alpha.
+- no record (another method, a new finding), or a record decided on other seeds (refused:
+  its verdict is of other models): must replicate at alpha.
 
 Any change of verdict is reported with its numbers (``GateResult.changed``).
 """
@@ -92,10 +95,14 @@ def record_name(tier: str, method: str) -> str:
     return f"{tier}-{slug}.json"
 
 
-def verdict_dict(v: Verdict, seeds: Sequence[int] | None = None) -> dict[str, Any]:
-    """A record entry: the outcome, its numbers, the seeds and the values' digest."""
+def verdict_dict(
+    v: Verdict, seeds: Sequence[int] | None = None, own: Verdict | None = None
+) -> dict[str, Any]:
+    """A record entry: the outcome, its numbers, the seeds, the values' digest, and the outcome
+    of the method's own test (``own``: before the null rule; None where no null rule applies)."""
     return {
         "outcome": v.outcome,
+        "own_outcome": None if own is None else own.outcome,
         "reason": v.reason,
         "claim": v.claim,
         "n": v.n,
@@ -116,9 +123,13 @@ def verdict_dict(v: Verdict, seeds: Sequence[int] | None = None) -> dict[str, An
 
 def build_record(view: ResultsView, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
     """Decide every comparison on ``view`` (a ResultsView); cells it lacks are left out."""
-    decided = view.decide_available(comparisons or ALL)
+    decided = view.findings_available(comparisons or ALL)
     seeds = list(view.seeds)
-    out = {key: verdict_dict(v, seeds) for key, v in decided.items() if v is not None}
+    out = {
+        key: verdict_dict(f.verdict, seeds, f.own if f.rule is not None else None)
+        for key, f in decided.items()
+        if f is not None
+    }
     return {
         "record_version": RECORD_VERSION,
         "tier": view.tier.name,
@@ -187,8 +198,14 @@ def _recorded_text(entry: dict[str, Any]) -> str:
     return f"recorded {entry['outcome']} on seeds {entry.get('seeds')} ({numbers})"
 
 
-def gate(entry: dict[str, Any] | None, now: Decided, seeds: Sequence[int] | None = None) -> GateResult:
-    """Pass, fail or xfail for ``now`` (decided on ``seeds``), given its record ``entry``.
+def gate(
+    entry: dict[str, Any] | None,
+    now: Decided,
+    seeds: Sequence[int] | None = None,
+    own: Decided | None = None,
+) -> GateResult:
+    """Pass, fail or xfail for ``now`` (decided on ``seeds``; ``own``: the method's own test
+    before the null rule), given its record ``entry``.
 
     The paths are the module docstring's; every message carries the numbers now and recorded.
 
@@ -198,10 +215,12 @@ def gate(entry: dict[str, Any] | None, now: Decided, seeds: Sequence[int] | None
         >>> gate(None, v).status, gate({"outcome": "contradicted"}, v).status
         ('pass', 'fail')
     """
+    recorded_seeds = list(entry.get("seeds") or []) if entry is not None else []
+    if entry is not None and seeds is not None and recorded_seeds and recorded_seeds != list(seeds):
+        why = f"the record (seeds {recorded_seeds}) is refused on seeds {list(seeds)}"
+        return _unrecorded(now, why)
     if entry is None:
-        ok = now.holds
-        why = "no record: must replicate at alpha" + ("" if ok else f"; it is {now.outcome}")
-        return GateResult("pass" if ok else "fail", f"{now.message()} [{why}]")
+        return _unrecorded(now, "no record")
     recorded = entry["outcome"]
     if recorded not in OUTCOMES:
         msg = f"recorded outcome must be one of {OUTCOMES}, got {recorded!r}"
@@ -211,10 +230,26 @@ def gate(entry: dict[str, Any] | None, now: Decided, seeds: Sequence[int] | None
         why = f"re-read, unchanged: {_recorded_text(entry)}, the same values; not a replication"
         return GateResult(EXPECTED_STATUS[recorded], f"{now.message()} [{why}]")
     status, why = _PATHS[recorded](now)
+    if recorded == "inconclusive" and entry.get("own_outcome") == "replicated" and status == "xfail":
+        status, why = _own_fell(own) or (status, why)
     changed = now.outcome != recorded
     where = "" if same_seeds else f"; now on seeds {list(seeds) if seeds is not None else '?'}"
     head = f"CHANGED from {recorded} to {now.outcome}: " if changed else ""
     return GateResult(status, f"{now.message()} [{head}{why}; {_recorded_text(entry)}{where}]", changed)
+
+
+def _unrecorded(now: Decided, why: str) -> GateResult:
+    ok = now.holds
+    why = f"{why}: must replicate at alpha" + ("" if ok else f"; it is {now.outcome}")
+    return GateResult("pass" if ok else "fail", f"{now.message()} [{why}]")
+
+
+def _own_fell(own: Decided | None) -> tuple[str, str] | None:
+    """Recorded inconclusive only because the null rule blocked it: the method's own test
+    replicated then, and must still."""
+    if own is None or own.holds:
+        return None
+    return "fail", f"recorded inconclusive by the null rule alone; its own test FELL to {own.outcome}"
 
 
 def _from_replicated(now: Decided) -> tuple[str, str]:
