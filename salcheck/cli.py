@@ -130,8 +130,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     if args.action == "add":
         tier = _tier(args)
         store = Store(store_root(args.store), layers=())
-        keys = [s.key() for s in tier.grid(seeds=args.seeds)]
-        added = zoo.add(store, root, tier, keys)
+        added = zoo.add(store, root, tier, zoo.tier_models(store, tier, args.seeds))
         for why in added.skipped:
             print(f"  skipped {why}")
         copied = ", ".join(f"{n} {k}" for k, n in sorted(added.copied.items())) or "nothing"

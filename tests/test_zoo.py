@@ -140,3 +140,21 @@ def test_a_tier_name_that_is_not_a_folder_name_is_refused(tmp_path):
 
     with pytest.raises(InvalidArgument, match="plain folder name, got '../x'"):
         zoo.tier_dir(tmp_path, "../x")
+
+
+def test_the_models_of_a_tier_are_those_at_its_scale(tmp_path):
+    """The grid's models and any other model at the tier's image size and network (a drawn
+    cohort, a dose point), of the seeds asked for; a model of another size is not the tier's."""
+    store = Store(tmp_path, layers=())
+    keys = se.fill(store, n=3)
+    other = se.spec(0, image_size=64)
+    store.put_blob("models", other.key(), b"w")
+    store.put("models", other.key(), se.model_entry(other, "done", _sha(b"w")))
+    assert sorted(zoo.tier_models(store, TIER)) == sorted(keys["models"])
+    assert zoo.tier_models(store, TIER, seeds=[1]) == [se.spec(1).key()]
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

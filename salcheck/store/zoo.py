@@ -99,6 +99,23 @@ def _current(kind: str, entry: dict[str, Any], test: dict[str, Any] | None = Non
     return None
 
 
+def tier_models(store: Store, tier: Any, seeds: Iterable[int] | None = None) -> list[str]:
+    """The keys of the finished models in ``store`` at ``tier``'s scale: its image size and
+    network (the grid's cells, and the drawn cohorts and dose points its properties train),
+    of ``seeds`` (default: every seed)."""
+    from salcheck.store.keys import ModelSpec
+
+    wanted = None if seeds is None else set(seeds)
+    out = []
+    for key, entry in store.items("models"):
+        spec = ModelSpec.from_dict(entry["spec"])
+        if entry.get("status") != "done" or spec.image_size != tier.image_size:
+            continue
+        if spec.model == tier.network and (wanted is None or spec.seed in wanted):
+            out.append(key)
+    return out
+
+
 def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added:
     """Copy the finished models ``model_keys`` of ``tier`` from ``store`` into the zoo at
     ``root``, with every finished evaluation of this code's versions on the tier's test set
