@@ -229,3 +229,33 @@ def test_null_maps_are_drawn_per_model_in_an_evaluation(images):
         per_model(untrained, b).method.attribute(trained, images),
     )
     assert not torch.equal(got, per_model(untrained, a).method.attribute(trained, images))
+
+
+def test_salcheck_methods_are_named_by_their_declared_version_not_their_source(tmp_path, monkeypatch):
+    """A refactor of a salcheck method recomputes nothing (its identity is its declared version);
+    a user's method that declares none is named by its module's source (an edit recomputes)."""
+    import sys
+
+    from salcheck.fingerprint import code_id
+    from salcheck.saliency import VanillaGradient
+
+    for name in CATALOGUE:
+        method = build_method(name, 0)
+        mro = [c for c in type(method).__mro__ if c.__module__.startswith("salcheck.")]
+        assert all(code_id(c).endswith(" version 1") for c in mro), name
+    (tmp_path / "usermethod.py").write_text(
+        "from salcheck.saliency import VanillaGradient\nclass Mine(VanillaGradient):\n    name = 'mine'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import usermethod
+
+    before = method_fingerprint(usermethod.Mine())
+    assert code_id(usermethod.Mine).startswith("usermethod ")  # the source's sha256
+    (tmp_path / "usermethod.py").write_text(
+        "from salcheck.saliency import VanillaGradient\nclass Mine(VanillaGradient):\n    name = 'mine!'\n"
+    )
+    del sys.modules["usermethod"]
+    import usermethod as edited
+
+    assert method_fingerprint(edited.Mine()) != before
+    assert method_fingerprint(VanillaGradient()) == method_fingerprint(VanillaGradient())

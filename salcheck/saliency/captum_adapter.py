@@ -69,6 +69,8 @@ class CaptumMethod(SaliencyMethod):
         **attribute_kwargs: passed to captum's ``attribute`` (e.g. ``n_steps=32``).
     """
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     def __init__(
         self,
         captum_cls: type,
@@ -141,6 +143,8 @@ class CaptumMethod(SaliencyMethod):
 class ScaledOcclusion(CaptumMethod):
     """captum's Occlusion with a window of N/8 and a stride of N/16 pixels (zero fill), so the
     number of windows does not change with the image size N."""
+
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
 
     def __init__(self, *, batch_size: int = 32, seed: int = 0) -> None:
         from captum.attr import Occlusion

@@ -17,6 +17,8 @@ from salcheck.saliency.base import SaliencyMethod
 class VanillaGradient(SaliencyMethod):
     """Signed gradient of the target logit with respect to the input."""
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     name = "Vanilla gradient"
 
     def attribute_batch(

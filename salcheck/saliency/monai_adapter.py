@@ -82,6 +82,8 @@ class MonaiMethod(SaliencyMethod):
         **kwargs: passed to the class (e.g. ``n_samples=8`` for SmoothGrad).
     """
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     def __init__(
         self,
         monai_cls: type,

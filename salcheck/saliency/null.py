@@ -30,6 +30,8 @@ from salcheck.saliency.gradients import VanillaGradient
 class RandomMap(SaliencyMethod):
     """iid standard-normal maps, independent of model and input."""
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     name = "Random map"
 
     def for_model(self, context: ModelContext) -> RandomMap:
@@ -51,6 +53,8 @@ class RandomMap(SaliencyMethod):
 class SobelEdgeMap(SaliencyMethod):
     """sqrt(Gx^2 + Gy^2) of each input channel with 3 x 3 Sobel kernels, zero padding."""
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     name = "Sobel edge map"
     signed = False
 
@@ -67,6 +71,8 @@ class SobelEdgeMap(SaliencyMethod):
 class ConstantMap(SaliencyMethod):
     """The same value at every pixel."""
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     name = "Constant map"
     signed = False
 
@@ -78,6 +84,8 @@ class ConstantMap(SaliencyMethod):
 
 class UntrainedNetwork(SaliencyMethod):
     """``base`` applied to a re-initialised copy of the model; the caller's model is untouched."""
+
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
 
     def __init__(self, base: SaliencyMethod | None = None, *, batch_size: int = 64, seed: int = 0):
         super().__init__(batch_size=batch_size, seed=seed)

@@ -37,6 +37,7 @@ def rectifiers(model: nn.Module) -> list[nn.Module]:
 
 
 class _RectifierRule(SaliencyMethod):
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
     #: True: replace the gradient by relu(grad_output) (deconvolution); False: relu(grad_input).
     use_grad_output: bool
 
@@ -65,12 +66,16 @@ class _RectifierRule(SaliencyMethod):
 class GuidedBackprop(_RectifierRule):
     """Guided backpropagation: relu(f'(x) g) through every rectifier."""
 
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
+
     name = "GuidedBackprop (every rectifier)"
     use_grad_output = False
 
 
 class Deconvolution(_RectifierRule):
     """Deconvolution: relu(g) through every rectifier, whatever the forward activation."""
+
+    version = 1  # of what it computes (its identity in the store's keys): bump on a change
 
     name = "Deconvolution (every rectifier)"
     use_grad_output = True
