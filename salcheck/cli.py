@@ -137,9 +137,17 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         there = sum(added.present.values())
         print(f"salcheck zoo: added {copied} to {root / tier.tag} ({there} already there)")
         return 0
+    from salcheck.store.tiers import TIERS
+
     for t in zoo.status(root):
         counts = ", ".join(f"{n} {k}" for k, n in t["entries"].items() if n)
         print(f"{t['tier']}: {counts} ({t['megabytes']} MB)")
+        if t["tier"] in TIERS:
+            p = zoo.progress(zoo.tier_dir(root, t["tier"]), TIERS[t["tier"]])
+            left = (
+                "unknown" if p["hours_left"] is None else f"about {p['hours_left']:.1f} h on two workers"
+            )
+            print(f"  the {t['tier']} tier's grid: {p['done']} of {p['of']} models; left: {left}")
         for cell, seeds in t["cells"].items():
             print(f"  {cell}: seeds {', '.join(map(str, seeds))}")
     return 0

@@ -158,3 +158,18 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def test_progress_counts_the_grid_and_estimates_the_hours_left_from_recorded_training(tmp_path):
+    store = Store(tmp_path / "store", layers=())
+    for seed in (0, 1):
+        s = TIER.spec("homogeneous", "default", seed)
+        entry = {
+            **se.model_entry(s, "done", store.put_blob("models", s.key(), b"w")),
+            "timings": {"train_s": 3600.0},
+        }
+        store.put("models", s.key(), entry)
+    zoo.add(store, tmp_path / "zoo", TIER, zoo.tier_models(store, TIER))
+    got = zoo.progress(zoo.tier_dir(tmp_path / "zoo", TIER.tag), TIER)
+    n = len(TIER.grid())
+    assert got == {"done": 2, "of": n, "hours_left": (n - 2) * 3600 / 2 / 3600}

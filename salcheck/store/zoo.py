@@ -220,6 +220,27 @@ def _check_blob(layer: Path, key: str, entry: dict[str, Any], where: str) -> lis
     return []
 
 
+def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
+    """How far the zoo folder ``layer`` holds ``tier``'s grid: models done of the grid's, and
+    the hours left on ``workers`` estimated from the training time the done models recorded
+    (their mean, per dataset where it has one)."""
+    done: dict[str, list[float]] = {}
+    missing: list[str] = []
+    for spec in tier.grid():
+        path = layer / "models" / f"{spec.key()}.json"
+        if path.exists():
+            timings = json.loads(path.read_text())["entry"].get("timings", {})
+            done.setdefault(spec.dataset, []).append(float(timings.get("train_s", 0.0)))
+        else:
+            missing.append(spec.dataset)
+    every = [t for ts in done.values() for t in ts]
+    mean = {d: sum(ts) / len(ts) for d, ts in done.items()}
+    overall = sum(every) / len(every) if every else None
+    left = [mean.get(d, overall) for d in missing]
+    hours = None if any(t is None for t in left) else sum(left) / workers / 3600  # type: ignore[arg-type]
+    return {"done": len(every), "of": len(every) + len(missing), "hours_left": hours}
+
+
 def status(root: Path | None = None) -> list[dict[str, Any]]:
     """Per tier folder: entries per kind, megabytes, and the cells x seeds of its models."""
     out = []

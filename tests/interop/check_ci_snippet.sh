@@ -2,18 +2,18 @@
 # Runs the GitHub Actions snippet of docs/checks.md as written, in a fresh virtual environment (not part
 # of the default test run):
 #
-#   bash tests/interop/check_ci_snippet.sh [STORE]
+#   bash tests/interop/check_ci_snippet.sh
 #
-# salcheck is installed from its repository by commit (`pip install "salcheck @ git+..."`, here
-# the local checkout's HEAD), a user project with a saliency method is checked against a saved
-# baseline, then the method is edited and checked again with the store kept (as the snippet's
-# cache keeps it): the edited method must be re-evaluated (new numbers, the gate fails), never
-# answered from the store. STORE (default: a fresh one) may hold the ci tier's models already.
+# salcheck is checked out by commit (here the local checkout's HEAD, committed) beside a user
+# project and installed from it, with a fresh store and no cache: the checkout's zoo/ holds the
+# reference models, so nothing is trained. The project's saliency method is checked against a
+# saved baseline, then edited and checked again with the store kept: the edited method must be
+# re-evaluated (new numbers, the gate fails), never answered from the store.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-export SALCHECK_STORE="${1:-$WORK/store}"
+export SALCHECK_STORE="$WORK/store"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 COMMIT="$(git -C "$REPO" rev-parse HEAD)"
 python3 -m venv "$WORK/venv"
@@ -29,7 +29,10 @@ version = "0"
 [tool.setuptools]
 packages = ["mypkg"]
 TOML
-(cd "$WORK/project" && "$PY" -m pip install -q "salcheck @ git+file://localhost$REPO@$COMMIT" -e .)
+git clone -q "$REPO" "$WORK/project/.salcheck"
+git -C "$WORK/project/.salcheck" checkout -q "$COMMIT"
+(cd "$WORK/project" && "$PY" -m pip install -q ./.salcheck -e .)
+export SALCHECK_ZOO="$WORK/project/.salcheck/zoo"
 write_method() {
     cat > "$WORK/project/mypkg/saliency.py" <<PY
 from salcheck.saliency import VanillaGradient
@@ -54,4 +57,7 @@ then
 fi
 grep -q "FAIL\] my method / check_baseline" second.txt
 grep -q "FAIL\] my method / check_beats_chance" second.txt
-echo "snippet check passed: salcheck $COMMIT installed from its repository; the edited method was re-evaluated and failed its baseline"
+if find "$SALCHECK_STORE" -name "*.safetensors" -path "*/models/*" | grep -q .; then
+    echo "FAIL: a model was trained: the zoo did not answer"; exit 1
+fi
+echo "snippet check passed: salcheck $COMMIT checked out beside the project, no model trained; the edited method was re-evaluated and failed its baseline"
