@@ -21,14 +21,14 @@ report and ``salcheck verdicts`` all call :func:`decide`, so they agree by const
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
 
 from salcheck.criteria import symbols
-from salcheck.science.stats import NullRule, Verdict, beyond_nulls, paired_test
+from salcheck.science.stats import NullRule, SeedsNeeded, Verdict, beyond_nulls, paired_test
 
 CRITERIA_KEYS = ("a", "b", "c", "b_dagger", "c_dagger")
 #: What tables print for each score (from the criteria's metadata).
@@ -173,7 +173,27 @@ def decide_finding(c: Comparison, values: Values, nulls: Mapping[str, Values]) -
     if outcome != own.outcome:
         missed = [n for n, v in rule.per_null.items() if not v.holds]
         reason = f"the null rule is {rule.outcome}: not beyond {', '.join(missed)}"
-    return FindingVerdict(own, alone, rule, replace(own, outcome=outcome, reason=reason))
+    power = deciding_power([own, *rule.per_null.values()])
+    return FindingVerdict(own, alone, rule, replace(own, outcome=outcome, reason=reason, power=power))
+
+
+def deciding_power(tests: Sequence[Verdict]) -> SeedsNeeded:
+    """Seeds for 80% power of the test that decides a finding: the method's own test and the
+    null rule's test against each null must all replicate (an intersection-union test), so it
+    needs the most seeds any of them needs; a component whose need is not a number (no effect,
+    an effect against the claim, beyond the search) decides the text.
+
+    Examples:
+        >>> from salcheck.science.stats import paired_test
+        >>> strong = paired_test([9, 8, 9, 9, 8], [1, 1, 1, 1, 1], claim="x")
+        >>> weak = paired_test([1.5, 0.9, 1.4, 1.2, 1.1], [1, 1, 1, 1, 1], claim="y")
+        >>> deciding_power([strong, weak]) == weak.power != strong.power
+        True
+    """
+    unknown = [t.power for t in tests if t.power.seeds is None]
+    if unknown:
+        return unknown[0]
+    return max((t.power for t in tests), key=lambda p: p.seeds or 0)
 
 
 def _scale(criterion: str) -> str:
