@@ -9,6 +9,7 @@ from salcheck.engine.evaluate import score_maps
 from salcheck.engine.plan import run_grid
 from salcheck.engine.runner import groups_of, resolve_batch, trained_network
 from salcheck.errors import InvalidArgument
+from salcheck.models import weights_bytes
 from salcheck.models.networks import build_model
 from salcheck.rng import derive_seed
 from salcheck.saliency import VanillaGradient
@@ -72,7 +73,9 @@ def test_grids_train_a_cell_at_once_and_store_each_model(tiny, tmp_path):
         record = store.get("models", spec.key())
         assert record["provenance"]["batched_with"] == 2
         assert record["timings"]["batched_with"] == 2.0
-        assert trained_network(store, spec) is not None
+        net = trained_network(store, spec)
+        assert isinstance(net, torch.nn.Module) and not net.training  # loaded, in eval mode
+        assert weights_bytes(net) == store.get_blob("models", spec.key(), record["weights_sha256"])
 
 
 def test_groups_and_batch_sizes(tiny):

@@ -9,7 +9,7 @@ from salcheck.engine.train import load_model, train_model
 from salcheck.models import weights_bytes
 from salcheck.saliency import ConstantMap, VanillaGradient
 from salcheck.saliency.resolve import resolve
-from salcheck.store.keys import evaluation_key
+from salcheck.store.keys import evaluation_key, evaluation_payload
 from salcheck.store.records import Evaluation, ModelResult
 
 pytestmark = pytest.mark.slow  # trains networks
@@ -54,7 +54,9 @@ def test_each_part_scores_what_it_says_and_leaves_the_mode(trained):
     assert maps.timings["s_per_1000_maps"] > 0
     back = Evaluation.from_dict(json.loads(json.dumps(maps.to_dict())))
     assert back.criteria == maps.criteria and back.model == spec
-    assert np.array_equal(back.maps["atypical"], maps.maps["atypical"].astype(np.float32))
+    # Stored as float16 of the map over its largest magnitude: 2^-11 of that magnitude at most.
+    scale = np.nanmax(np.abs(maps.maps["atypical"]))
+    assert np.allclose(back.maps["atypical"], maps.maps["atypical"], rtol=0, atol=scale * 2**-11)
     again = score_maps(vanilla, model.eval(), test, protocol=EvalProtocol(), **kw)
     assert again.criteria == maps.criteria
 
@@ -99,4 +101,8 @@ def test_evaluation_keys_name_part_model_test_method_and_protocol(trained):
     assert k != evaluation_key("randomisation", spec, test, "f1", EvalProtocol().to_dict())
     assert k != evaluation_key("maps", tier.spec("homogeneous", "Noise+L1", 4), test, "f1", {})
     # The features are the model's: no method or protocol enters their key.
-    assert evaluation_key("features", spec, test) == evaluation_key("features", spec, test)
+    features = evaluation_payload("features", spec, test)
+    assert "method" not in features and "protocol" not in features
+    assert evaluation_key("features", spec, test, "f1", {"regions": "drawn"}) == evaluation_key(
+        "features", spec, test
+    )
