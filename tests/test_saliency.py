@@ -243,17 +243,16 @@ def test_salcheck_methods_are_named_by_their_declared_version_not_their_source(t
         method = build_method(name, 0)
         mro = [c for c in type(method).__mro__ if c.__module__.startswith("salcheck.")]
         assert all(code_id(c).endswith(" version 1") for c in mro), name
-    (tmp_path / "usermethod.py").write_text(
-        "from salcheck.saliency import VanillaGradient\nclass Mine(VanillaGradient):\n    name = 'mine'\n"
+    source = (
+        "from salcheck.saliency import VanillaGradient\nclass Mine(VanillaGradient):\n    name = {!r}\n"
     )
+    (tmp_path / "usermethod.py").write_text(source.format("mine"))
     monkeypatch.syspath_prepend(str(tmp_path))
     import usermethod
 
     before = method_fingerprint(usermethod.Mine())
     assert code_id(usermethod.Mine).startswith("usermethod ")  # the source's sha256
-    (tmp_path / "usermethod.py").write_text(
-        "from salcheck.saliency import VanillaGradient\nclass Mine(VanillaGradient):\n    name = 'mine!'\n"
-    )
+    (tmp_path / "usermethod.py").write_text(source.format("mine!"))
     del sys.modules["usermethod"]
     import usermethod as edited
 
