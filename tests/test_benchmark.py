@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
-from salcheck.report.methods_page import render_benchmark, slug
+from salcheck.report.methods_page import _card_rank, _scores_table, render_benchmark, slug
+from salcheck.science.ranking import Interval, Row
 from salcheck.store.files import Store
 from salcheck.store.records import Evaluation
 from salcheck.studies.method_benchmark import (
     DATASETS,
+    SCORES,
     Benchmark,
     Entry,
     benchmark_plan,
@@ -91,7 +93,9 @@ def test_benchmark_on_the_tiny_tier(tiny, tmp_path):
     pairs = [(a.key, b.key) for a, b, _ in bench.equivalences()]
     assert pairs == [("vanilla", "guided-backprop-captum")]
     ranking = bench.ranking()
-    assert sorted(r.method for r in ranking.rows) == sorted(methods)
+    # Identical maps give identical scores: the gradient and captum's GuidedBackprop share a row.
+    assert sorted(m for r in ranking.rows for m in r.members) == sorted(methods)
+    assert ("vanilla", "guided-backprop-captum") in [r.members for r in ranking.rows]
     passing = [r.block == "passes" for r in ranking.rows]
     assert passing == sorted(passing, reverse=True), "a method failing a check ranks above one passing"
     assert execute(plan, store) == []  # a finished plan computes nothing
@@ -115,3 +119,30 @@ def test_a_method_with_an_undefined_criterion_is_listed_apart_not_ranked(tiny, t
     bench.entries.append(_entry(tiny, "zero", {"b": float("nan"), "c": 4, "b_dagger": 3, "c_dagger": 2}))
     assert list(bench.unrankable()) == ["zero"]
     assert "b on homogeneous" in bench.unrankable()["zero"]
+
+
+def test_undefined_scores_print_words_never_nan(tiny, tmp_path):
+    """A constant map has no rank correlation (ρ rand. NaN), a group with no image gives b† NaN
+    on a seed, an evaluation without timings has no cost, a benchmark without nulls no chance:
+    each is printed as a word with its reason."""
+    values = dict.fromkeys(SCORES, 2.0) | {"spearman_randomised": float("nan")}
+    constant = _entry(tiny, "constant", values, null=True, maps=NULL_MAPS)
+    partial = _entry(tiny, "vanilla", dict.fromkeys(SCORES, 3.0))
+    partial.view.values = lambda d, v, k: [float("nan"), 3.0] if k == "b_dagger" else [3.0, 3.0]
+    bench = Benchmark(tiny, tiny.seeds, [partial], Store(tmp_path))
+    text = "\n".join(_scores_table(bench, "homogeneous", [partial, constant]))
+    assert "nan" not in text.lower()
+    assert "| undefined (a constant map has no ranks to correlate) |" in text
+    assert "undefined on 1 of 2 seeds (0/0: a map 0 on both regions, or no atypical image" in text
+    assert "undefined (not timed)" in text and "undefined (no null map)" in text
+    row = Row(
+        "vanilla", "passes", Interval(*[float("nan")] * 3), {}, float("nan"), (), ("vanilla", "gbp")
+    )
+    bench.entries.append(_entry(tiny, "gbp", dict.fromkeys(SCORES, 3.0)))
+    line = _card_rank(bench, partial, "2=", row, 5)
+    assert "nan" not in line.lower()
+    assert line.startswith("- ranking: row 2 (tied) of 5 (score against the best null undefined (")
+    assert "shares its row with gbp (identical scores on every unit)" in line
+    with_null = Benchmark(tiny, tiny.seeds, [partial, constant], Store(tmp_path))
+    offenders = null_outranks(with_null, criteria=("b_dagger",))
+    assert offenders and not any("nan" in o.lower() for o in offenders)

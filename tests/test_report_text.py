@@ -260,3 +260,30 @@ def test_every_page_states_the_stop_rule_of_its_tier():
     )
     fixed = replace(ci, patience=None)
     assert training_rule(fixed) == f"{ci.epochs} epochs, no early stopping"
+
+
+def test_undefined_values_are_words_with_their_reason_never_nan(tiny):
+    """An accuracy with no image behind it on some seeds, and criteria undefined (0/0) on some or
+    every seed, are printed as *undefined* with a reason; an infinite ratio as ∞."""
+    from salcheck.report.tier_sections import accuracy, fmt, number
+
+    nan = float("nan")
+
+    class View:
+        tier = tiny
+
+        def available(self, dataset, variant="default"):
+            return True
+
+        def accuracy(self, dataset, variant="default"):
+            return [{"balanced_accuracy": 0.9, "accuracy_AD_atypical": 0.5}, {"balanced_accuracy": 0.8}]
+
+    text = "\n".join(accuracy(View()))
+    assert "nan" not in text.lower()
+    assert "| 0.85 ± 0.07 | undefined on 1 of 2 seeds (no such image in the test set) |" in text
+    cells = [fmt([nan, nan]), fmt([1.0, nan], why="a null scored 0"), fmt([nan]), fmt([2.0, math.inf])]
+    cells += [number(nan), number(nan, why="no null map"), number(math.inf)]
+    assert not any("nan" in c.lower() or "inf" in c for c in cells)
+    assert cells[1] == "undefined on 1 of 2 seeds (a null scored 0)"
+    assert cells[0].startswith("undefined (0/0") and cells[3] == "∞ on 1 of 2 seeds"
+    assert cells[5] == "undefined (no null map)"

@@ -8,8 +8,10 @@ typed in by hand.
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,14 @@ import salcheck.atomic as atomic
 from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
 from salcheck.provenance import git_commit
-from salcheck.report.ranking_section import check_label, ranking_section
-from salcheck.report.tier_sections import training_rule
+from salcheck.report.ranking_section import (
+    UNDEFINED_RANK,
+    UNDEFINED_SCORE,
+    check_label,
+    ranking_section,
+    row_label,
+)
+from salcheck.report.tier_sections import fmt, number, training_rule
 from salcheck.saliency.monai_adapter import NAME_RULE_NOTE, is_name_rule
 from salcheck.science.findings import SYMBOLS
 from salcheck.science.ranking import Ranking, Row
@@ -38,6 +46,22 @@ from salcheck.studies.method_benchmark import (
 
 HEADERS = {k: SYMBOLS[k] for k in SCORES}
 MARK = {"replicated": "✓", "contradicted": "✗", "inconclusive": "?", "undecidable": "u"}
+_RATIO = "0/0: a map 0 on both regions, or no {} image in the group"
+_LOCALISATION = "an all-zero map or no typical image in the group"
+#: Why each score of the tables can be undefined (NaN) on a model: printed beside *undefined*.
+UNDEFINED = {
+    "a": "no clustering of the model's features",
+    "b": _RATIO.format("typical"),
+    "c": _RATIO.format("typical"),
+    "b_dagger": _RATIO.format("atypical"),  # images=correct: none classified correctly
+    "c_dagger": _RATIO.format("atypical"),
+    "rma_typical": _LOCALISATION,
+    "rra_typical": _LOCALISATION,
+    "auc_typical": _LOCALISATION,
+    "pointing_typical": _LOCALISATION,
+    "spearman_randomised": "a constant map has no ranks to correlate",
+    "s_per_1000_maps": "not timed",
+}
 
 
 def provenance_lines(provenance: dict[str, Any], rendered_at: str | None) -> list[str]:
@@ -57,11 +81,20 @@ def slug(name: str) -> str:
 
 
 def _cell(entry: Entry, dataset: str, score: str, chance: float) -> str:
+    """mean ± sd over seeds, ° when not above the best null (never ``nan``: :func:`fmt`)."""
     v = entry.values(dataset, score)
-    text = f"{np.mean(v):.2f} ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
-    if score in WITH_CHANCE and not entry.null and not np.mean(v) > chance:
+    text = fmt(v, UNDEFINED.get(score, "undefined on a model"))
+    mean = float(np.mean(v)) if v else math.nan
+    comparable = math.isfinite(mean) and math.isfinite(chance)
+    if score in WITH_CHANCE and not entry.null and comparable and not mean > chance:
         text += " °"
     return text
+
+
+def _cost(entry: Entry, datasets: Sequence[str]) -> str:
+    """Seconds per 1,000 maps, the mean over ``datasets`` and seeds (never ``nan``)."""
+    values = [v for d in datasets for v in entry.values(d, "s_per_1000_maps")]
+    return number(float(np.mean(values)) if values else math.nan, ".1f", UNDEFINED["s_per_1000_maps"])
 
 
 def _scores_table(bench: Benchmark, dataset: str, entries: list[Entry]) -> list[str]:
@@ -73,10 +106,10 @@ def _scores_table(bench: Benchmark, dataset: str, entries: list[Entry]) -> list[
     chance = {k: bench.chance(dataset, k) for k in SCORES}
     for e in entries:
         cells = [_cell(e, dataset, k, chance[k]) for k in SCORES]
-        cost = np.mean(e.values(dataset, "s_per_1000_maps"))
         name = f"*{e.name}* (null)" if e.null else e.name
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {cost:.1f} |")
-    best = [f"{chance[k]:.2f}" if k in WITH_CHANCE else "" for k in SCORES]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_cost(e, [dataset])} |")
+    why = "no null map" if not bench.nulls else "a null's mean is undefined"
+    best = [number(chance[k], ".2f", why) if k in WITH_CHANCE else "" for k in SCORES]
     lines.append("| **best null (chance)** | " + " | ".join(best) + " | |")
     return lines
 
@@ -117,7 +150,7 @@ def _card(
     e: Entry,
     checks: list[CheckResult],
     findings: dict[str, Verdict | None],
-    rank: tuple[int, Row] | None,
+    rank: tuple[str, Row, int] | None,
 ) -> list[str]:
     doc = (type(e.view.method.method).__doc__ or "").strip().split("\n\n")[0]
     tags = ", ".join(f"{k}={v}" for k, v in e.tags.items())
@@ -127,16 +160,10 @@ def _card(
         f"- command-line name: `{e.key}`; tags: {tags}; "
         + ("a null map (chance reference)" if e.null else "a saliency method"),
         f"- what it is: {' '.join(doc.split())}",
-        f"- cost: {np.mean([np.mean(e.values(d, 's_per_1000_maps')) for d in DATASETS]):.1f} s per "
-        "1,000 maps (one torch thread, this CPU)",
+        f"- cost: {_cost(e, DATASETS)} s per 1,000 maps (one torch thread, this CPU)",
     ]
     if rank is not None:
-        position, row = rank
-        fails = f"; fails {', '.join(check_label(c) for c in row.failed)}" if row.failed else ""
-        lines.append(
-            f"- ranking: {position} of {len(bench.methods)} (score against the best null "
-            f"{row.score.format()}; mean rank {row.mean_rank:.2f}{fails})"
-        )
+        lines.append(_card_rank(bench, e, *rank))
     lines += ["", "## Scores (mean ± sd over seeds; ° not above the best null map)", ""]
     for d in DATASETS:
         lines += [f"### {d}", "", *_scores_table(bench, d, [e]), ""]
@@ -157,6 +184,25 @@ def _card(
     return lines
 
 
+def _card_rank(bench: Benchmark, e: Entry, place: str, row: Row, n_rows: int) -> str:
+    """The card's ranking line: the row's place (``2=``: tied), the methods it shares the row
+    with (identical scores), its score and mean rank (never ``nan``)."""
+    names = {x.key: x.name for x in bench.entries}
+    others = [m for m in row.members if m != e.key]
+    shared = (
+        f"; shares its row with {row_label(others, names)} (identical scores on every unit)"
+        if others
+        else ""
+    )
+    tied = " (tied)" if place.endswith("=") else ""
+    fails = f"; fails {', '.join(check_label(c) for c in row.failed)}" if row.failed else ""
+    return (
+        f"- ranking: row {place.rstrip('=')}{tied} of {n_rows} (score against the best null "
+        f"{row.score.format(undefined=UNDEFINED_SCORE)}; mean rank "
+        f"{number(row.mean_rank, '.2f', UNDEFINED_RANK)}{shared}{fails})"
+    )
+
+
 def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     """Write the benchmark report and its cards; returns the report's path."""
     from salcheck.report.figures import group_map_figure
@@ -168,7 +214,11 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     checks = {e.key: bench.checks(e) for e in bench.entries}
     findings = bench.findings()
     ranking = bench.ranking()
-    ranks = {row.method: (i, row) for i, row in enumerate(ranking.rows, 1)}
+    ranks = {
+        m: (place, row, len(ranking.rows))
+        for place, row in zip(ranking.places(), ranking.rows, strict=True)
+        for m in row.members
+    }
     for e in bench.entries:
         rows = [
             (
@@ -289,7 +339,7 @@ def _ranking_section(bench: Benchmark, ranking: Ranking, card_dir: Path) -> list
             f.mean_ranks,
             f.cd,
             cliques=f.cliques,
-            names=names,
+            names={r.method: row_label(r.members, names) for r in ranking.rows},
             failed={r.method: [check_label(c) for c in r.failed] for r in ranking.rows},
         )
         figure = f"{card_dir.name}/critical-difference.png"

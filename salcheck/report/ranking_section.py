@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from salcheck.report.tier_sections import number
 from salcheck.science.ranking import FAILS, PASSES, Neighbours, Ranking, Row
 
 HEADERS = {"b": "b", "c": "c", "b_dagger": "b†", "c_dagger": "c†"}
@@ -25,6 +26,15 @@ WHY = (
     "failed check named."
 )
 
+SHARED = (
+    "**Identical methods and ties.** Methods whose log ratios to the best null are exactly equal "
+    "on every (dataset, seed) and criterion, and that fail the same checks, compute the same "
+    "scores under several names: they share one row, their names joined by =, and count once "
+    "in the mean ranks, the Friedman test and the neighbours below. Rows with the same score "
+    "and the same mean rank are tied: they share a place, marked = (2=), and are listed in the "
+    "order the benchmark was asked for, never by name."
+)
+
 
 def check_label(name: str) -> str:
     """A reader's name for a sanity check: ``beats_nulls(b)`` -> ``beats the nulls on b``."""
@@ -35,14 +45,32 @@ def check_label(name: str) -> str:
     return name.replace("_", " ")
 
 
+#: Why an aggregate of log ratios is undefined (:meth:`Interval.format`'s reason on the page).
+UNDEFINED_SCORE = "a method or a null scored 0 or an undefined value on some unit: no log ratio"
+#: Why a mean rank is undefined (a row built outside :func:`salcheck.science.ranking.rank`).
+UNDEFINED_RANK = "not ranked against the other rows"
+
+
 def _method(key: str, names: Mapping[str, str], link: Callable[[str], str | None]) -> str:
     name = names.get(key, key)
     target = link(key)
     return f"[{name}]({target})" if target else name
 
 
+def row_label(
+    members: Sequence[str],
+    names: Mapping[str, str] | None = None,
+    link: Callable[[str], str | None] | None = None,
+) -> str:
+    """A row's methods joined by `` = `` (methods with identical scores share a row, in the
+    order the benchmark was asked for), each by its display name, linked when ``link`` gives a
+    target: ``Vanilla gradient = GuidedBackprop (captum)``."""
+    names, link = names or {}, link or (lambda _: None)
+    return " = ".join(_method(m, names, link) for m in members)
+
+
 def _block(
-    rows: Sequence[tuple[int, Row]],
+    rows: Sequence[tuple[str, Row]],
     ranking: Ranking,
     names: Mapping[str, str],
     link: Callable[[str], str | None],
@@ -53,21 +81,25 @@ def _block(
     cols = [HEADERS.get(k, k) for k in ranking.criteria]
     head = ["rank", "method", *(["fails"] if fails else []), "score", *cols, "mean rank"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for i, r in rows:
+    for place, r in rows:
         failed = [", ".join(check_label(c) for c in r.failed)] if fails else []
-        cells = [str(i), _method(r.method, names, link), *failed, f"**{r.score.format()}**"]
-        cells += [r.criteria[k].format() for k in ranking.criteria]
-        lines.append("| " + " | ".join([*cells, f"{r.mean_rank:.2f}"]) + " |")
+        score = r.score.format(undefined=UNDEFINED_SCORE)
+        cells = [place, row_label(r.members, names, link), *failed, f"**{score}**"]
+        cells += [r.criteria[k].format(undefined=UNDEFINED_SCORE) for k in ranking.criteria]
+        cells.append(number(r.mean_rank, ".2f", UNDEFINED_RANK))
+        lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
-def _neighbour(n: Neighbours, names: Mapping[str, str]) -> str:
-    pair = f"{names.get(n.better, n.better)} › {names.get(n.worse, n.worse)}"
+def _neighbour(n: Neighbours, ranking: Ranking, names: Mapping[str, str]) -> str:
+    members = {r.method: r.members for r in ranking.rows}
+    better, worse = (row_label(members.get(k, (k,)), names) for k in (n.better, n.worse))
     if n.across_blocks:
         verdict = "sanity boundary: ordered by the checks, not by the scores"
     else:
         verdict = "yes" if n.separated else "no"
-    return f"| {pair} | {n.probability.format(signed=False)} | {verdict} |"
+    p = n.probability.format(signed=False, undefined="no unit to compare on")
+    return f"| {better} › {worse} | {p} | {verdict} |"
 
 
 def _friedman(ranking: Ranking, figure: str | None) -> list[str]:
@@ -75,15 +107,19 @@ def _friedman(ranking: Ranking, figure: str | None) -> list[str]:
     if f is None:
         return ["Fewer than 3 methods: no Friedman test.", ""]
     k, N = f.k, f.n_units
+    shared = any(len(r.members) > 1 for r in ranking.rows)
+    what = "rows (methods that share a row count once)" if shared else "methods"
+    why = "no statistic without a difference between the rows"
     lines = [
-        f"Friedman test over the {k} methods on the {N} (dataset, seed) units, each unit "
-        "ranking the methods by their mean rank over "
-        f"{', '.join(HEADERS.get(c, c) for c in ranking.criteria)}: χ²_F = {f.statistic:.1f} "
-        f"({k - 1} df), p = {f.p_value:.2g}; Iman-Davenport F_F = {f.iman_davenport:.1f} "
-        f"({k - 1}, {(k - 1) * (N - 1)} df), p = {f.p_iman_davenport:.2g}. Nemenyi critical "
-        f"difference at α = {f.alpha:g}: CD = q_α √(k(k+1)/6N) = {f.cd:.2f} mean ranks "
-        "(Demšar 2006). In the figure, methods joined by a bar do not differ at α; red methods "
-        "fail a sanity check.",
+        f"Friedman test over the {k} {what} on the {N} (dataset, seed) units, each unit "
+        "ranking them by their mean rank over "
+        f"{', '.join(HEADERS.get(c, c) for c in ranking.criteria)}: χ²_F = "
+        f"{number(f.statistic, '.1f', why)} ({k - 1} df), p = {number(f.p_value, '.2g', why)}; "
+        f"Iman-Davenport F_F = {number(f.iman_davenport, '.1f', why)} "
+        f"({k - 1}, {(k - 1) * (N - 1)} df), p = {number(f.p_iman_davenport, '.2g', why)}. "
+        f"Nemenyi critical difference at α = {f.alpha:g}: CD = q_α √(k(k+1)/6N) = {f.cd:.2f} "
+        "mean ranks (Demšar 2006). In the figure, methods joined by a bar do not differ at α; "
+        "red methods fail a sanity check.",
         "",
     ]
     if figure:
@@ -126,7 +162,7 @@ def ranking_section(
     res, units = ranking.resampling, ranking.units
     n_units = sum(units.values())
     seeds = "/".join(str(n) for n in dict.fromkeys(units.values()))
-    numbered = list(enumerate(ranking.rows, 1))
+    numbered = list(zip(ranking.places(), ranking.rows, strict=True))
     aggregate = AGGREGATE_NAMES.get(ranking.aggregate, ranking.aggregate)
     return [
         "## Ranking",
@@ -144,6 +180,8 @@ def ranking_section(
         "units, of the rank by mean rank over the criteria "
         "(the Friedman test's R_j, 1 = best).",
         "",
+        SHARED,
+        "",
         "### Methods that pass every sanity check",
         "",
         *_block([(i, r) for i, r in numbered if r.block == PASSES], ranking, names, link),
@@ -158,7 +196,7 @@ def ranking_section(
         "",
         "| methods | P(beats the next) | separated |",
         "|---|---|---|",
-        *[_neighbour(n, names) for n in ranking.neighbours],
+        *[_neighbour(n, ranking, names) for n in ranking.neighbours],
         "",
         "### Friedman test and critical difference",
         "",

@@ -31,9 +31,51 @@ ACCURACY_HEADERS = ("balanced", "CN", "AD errors", "AD typical", "AD atypical")
 RATIO_KEYS = ("b", "c", "b_dagger", "c_dagger")
 
 
-def fmt(values: list[float]) -> str:
+#: Why a criterion's value is undefined on a seed (NaN): :func:`salcheck.criteria.base.ratio`
+#: of 0/0 (a map that is 0 on both regions), or a group with no image behind its map (no
+#: atypical image classified correctly, say; :func:`salcheck.engine.evaluate.score_maps`).
+UNDEFINED_CRITERION = "0/0, or no image in the group, e.g. no atypical image classified correctly"
+
+
+def number(x: float, spec: str = ".2f", why: str = UNDEFINED_CRITERION) -> str:
+    """``x`` formatted by ``spec``; never ``nan`` or ``inf``: NaN is the word *undefined* with
+    ``why``, its reason; an infinity is ``∞`` (``-∞``).
+
+    Examples:
+        >>> number(0.125), number(float("nan"), why="no null map"), number(float("-inf"))
+        ('0.12', 'undefined (no null map)', '-∞')
+    """
+    if math.isnan(x):
+        return f"undefined ({why})"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:{spec}}"
+
+
+def fmt(values: list[float], why: str = UNDEFINED_CRITERION) -> str:
+    """mean ± sd over seeds (one value: itself; none: *missing*). Never ``nan`` or ``inf``: a
+    NaN on any seed makes the mean undefined, said with ``why``, its reason, and on how many
+    seeds; an infinite value (a ratio x/0) makes it ``∞``, on so many seeds.
+
+    Examples:
+        >>> fmt([1.0, 2.0, 3.0]), fmt([1.0, float("nan")], why="no AD image"), fmt([])
+        ('2.00 ± 1.00', 'undefined on 1 of 2 seeds (no AD image)', 'missing')
+        >>> fmt([float("nan")] * 3, why="a null scored 0")
+        'undefined (a null scored 0)'
+        >>> fmt([2.0, float("inf")]), fmt([float("-inf")])
+        ('∞ on 1 of 2 seeds', '-∞')
+    """
     if not values:
         return "missing"
+    x = np.asarray(values, float)
+    nan, inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+    if nan:
+        seeds = "" if nan == len(x) else f" on {nan} of {len(x)} seeds"
+        return f"undefined{seeds} ({why})"
+    if inf:
+        signs = {"-" if v < 0 else "" for v in x[np.isinf(x)]}
+        seeds = "" if inf == len(x) else f" on {inf} of {len(x)} seeds"
+        return f"{'±' if len(signs) > 1 else signs.pop()}∞{seeds}"
     if len(values) == 1:
         return f"{values[0]:.2f}"
     return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
@@ -78,13 +120,16 @@ def magnitudes(view: ResultsView) -> list[str]:
         )
     default = [(d, "default") for d in ("homogeneous", "heterogeneous") if view.available(d, "default")]
     if len(default) == 2:
-        d = np.mean(
-            [abs(g) for k in RATIO_KEYS for g, cell, *_ in gaps[k] if cell.startswith("default on")]
+        d = float(
+            np.mean(
+                [abs(g) for k in RATIO_KEYS for g, cell, *_ in gaps[k] if cell.startswith("default on")]
+            )
         )
+        why = "a value on some seed is not above 0 or is undefined, so its geometric mean is undefined"
         lines += [
             "",
-            f"On default training (homogeneous, heterogeneous), D = {d:.3f}: the protocol "
-            "study's distance (mean |log ratio| over b, c, b†, c†).",
+            f"On default training (homogeneous, heterogeneous), D = {number(d, '.3f', why)}: the "
+            "protocol study's distance (mean |log ratio| over b, c, b†, c†).",
         ]
     return lines
 
@@ -117,31 +162,42 @@ def training_rule(tier: Tier) -> str:
 
 
 def convergence(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
-    """Per cell: models that learned, epochs run, why they stopped, and the kept epoch."""
+    """Per cell: models that learned (and learned the atypical subtype), epochs run, why they
+    stopped, and the kept epoch."""
+    from salcheck.training.stopping import LEARNED_SUBTYPE_ACCURACY, learned_subtype
+
     rule = training_rule(view.tier)
     lines = [
         f"Training: {rule}; the epoch of the lowest validation loss is kept (the F2 control runs "
         "every epoch of its length). A model *learned* when the kept epoch's validation balanced "
-        f"accuracy reaches {LEARNED_BALANCED_ACCURACY:g} (chance 0.5). A run *still improving* "
-        "stopped at its cap while its validation loss was still falling (lower, beyond the "
-        "tolerance, in its last patience epochs than before them; the last quarter without "
-        "patience). A comparison that reads a cell where a model did not learn or was still "
-        "improving is *undecidable*.",
+        f"accuracy reaches {LEARNED_BALANCED_ACCURACY:g} (chance 0.5); it *learned the atypical "
+        f"subtype* when it calls at least {LEARNED_SUBTYPE_ACCURACY:g} of the test set's atypical "
+        "atrophied images atrophied. A run *still improving* stopped at its cap while its "
+        "validation loss was still falling (lower, beyond the tolerance, in its last patience "
+        "epochs than before them; the last quarter without patience). A comparison that reads a "
+        "cell where a model did not learn or was still improving is *undecidable*, and so is one "
+        "that reads the atypical map (b†, c†) of a cell where a model did not learn the atypical "
+        "subtype.",
         "",
-        "| training data | variant | learned | epochs run | stopped by patience | at the cap, still "
-        "improving | kept epoch |",
-        "|---|---|---|---|---|---|---|",
+        "| training data | variant | learned | learned the atypical subtype | epochs run | stopped "
+        "by patience | at the cap, still improving | kept epoch |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for (dataset, variant), runs in models.items():
         if not runs:
             continue
         learned = sum(r.learned for r in runs)
+        atypical = "not evaluated"
+        if view.available(dataset, variant, ("features",)):
+            atypical = (
+                f"{sum(learned_subtype(a) for a in view.accuracy(dataset, variant))} of {len(runs)}"
+            )
         run = [int(r.stop.get("epochs_run", len(r.history))) for r in runs]
         patience = sum(r.stop.get("reason") == "patience" for r in runs)
         improving = sum(r.still_improving for r in runs)
         lines.append(
-            f"| {dataset} | {variant} | {learned} of {len(runs)} | {_spread(run)} | {patience} of "
-            f"{len(runs)} | {improving} | {_spread([r.best_epoch for r in runs])} |"
+            f"| {dataset} | {variant} | {learned} of {len(runs)} | {atypical} | {_spread(run)} | "
+            f"{patience} of {len(runs)} | {improving} | {_spread([r.best_epoch for r in runs])} |"
         )
     return lines + _replayed(view, models)
 
@@ -252,7 +308,8 @@ def accuracy(view: ResultsView) -> list[str]:
         "|---|---|" + "---|" * len(keep),
     ]
     for dataset, variant, vals in rows:
-        lines.append(f"| {dataset} | {variant} | " + " | ".join(fmt(vals[i]) for i in keep) + " |")
+        cells = [fmt(vals[i], why="no such image in the test set") for i in keep]
+        lines.append(f"| {dataset} | {variant} | " + " | ".join(cells) + " |")
     return lines
 
 

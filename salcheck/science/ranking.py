@@ -11,6 +11,13 @@ Inputs (one layout for every function)
 
 Steps
 -----
+0. Identical methods share one row (:func:`identical_methods`): methods whose log ratios to the
+   best null are exactly equal (``==``) on every unit and criterion the ranking reads, and that
+   fail the same sanity checks, are one row listing its members (``Row.members``, in the order
+   given). Identical maps give identical scores (on the study's LeakyReLU networks the vanilla
+   gradient, captum's GuidedBackprop and Deconvolution and MONAI's GuidedBackpropGrad all
+   return the gradient), so such a group is one method under several names: it counts once in
+   the Friedman test, the mean ranks and the neighbours, and it is never ordered by name.
 1. Against the nulls (:func:`log_ratio_to_best_null`): r = log(x / x_null) per (dataset, seed,
    criterion), x_null the best null of that dataset and criterion on the same seed. r = 0 is
    chance, r = log 2 twice the best null.
@@ -19,7 +26,10 @@ Steps
 3. Aggregate over units: the interquartile mean (:func:`iqm`), with a percentile bootstrap
    interval that resamples seeds within each dataset (:func:`stratified_interval`).
 4. Sanity first (:func:`rank`): a method that fails a check ranks after every method that
-   passes; each block is ordered by the aggregate of s.
+   passes; each block is ordered by the aggregate of s, then by mean rank. Rows still tied on
+   both (equal estimates, not identical scores: those share a row) keep the order the benchmark
+   was asked for (the order of ``scores``), never the names' order; :meth:`Ranking.places`
+   gives them one shared place, which the page prints as tied (``2=``).
 5. Neighbours (:func:`probability_of_beating`): P(A beats B on a random unit), with its interval.
 6. Friedman test and Nemenyi critical difference over methods on the per-unit mean rank
    across criteria (:func:`friedman_nemenyi`, :func:`critical_difference`).
@@ -111,8 +121,26 @@ class Interval:
         """True when ``value`` lies outside [low, high]."""
         return not self.low <= value <= self.high
 
-    def format(self, digits: int = 2, signed: bool = True) -> str:
+    def format(
+        self, digits: int = 2, signed: bool = True, undefined: str = "no finite value to aggregate"
+    ) -> str:
+        """``estimate [low, high]``; never ``nan``: an undefined estimate is the word
+        *undefined* with ``undefined`` as its reason, undefined bounds (scipy's BCa on
+        degenerate resamples) are said to be so beside the estimate.
+
+        Examples:
+            >>> Interval(0.5, 0.25, 0.75).format()
+            '+0.50 [+0.25, +0.75]'
+            >>> Interval(math.nan, math.nan, math.nan).format(undefined="a null scored 0")
+            'undefined (a null scored 0)'
+            >>> Interval(0.5, math.nan, math.nan).format(signed=False)
+            '0.50 [interval undefined: the bootstrap gave no bounds]'
+        """
         f = f"{{:{'+' if signed else ''}.{digits}f}}"
+        if not math.isfinite(self.estimate):
+            return f"undefined ({undefined})"
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            return f"{f.format(self.estimate)} [interval undefined: the bootstrap gave no bounds]"
         return f"{f.format(self.estimate)} [{f.format(self.low)}, {f.format(self.high)}]"
 
 
@@ -485,14 +513,22 @@ def friedman_nemenyi(unit_values: Mapping[str, ArrayLike], alpha: float = ALPHA)
 
 @dataclass(frozen=True)
 class Row:
-    """One method of the ranking."""
+    """One row of the ranking: a method, or methods with identical scores (:func:`identical_methods`)."""
 
-    method: str
+    method: str  # the row's key: its first member (Friedman's, the neighbours' and the intervals')
     block: str  # PASSES or FAILS
     score: Interval  # aggregate over units of s (mean over the criteria of the log ratio)
     criteria: dict[str, Interval]  # aggregate over units of each criterion's log ratio
-    mean_rank: float  # R_j among every method (1 = best), as in the Friedman test
+    mean_rank: float  # R_j among every row (1 = best), as in the Friedman test
     failed: tuple[str, ...]  # the sanity checks it fails
+    members: tuple[str, ...] = ()  # every method of the row, ``method`` first; () -> (method,)
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            object.__setattr__(self, "members", (self.method,))
+        elif self.members[0] != self.method:
+            msg = f"a row's first member is its method; got {self.method!r}, members {self.members}"
+            raise InvalidArgument(msg)
 
 
 @dataclass(frozen=True)
@@ -512,7 +548,7 @@ class Neighbours:
 
 @dataclass(frozen=True)
 class Ranking:
-    rows: tuple[Row, ...]  # passing block first, each block by decreasing score
+    rows: tuple[Row, ...]  # passing block first, each block by decreasing score, then mean rank
     neighbours: tuple[Neighbours, ...]  # rows i and i + 1
     friedman: Friedman | None  # None with fewer than 3 methods
     best_nulls: dict[tuple[str, str], str]
@@ -520,6 +556,20 @@ class Ranking:
     aggregate: str
     resampling: Resampling
     units: dict[str, int]  # dataset -> seeds
+
+    def places(self) -> tuple[str, ...]:
+        """Each row's place, ``"1"``, ``"2"``...; rows tied on the ordering (same block, same
+        score estimate, same mean rank) share the place of the first of them, marked ``=``
+        (``"2="``, ``"2="``, ``"4"``): their order in :attr:`rows` is the order the benchmark was
+        asked for, not a result."""
+        keys = [_order(r) for r in self.rows]
+        return tuple(f"{keys.index(k) + 1}{'=' if keys.count(k) > 1 else ''}" for k in keys)
+
+
+def _order(row: Row) -> tuple[bool, float, float]:
+    """The sort key of the rows: sanity block, then decreasing score, then mean rank. No name:
+    rows equal on it keep their input order (``list.sort`` is stable)."""
+    return (row.block != PASSES, -row.score.estimate, row.mean_rank)
 
 
 def beats_nulls(
@@ -551,14 +601,67 @@ def _sanity(
     return {m: {c: bool(ok) for c, ok in checks.get(m, {}).items()} for m in methods}
 
 
+def identical_methods(
+    rel: NullRelative, checks: Mapping[str, Mapping[str, bool]] | None = None
+) -> tuple[tuple[str, ...], ...]:
+    """The methods of ``rel`` in groups of identical methods, each group and its members in
+    input order (a method alone is a group of one).
+
+    The rule: two methods are identical when their log ratios to the best null are exactly
+    equal (``==``, no tolerance) on every (dataset, seed, criterion) of ``rel`` (the criteria
+    the ranking scores and those :func:`beats_nulls` reads), and they fail the same checks of
+    ``checks`` (method -> check -> passed; a method with identical scores that fails another
+    check stays a row of its own). These are the numbers the ranking reads, so identical
+    methods get identical rows whatever their names; identical maps give identical scores.
+    Methods whose maps agree only to a tolerance (``Benchmark.equivalences``) but whose scores
+    differ in a digit are not merged: their rows are tied, not identical.
+
+    Examples:
+        >>> rel = log_ratio_to_best_null(
+        ...     {"grad": {"d": {"b": [2.0, 4.0]}}, "gbp": {"d": {"b": [2.0, 4.0]}},
+        ...      "ig": {"d": {"b": [2.0, 4.5]}}},
+        ...     {"random": {"d": {"b": [1.0, 1.0]}}},
+        ...     criteria=("b",),
+        ... )
+        >>> identical_methods(rel)
+        (('grad', 'gbp'), ('ig',))
+    """
+    checks = checks or {}
+
+    def failed(m: str) -> frozenset[str]:
+        return frozenset(c for c, ok in checks.get(m, {}).items() if not ok)
+
+    def same(a: str, b: str) -> bool:
+        return failed(a) == failed(b) and all(
+            np.array_equal(rel.ratios[a][d][k], rel.ratios[b][d][k])
+            for d in rel.datasets
+            for k in rel.criteria
+        )
+
+    groups: list[list[str]] = []
+    for m in rel.methods:
+        group = next((g for g in groups if same(g[0], m)), None)
+        if group is None:
+            groups.append([m])
+        else:
+            group.append(m)
+    return tuple(tuple(g) for g in groups)
+
+
+def _merged(rel: NullRelative, groups: Sequence[Sequence[str]]) -> NullRelative:
+    """``rel`` with one method per group, the group's first member (identical to the rest)."""
+    return replace(rel, ratios={g[0]: rel.ratios[g[0]] for g in groups})
+
+
 def _row(
     rel: NullRelative,
-    method: str,
+    members: Sequence[str],
     checks: Mapping[str, bool],
     criteria: Sequence[str],
     statistic: Callable[..., np.ndarray],
     resampling: Resampling,
 ) -> Row:
+    method = members[0]
     failed = tuple(c for c, ok in checks.items() if not ok)
     return Row(
         method,
@@ -567,6 +670,7 @@ def _row(
         {k: resampling.interval(rel.strata(method, k), statistic, method, k) for k in criteria},
         math.nan,
         failed,
+        tuple(members),
     )
 
 
@@ -581,29 +685,36 @@ def rank(
     resampling: Resampling | None = None,
     alpha: float = ALPHA,
 ) -> Ranking:
-    """Rank methods against the nulls, sanity first (the module's steps 1-6).
+    """Rank methods against the nulls, sanity first (the module's steps 0-6).
 
     ``checks`` (method -> check -> passed) are joined by :func:`beats_nulls` on
-    ``beats_nulls_on`` (pass ``()`` to leave it out). Rows: every method that passes every
-    check, by decreasing aggregate of s, then every method that fails one, likewise.
+    ``beats_nulls_on`` (pass ``()`` to leave it out). Methods with identical scores share one
+    row (:func:`identical_methods`: exactly equal log ratios on every unit and criterion, the
+    same failed checks), merged before anything is computed, so a group counts once in the
+    Friedman test, the mean ranks and the neighbours. Rows: every row that passes every check,
+    by decreasing aggregate of s, then by mean rank, then every row that fails one, likewise;
+    rows still tied keep the order of ``scores`` (the order the benchmark was asked for), never
+    the names' order, and :meth:`Ranking.places` marks them as tied.
     """
     check_choice("aggregate", aggregate, tuple(AGGREGATES))
     if not criteria:
         raise InvalidArgument("need at least one criterion to rank on, got none")
     resampling = resampling or Resampling()
     statistic = AGGREGATES[aggregate]
-    rel = log_ratio_to_best_null(scores, nulls, (*criteria, *beats_nulls_on))
-    sanity = _sanity(checks, rel.methods)
+    full = log_ratio_to_best_null(scores, nulls, (*criteria, *beats_nulls_on))
+    sanity = _sanity(checks, full.methods)
+    groups = identical_methods(full, sanity)
+    rel = _merged(full, groups)
     for m in rel.methods:
         sanity[m].update(beats_nulls(rel, m, beats_nulls_on, aggregate=aggregate, resampling=resampling))
     unit_ranks = criterion_ranks(rel, criteria)
     friedman = friedman_nemenyi(unit_ranks, alpha) if len(rel.methods) >= 3 else None
     R = friedman.mean_ranks if friedman else average_ranks(unit_ranks)
     rows = [
-        replace(_row(rel, m, sanity[m], criteria, statistic, resampling), mean_rank=R[m])
-        for m in rel.methods
+        replace(_row(rel, g, sanity[g[0]], criteria, statistic, resampling), mean_rank=R[g[0]])
+        for g in groups
     ]
-    rows.sort(key=lambda r: (r.block != PASSES, -r.score.estimate, r.mean_rank, r.method))
+    rows.sort(key=_order)
     neighbours = tuple(
         Neighbours(
             a.method,

@@ -120,7 +120,10 @@ class Benchmark:
         """The methods ranked sanity first (:func:`salcheck.science.ranking.rank`): their b, c,
         b†, c† as log ratios to the best null map on the same models and seeds, aggregated with
         stratified bootstrap intervals; randomisation sensitivity read from each method's stored
-        check suite, beating the nulls on b and c from the intervals."""
+        check suite, beating the nulls on b and c from the intervals. Methods whose scores are
+        exactly equal on every model share one row (:func:`salcheck.science.ranking.identical_methods`;
+        :meth:`equivalences` compares the maps, to a tolerance, for the page's own section); rows
+        still tied keep the order of the benchmark's methods, never their names'."""
         table: Callable[[list[Entry]], Table] = lambda entries: {
             e.key: {d: {k: e.values(d, k) for k in RANK_CRITERIA} for d in DATASETS} for e in entries
         }
@@ -208,16 +211,31 @@ def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
 def null_outranks(
     bench: Benchmark, reference: str = "vanilla", criteria: Iterable[str] = ("b", "c")
 ) -> list[str]:
-    """Each (null, dataset, criterion) where a null map's mean is not below ``reference``'s."""
+    """Each (null, dataset, criterion) where a null map's mean is not below ``reference``'s; a
+    mean that is undefined on a seed (NaN) is not below, and is said so in words, not ``nan``."""
     ref = bench.entry(reference)
     out = []
     for null in bench.nulls:
         for d in DATASETS:
             for k in criteria:
                 x, y = null.mean(d, k), ref.mean(d, k)
-                if not x < y:
-                    out.append(f"{null.name} {k} on {d}: {x:.3g} >= {ref.name} {y:.3g}")
+                if math.isnan(x) or math.isnan(y):
+                    out.append(
+                        f"{null.name} {k} on {d}: {_mean_text(x)} against {ref.name} "
+                        f"{_mean_text(y)}, not comparable"
+                    )
+                elif not x < y:
+                    out.append(f"{null.name} {k} on {d}: {_mean_text(x)} >= {ref.name} {_mean_text(y)}")
     return out
+
+
+def _mean_text(x: float) -> str:
+    """A mean over seeds for :func:`null_outranks`'s lines: NaN in words (never ``nan``)."""
+    if math.isnan(x):
+        return "undefined (on some seed: 0/0, or no image in the group)"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.3g}"
 
 
 def default_methods() -> list[str]:
