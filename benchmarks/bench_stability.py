@@ -20,7 +20,8 @@ import json
 import os
 import time
 
-from salcheck.engine.plan import Plan, execute, null_refs, report_plan
+from salcheck.engine.plan import Plan, execute, report_plan
+from salcheck.saliency.resolve import null_refs
 from salcheck.science.findings import ALL
 from salcheck.store.files import Store
 from salcheck.store.tiers import get_tier

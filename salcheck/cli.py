@@ -46,8 +46,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from salcheck.engine.runner import store_root
-    from salcheck.store.files import Store
+    from salcheck.store.files import Store, store_root
 
     return Store(store_root(args.store))
 
@@ -110,10 +109,9 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     """``salcheck zoo status | verify | add``."""
     from pathlib import Path
 
-    from salcheck.engine.runner import store_root
     from salcheck.errors import InvalidArgument
     from salcheck.store import zoo
-    from salcheck.store.files import Store
+    from salcheck.store.files import Store, store_root
 
     root = Path(args.zoo) if args.zoo else zoo.zoo_root()
     if root is None:
@@ -216,7 +214,7 @@ def _legend() -> list[str]:
 
 def _view(args: argparse.Namespace, method: Any) -> Any:
     """The read-only view the report and the verdicts decide on: the method, beyond the nulls."""
-    from salcheck.engine.plan import null_refs
+    from salcheck.saliency.resolve import null_refs
     from salcheck.store.view import ResultsView
 
     return ResultsView(_store(args), _tier(args), method, seeds=args.seeds, nulls=null_refs())

@@ -63,8 +63,7 @@ def salcheck_tier(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(scope="session")
 def salcheck_store(request: pytest.FixtureRequest) -> Any:
-    from salcheck.engine.runner import store_root
-    from salcheck.store.files import Store
+    from salcheck.store.files import Store, store_root
 
     return Store(store_root(request.config.getoption("salcheck_store")))
 
@@ -106,7 +105,8 @@ def salcheck_view(
     salcheck_compute: Any,
 ) -> Any:
     """The read-only view of the method's results, once the property suite's plan is held."""
-    from salcheck.engine.plan import null_refs, properties_plan
+    from salcheck.engine.plan import properties_plan
+    from salcheck.saliency.resolve import null_refs
     from salcheck.store.view import ResultsView
 
     seeds = request.config.getoption("salcheck_seeds")

@@ -14,9 +14,10 @@ import salcheck.studies.dose as study
 from salcheck.cli import main
 from salcheck.cohort import make_cohort
 from salcheck.cohort.cohort import draw_subtypes
-from salcheck.engine.plan import cells_plan, null_refs
+from salcheck.engine.plan import cells_plan
 from salcheck.errors import InvalidArgument
 from salcheck.report.dose_page import page_stem, render_dose
+from salcheck.saliency.resolve import null_refs
 from salcheck.science.verdicts import gate
 from salcheck.store.files import Store
 from salcheck.store.records import Evaluation, ModelResult

@@ -14,7 +14,7 @@ import salcheck.engine.runner as runner
 from salcheck.checks.suite import results_of
 from salcheck.cli import main
 from salcheck.criteria import EvalProtocol
-from salcheck.engine.plan import Task
+from salcheck.engine.tasks import Task
 from salcheck.errors import InvalidRecord
 from salcheck.saliency.resolve import resolve
 from salcheck.store.bundle import export_bundle

@@ -173,10 +173,19 @@ class FakeView:
     seeds = (0, 1, 2, 3, 4)
     protocol_id = "training: early stopping; evaluation: test v1"
 
-    def decide_available(self, comparisons):
-        out = {"F1-homogeneous": REPLICATED, "F1-heterogeneous": UNDECIDABLE, "F2-b": None}
+    def findings_available(self, comparisons):
+        from salcheck.science.findings import FindingVerdict
+        from salcheck.science.stats import NullRule
+
         flat = paired_test([2.0] * 5, [1.0] * 5, claim="zero spread")
-        return {**out, "F2-c": flat}
+        blocked = NullRule("beyond the nulls", "inconclusive", {"sobel": INCONCLUSIVE})
+        return {
+            # F1 on homogeneous: the method's own test replicated, the null rule blocked it.
+            "F1-homogeneous": FindingVerdict(REPLICATED, {}, blocked, INCONCLUSIVE),
+            "F1-heterogeneous": FindingVerdict(UNDECIDABLE, {}, None, UNDECIDABLE),
+            "F2-b": None,
+            "F2-c": FindingVerdict(flat, {}, None, flat),
+        }
 
 
 def test_a_record_names_tier_method_seeds_protocol_and_commit(tmp_path):
@@ -186,7 +195,9 @@ def test_a_record_names_tier_method_seeds_protocol_and_commit(tmp_path):
     assert record["protocol"] == FakeView.protocol_id and "git_commit" in record
     assert set(record["verdicts"]) == {"F1-homogeneous", "F1-heterogeneous", "F2-c"}
     f1 = record["verdicts"]["F1-homogeneous"]
-    assert f1["seeds"] == SEEDS and f1["digest"] == REPLICATED.digest()
+    assert f1["seeds"] == SEEDS and f1["digest"] == INCONCLUSIVE.digest()
+    assert (f1["outcome"], f1["own_outcome"]) == ("inconclusive", "replicated")
+    assert record["verdicts"]["F2-c"]["own_outcome"] is None  # no null rule: nothing blocked it
     assert record["verdicts"]["F1-heterogeneous"]["reason"] == "the cell did not learn"
     json.dumps(record, allow_nan=False)  # no NaN, no inf: an undecidable, a zero spread
     path = write_record(FakeView(), tmp_path)
@@ -199,7 +210,7 @@ def test_record_names_and_reading(tmp_path):
     assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {}
     write_record(FakeView(), tmp_path)
     assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {
-        "F1-homogeneous": "replicated",
+        "F1-homogeneous": "inconclusive",
         "F1-heterogeneous": "undecidable",
         "F2-c": "replicated",
     }

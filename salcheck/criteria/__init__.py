@@ -37,6 +37,17 @@ from salcheck.criteria.subtyping import (
     subtype_features_ari,
 )
 
+
+def part_of(criterion: str) -> str:
+    """The part of an evaluation a criterion is read from: ``a`` from the features, the
+    randomisation scores (F8's) from the curve, every other criterion from the maps."""
+    if criterion == "a":
+        return "features"
+    if criterion in RANDOMISATION_SCORES:
+        return "randomisation"
+    return "maps"
+
+
 #: The criteria on per-image and group maps (a method's evaluation), and on the model's
 #: features (criterion a: the same for every method).
 MAP_CRITERIA: list[type[Criterion]] = [
@@ -87,6 +98,7 @@ __all__ = [
     "group_regions",
     "last_block_features",
     "localisation_scores",
+    "part_of",
     "pointing_game",
     "random_map_criteria",
     "region_mean",

@@ -12,81 +12,18 @@ computed only where F8 or the randomisation check reads it), :func:`checks_plan`
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from salcheck.criteria import EvalProtocol
+from salcheck.criteria import EvalProtocol, part_of
+from salcheck.engine.runner import run_checks, run_tasks
+from salcheck.engine.tasks import CheckSuite, Task
 from salcheck.errors import InvalidArgument
-from salcheck.saliency.resolve import MethodRef, resolve
+from salcheck.saliency.resolve import MethodRef, null_refs, resolve
 from salcheck.store.files import Store
-from salcheck.store.keys import ModelSpec, TestSpec, checks_payload, content_key, evaluation_payload
+from salcheck.store.keys import ModelSpec, TestSpec
 from salcheck.store.tiers import Tier, check_seeds
-from salcheck.store.view import part_of
-
-TASK_PARTS = ("model", "features", "maps", "randomisation")
-
-
-@dataclass(frozen=True)
-class Task:
-    """Train the model ``spec`` (part ``model``), or compute one part of its evaluation."""
-
-    part: str
-    spec: ModelSpec
-    method: MethodRef | None = None  # maps and randomisation
-    protocol: EvalProtocol = field(default_factory=EvalProtocol)
-
-    def __post_init__(self) -> None:
-        if self.part not in TASK_PARTS:
-            msg = f"task part must be one of {TASK_PARTS}, got {self.part!r}"
-            raise InvalidArgument(msg)
-        if self.part in ("maps", "randomisation") and self.method is None:
-            msg = f"a {self.part} task needs a saliency method"
-            raise InvalidArgument(msg)
-
-    @property
-    def kind(self) -> str:
-        """The store kind of the task's entry."""
-        return "models" if self.part == "model" else self.part
-
-    def identity(self, test: TestSpec) -> dict[str, Any]:
-        """What the key of the task's evaluation entry hashes (stored in the entry)."""
-        fingerprint = self.method.fingerprint if self.method is not None else None
-        protocol = self.protocol.to_dict() if self.part != "features" else None
-        return evaluation_payload(self.part, self.spec, test, fingerprint, protocol)
-
-    def key(self, test: TestSpec) -> str:
-        """The store key of the task's entry."""
-        if self.part == "model":
-            return self.spec.key()
-        return content_key(self.identity(test))
-
-    def label(self) -> str:
-        what = self.part if self.method is None else f"{self.part} of {self.method.name}"
-        return f"{self.spec.label()} [{what}]"
-
-
-@dataclass(frozen=True)
-class CheckSuite:
-    """The check suite of ``method`` on ``tier``'s reference models (homogeneous default)."""
-
-    method: MethodRef
-    tier: Tier
-    seeds: tuple[int, ...]
-    protocol: EvalProtocol
-
-    def models(self) -> list[ModelSpec]:
-        return [self.tier.spec("homogeneous", "default", s) for s in self.seeds]
-
-    def identity(self) -> dict[str, Any]:
-        """What the key of the suite's entry hashes (stored in the entry)."""
-        return checks_payload(
-            self.method.fingerprint, self.models(), self.tier.test(), self.protocol.to_dict()
-        )
-
-    def key(self) -> str:
-        return content_key(self.identity())
 
 
 @dataclass(frozen=True)
@@ -296,8 +233,6 @@ def execute(
         >>> execute(Plan(get_tier("ci").test()), Store(tempfile.mkdtemp()))   # nothing to do
         []
     """
-    from salcheck.engine.runner import run_checks, run_tasks
-
     todo = plan.missing(store)
     if not len(todo):
         return []
@@ -325,19 +260,6 @@ def map_comparisons(comparisons: dict[str, Any]) -> dict[str, Any]:
         for k, c in comparisons.items()
         if all(part_of(op[2]) == "maps" for op in (c.x, c.y) if isinstance(op, tuple))
     }
-
-
-@functools.cache
-def _null_refs() -> tuple[MethodRef, ...]:
-    from salcheck.saliency.catalogue import NULLS
-
-    return tuple(resolve(name) for name in NULLS)
-
-
-def null_refs() -> list[MethodRef]:
-    """The null maps (random, Sobel edges, constant, an untrained network's gradient), each
-    resolved once per process."""
-    return list(_null_refs())
 
 
 def properties_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = None) -> Plan:

@@ -13,7 +13,6 @@ training here) and keeps the float path the same whatever the core count.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from salcheck.engine.evaluate import score, test_cohort
-from salcheck.engine.plan import CheckSuite, Task
+from salcheck.engine.tasks import CheckSuite, Task
 from salcheck.engine.train import load_model, train_model, train_together
 from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.models import weights_bytes
@@ -420,10 +419,3 @@ def run_checks(
             on_progress(o)
         out.append(o)
     return out
-
-
-def store_root(path: str | os.PathLike[str] | None) -> Path:
-    """The store directory a command uses: ``path``, else the default."""
-    from salcheck.store.files import default_store
-
-    return Path(path) if path else default_store()

@@ -11,6 +11,7 @@ answered from the store.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -125,3 +126,16 @@ def method_fingerprint(method: Any) -> str | None:
     except Unstable:
         return None
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _null_refs() -> tuple[MethodRef, ...]:
+    from salcheck.saliency.catalogue import NULLS
+
+    return tuple(resolve(name) for name in NULLS)
+
+
+def null_refs() -> list[MethodRef]:
+    """The null maps (random, Sobel edges, constant, an untrained network's gradient), each
+    resolved once per process."""
+    return list(_null_refs())

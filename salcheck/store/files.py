@@ -53,6 +53,11 @@ def default_store() -> Path:
     return Path(cache) / "salcheck"
 
 
+def store_root(path: str | os.PathLike[str] | None) -> Path:
+    """The store directory a command uses: ``path``, else the default."""
+    return Path(path) if path else default_store()
+
+
 def checksum(payload: Payload) -> str:
     """sha256 of the canonical JSON of ``payload``."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

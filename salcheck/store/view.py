@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from salcheck.criteria import RANDOMISATION_SCORES, EvalProtocol
+from salcheck.criteria import RANDOMISATION_SCORES, EvalProtocol, part_of
 from salcheck.errors import SalcheckError
 from salcheck.saliency.resolve import DEFAULT_METHOD, MethodRef, resolve
 from salcheck.science.findings import Comparison, FindingVerdict, decide_finding
@@ -27,16 +27,6 @@ from salcheck.store.tiers import Tier, check_seeds
 
 class MissingResults(SalcheckError, LookupError):
     """The store holds no finished result where one was asked for."""
-
-
-def part_of(criterion: str) -> str:
-    """The part of an evaluation a criterion is read from: ``a`` from the features, the
-    randomisation scores (F8's) from the curve, every other criterion from the maps."""
-    if criterion == "a":
-        return "features"
-    if criterion in RANDOMISATION_SCORES:
-        return "randomisation"
-    return "maps"
 
 
 def reads_atypical(criterion: str) -> bool:

@@ -276,7 +276,8 @@ def dose_plan(
 ) -> Any:
     """Every model of the routes x seeds, its features, and the maps of ``method`` and of every
     null map (the best null's level is read there)."""
-    from salcheck.engine.plan import null_refs, specs_plan
+    from salcheck.engine.plan import specs_plan
+    from salcheck.saliency.resolve import null_refs
 
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     specs = [s for r in check_routes(routes) for seed in seeds for s in dose_specs(tier, r, seed, grid)]
@@ -371,7 +372,7 @@ def collect(
 ) -> DoseData:
     """Every curve of the routes, read from the store (raises
     :class:`~salcheck.store.view.MissingResults` naming what is missing; computes nothing)."""
-    from salcheck.engine.plan import null_refs
+    from salcheck.saliency.resolve import null_refs
 
     view = ResultsView(store, tier, method, seeds=seeds)
     nulls = [view.for_method(n) for n in null_refs()]

@@ -194,7 +194,7 @@ class Benchmark:
         """The stored check-suite results of a method (computed by :func:`benchmark_plan`'s
         plan)."""
         from salcheck.checks.suite import results_of
-        from salcheck.engine.plan import CheckSuite
+        from salcheck.engine.tasks import CheckSuite
         from salcheck.store.view import read_checks
 
         suite = CheckSuite(entry.method, self.tier, self.seeds, entry.view.protocol)

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from salcheck.criteria import part_of
 from salcheck.errors import InvalidArgument
 from salcheck.saliency.catalogue import NULLS
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import Comparison, FindingVerdict
 from salcheck.store.files import Store
 from salcheck.store.tiers import Tier, check_seeds
-from salcheck.store.view import ResultsView, part_of
+from salcheck.store.view import ResultsView
 from salcheck.studies.method_benchmark import DATASETS, DEFAULT_ONLY, EQUIVALENCE_TOLERANCE
 
 if TYPE_CHECKING:

@@ -186,7 +186,8 @@ def protocol_plan(tier: Tier, method: Any = "vanilla", *, seeds: Iterable[int] |
 
 
 def _plan(tier: Tier, method: MethodRef, chosen: dict[str, Any], seeds: Iterable[int] | None) -> Any:
-    from salcheck.engine.plan import Plan, Task
+    from salcheck.engine.plan import Plan
+    from salcheck.engine.tasks import Task
 
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     tasks = []
