@@ -98,7 +98,7 @@ def resolve_method(name: str, seed: int = 0) -> AttributionMethod:
     if isinstance(obj, SaliencyMethod):
         return obj
     if isinstance(obj, type) and issubclass(obj, SaliencyMethod):
-        return obj(seed=seed)
+        return _construct(obj, seed)
     if isinstance(obj, type) and hasattr(obj, "attribute"):
         from salcheck.saliency.captum_adapter import CaptumMethod
 
@@ -107,6 +107,16 @@ def resolve_method(name: str, seed: int = 0) -> AttributionMethod:
         return obj
     msg = f"{name!r} is a {type(obj).__name__}, not a saliency method (needs .attribute)"
     raise InvalidArgument(msg)
+
+
+def _construct(cls: type, seed: int) -> Any:
+    """``cls(seed=seed)`` when its constructor takes a seed (or any keyword), else ``cls()``: a
+    method class with its own ``__init__(self, scale=1.0)`` is built with its defaults."""
+    import inspect
+
+    params = inspect.signature(cls).parameters.values()
+    takes_seed = any(p.name == "seed" or p.kind is p.VAR_KEYWORD for p in params)
+    return cls(seed=seed) if takes_seed else cls()
 
 
 def method_name(method: Any) -> str:
