@@ -1,6 +1,7 @@
 """Stable names for code and values across processes: what fingerprints of saliency methods and
-networks are made of (the source of the defining module, a package's version, a parameter's
-text), and importing a user's ``MODULE:OBJECT`` from the current directory."""
+networks are made of (a class's declared ``version`` of what it computes, else the source of
+its defining module; a package's version; a parameter's text), and importing a user's
+``MODULE:OBJECT`` from the current directory."""
 
 from __future__ import annotations
 
@@ -49,9 +50,15 @@ def code_id(cls: Any) -> str:
         True
     """
     declared = vars(cls).get("version") if hasattr(cls, "__dict__") else None
-    if isinstance(declared, (int, str)) and not isinstance(declared, bool):
-        return f"{qualname(cls)} version {declared}"
     module = inspect.getmodule(cls)
+    if isinstance(declared, (int, str)) and not isinstance(declared, bool):
+        if module is None or module.__name__ == "__main__":  # no name another process reads
+            raise Unstable(cls)
+        try:
+            inspect.getsource(cls)
+        except (OSError, TypeError) as exc:  # a notebook's or exec'd class: no file to name it
+            raise Unstable(cls) from exc
+        return f"{qualname(cls)} version {declared}"
     if module is None:
         raise Unstable(cls)
     top = module.__name__.partition(".")[0]

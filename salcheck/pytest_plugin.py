@@ -3,7 +3,8 @@
 Options (declared once with the command line's, in :mod:`salcheck.options`):
 ``--salcheck-tier``, ``--salcheck-network``, ``--salcheck-store``, ``--salcheck-method``,
 ``--salcheck-seeds``, ``--salcheck-workers``, ``--salcheck-device``, ``--salcheck-batch-models``,
-``--salcheck-verdicts``, ``--salcheck-dose`` (opt in to the whole dose-response study).
+``--salcheck-no-zoo`` (compute afresh, reading no model zoo), ``--salcheck-verdicts``,
+``--salcheck-dose`` (opt in to the whole dose-response study).
 ``--salcheck-network`` puts every model of the tier on that network (``MODULE:OBJECT[@LAYER]``
 for one of the user's own).
 Fixtures: ``salcheck_tier``, ``salcheck_store``, ``salcheck_method`` (the method under test,

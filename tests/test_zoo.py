@@ -173,3 +173,59 @@ def test_progress_counts_the_grid_and_estimates_the_hours_left_from_recorded_tra
     got = zoo.progress(zoo.tier_dir(tmp_path / "zoo", TIER.tag), TIER)
     n = len(TIER.grid())
     assert got == {"done": 2, "of": n, "hours_left": (n - 2) * 3600 / 2 / 3600}
+
+
+def test_a_failed_or_corrupted_store_entry_hides_no_finished_zoo_entry(made, tmp_path):
+    _, root, keys = made
+    warnings = []
+    store = Store(tmp_path / "user", layers=zoo.zoo_layers(root), warn=warnings.append)
+    key = keys["models"][0]
+    store.put("models", key, se.model_entry(se.spec(0), "failed"))  # an earlier run that failed
+    computed = []
+    entry, cached = store.get_or_compute(
+        "models", key, lambda: computed.append(1) or {}, usable=lambda e: e["status"] == "done"
+    )
+    assert cached and entry["status"] == "done" and not computed
+    path = store.path("maps", keys["maps"][0])
+    path.write_text("{ not json")  # a corrupted copy in the store: the zoo's answers
+    assert store.get("maps", keys["maps"][0])["criteria"]["b"] == 1.0
+    assert path.with_suffix(".corrupt").exists()
+
+
+def test_a_corrupted_store_blob_is_set_aside_and_the_zoos_served(made, tmp_path):
+    _, root, keys = made
+    warnings = []
+    store = Store(tmp_path / "user", layers=zoo.zoo_layers(root), warn=warnings.append)
+    key = keys["models"][1]
+    sha = store.get("models", key)["weights_sha256"]
+    store.path("models", key, ".safetensors").write_bytes(b"damaged")
+    assert store.get_blob("models", key, sha) == bytes([1]) * 10
+    assert "corrupted blob" in warnings[0] and "set aside" in warnings[0]
+    assert not store.path("models", key, ".safetensors").exists()
+
+
+def test_add_refuses_an_entry_filed_under_another_key(tmp_path):
+    store = Store(tmp_path / "store", layers=())
+    keys = se.fill(store, n=1)
+    src = store.path("features", keys["features"][0])
+    src.rename(store.path("features", "f" * 24))  # the same entry under a foreign name
+    added = zoo.add(store, tmp_path / "zoo", TIER, keys["models"])
+    assert "features" not in added.copied
+    assert any(why.startswith(f"features/{'f' * 24} (stored under key") for why in added.skipped)
+
+
+def test_verify_fails_on_a_zoo_with_no_tier(tmp_path):
+    found = zoo.verify(tmp_path)
+    assert not found.ok and "no tier folder" in found.problems[0]
+
+
+def test_workers_read_the_callers_layers(made, tmp_path, tiny):
+    """execute() on a store without layers computes afresh; with the zoo's, it reads them."""
+    from salcheck.engine.runner import run_tasks
+    from salcheck.engine.tasks import Task
+
+    _, root, _ = made
+    spec = se.spec(0)
+    layered = Store(tmp_path / "a", layers=zoo.zoo_layers(root))
+    out = run_tasks([Task("model", spec)], layered, test=se.TEST)
+    assert out[0].cached  # the zoo's model: nothing trained

@@ -138,12 +138,16 @@ def trained_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
 
 
 def train_group(
-    specs: Sequence[ModelSpec], root: str, threads: int | None, device: str
+    specs: Sequence[ModelSpec],
+    root: str,
+    threads: int | None,
+    device: str,
+    layers: Sequence[str] | None = None,
 ) -> list[Outcome]:
     """Train the models of ``specs`` (one cell, several seeds) that the store lacks, at once,
     holding every entry's lock; one at a time when the batched training fails."""
     _threads(threads)
-    store = Store(root)
+    store = Store(root, layers=layers)
     t = time.perf_counter()
     with contextlib.ExitStack() as locks:
         for spec in sorted(specs, key=lambda s: s.key()):
@@ -213,10 +217,18 @@ def evaluation_entry(
     return Evaluation.from_dict(entry), cached
 
 
-def run_task(task: Task, root: str, test: TestSpec, threads: int | None, device: str) -> list[Outcome]:
-    """Carry out one task in this process (a worker's entry point)."""
+def run_task(
+    task: Task,
+    root: str,
+    test: TestSpec,
+    threads: int | None,
+    device: str,
+    layers: Sequence[str] | None = None,
+) -> list[Outcome]:
+    """Carry out one task in this process (a worker's entry point), on the store at ``root``
+    reading ``layers`` (the caller's store's)."""
     _threads(threads)
-    store = Store(root)
+    store = Store(root, layers=layers)
     t = time.perf_counter()
     if task.part == "model":
         record, _, cached = model_entry(store, task.spec, device)
@@ -305,7 +317,7 @@ def run_tasks(
     report = on_progress or (lambda o: None)
     models = sorted((t.spec for t in tasks if t.part == "model"), key=_cost, reverse=True)
     evaluations = [t for t in tasks if t.part != "model"]
-    root = str(store.root)
+    root, layers = str(store.root), [str(p) for p in store.layers]
     if scheduler or dask_local:
         backend: _InProcess | _Pool | _Dask = _Dask(scheduler, dask_local)
     elif workers > 1:
@@ -315,11 +327,18 @@ def run_tasks(
     outcomes: list[Outcome] = []
     with backend:
         jobs: list[_Job] = [
-            (train_group, (g, root, threads or (1 if workers > 1 else None), device))
+            (train_group, (g, root, threads or (1 if workers > 1 else None), device, layers))
             if len(g) > 1
             else (
                 run_task,
-                (Task("model", g[0]), root, test, threads or (1 if workers > 1 else None), device),
+                (
+                    Task("model", g[0]),
+                    root,
+                    test,
+                    threads or (1 if workers > 1 else None),
+                    device,
+                    layers,
+                ),
             )
             for g in groups_of(models, batch)
         ]
@@ -328,7 +347,7 @@ def run_tasks(
             outcomes.append(o)
         failed = {o.label for o in outcomes if o.status != "done"}
         jobs = [
-            (run_task, (t, root, test, threads or (1 if workers > 1 else None), device))
+            (run_task, (t, root, test, threads or (1 if workers > 1 else None), device, layers))
             for t in evaluations
             if Task("model", t.spec).label() not in failed
         ]

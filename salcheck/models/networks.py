@@ -179,16 +179,21 @@ WEIGHTS_DTYPE = torch.float16
 
 def state_bytes(state: dict[str, torch.Tensor]) -> bytes:
     """A state dict as safetensors bytes, floating-point tensors rounded to :data:`WEIGHTS_DTYPE`
-    (integer buffers kept); the same state gives the same bytes."""
+    where they fit (integer buffers kept); the same state gives the same bytes."""
     from safetensors.torch import save
 
     return save(
-        {
-            k: (v.detach().to(WEIGHTS_DTYPE) if v.is_floating_point() else v.detach()).cpu().contiguous()
-            for k, v in state.items()
-        },
-        metadata={"format": "pt"},
+        {k: _stored(v.detach()).cpu().contiguous() for k, v in state.items()}, metadata={"format": "pt"}
     )
+
+
+def _stored(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in :data:`WEIGHTS_DTYPE` when it is floating-point and stays finite there (a value
+    beyond float16's range keeps the tensor's own dtype); other tensors as they are."""
+    if not t.is_floating_point():
+        return t
+    half = t.to(WEIGHTS_DTYPE)
+    return half if bool(torch.isfinite(half).all()) or not bool(torch.isfinite(t).all()) else t
 
 
 def state_from_bytes(data: bytes) -> dict[str, torch.Tensor]:

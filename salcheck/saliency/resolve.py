@@ -1,12 +1,13 @@
 """Saliency methods by name, and the fingerprint that names a method's results in the store.
 
-A method's fingerprint covers its class, its parameters and the source of the code that
-defines it: the file of every class in its MRO outside salcheck's evaluation core (the user's
-module, salcheck's own method modules), and the version of captum or MONAI for their classes. Editing a
-method therefore changes its fingerprint, and its results are computed afresh; a method whose
-source cannot be read (defined in ``__main__``, a notebook, a C extension) or whose parameters
-have no stable text (an object shown with its memory address) has no fingerprint and is never
-answered from the store.
+A method's fingerprint covers its class, its parameters and the meaning of the code of every
+class in its MRO (:func:`salcheck.fingerprint.code_id`): the ``version`` a class declares in
+its own body (every salcheck method does: a refactor recomputes nothing), the version of captum
+or MONAI for their classes, else the source of the defining module (editing a method of yours
+that declares no version changes its fingerprint, and its results are computed afresh). A
+method whose source cannot be read (defined in ``__main__``, a notebook, a C extension), even
+one that declares a version, or whose parameters have no stable text (an object shown with its
+memory address) has no fingerprint and is never answered from the store.
 """
 
 from __future__ import annotations

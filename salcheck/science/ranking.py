@@ -567,9 +567,15 @@ class Ranking:
 
 
 def _order(row: Row) -> tuple[bool, float, float]:
-    """The sort key of the rows: sanity block, then decreasing score, then mean rank. No name:
-    rows equal on it keep their input order (``list.sort`` is stable)."""
-    return (row.block != PASSES, -row.score.estimate, row.mean_rank)
+    """The sort key of the rows: sanity block, then decreasing score, then mean rank (an
+    undefined score or rank, NaN, sorts last in its block). No name: rows equal on it keep their
+    input order (``list.sort`` is stable)."""
+    score, rank = row.score.estimate, row.mean_rank
+    return (
+        row.block != PASSES,
+        math.inf if math.isnan(score) else -score,
+        math.inf if math.isnan(rank) else rank,
+    )
 
 
 def beats_nulls(
@@ -633,7 +639,7 @@ def identical_methods(
 
     def same(a: str, b: str) -> bool:
         return failed(a) == failed(b) and all(
-            np.array_equal(rel.ratios[a][d][k], rel.ratios[b][d][k])
+            np.array_equal(rel.ratios[a][d][k], rel.ratios[b][d][k], equal_nan=True)
             for d in rel.datasets
             for k in rel.criteria
         )

@@ -254,8 +254,9 @@ def import_bundle(
     _, members = read_bundle(path)
     summary = ImportSummary()
     plan: list[tuple[str, str, dict[str, Any]]] = []
+    own = Store(store.root, warn=store.warn, layers=())  # the store's own entries, not the zoo's
     for kind, key, incoming in _entries(path, members):
-        current = store.get(kind, key)
+        current = own.get(kind, key)
         if current is None:
             summary.added += 1
         elif current == incoming:

@@ -117,7 +117,7 @@ class Store:
             )
             with contextlib.suppress(FileNotFoundError):
                 os.replace(path, path.with_suffix(".corrupt"))
-            return None
+            return self._layer_get(kind, key)
 
     def _layer_get(self, kind: str, key: str) -> Payload | None:
         for layer in self.layers:
@@ -133,7 +133,7 @@ class Store:
     def put(self, kind: str, key: str, entry: Payload) -> Path:
         """Write ``entry`` atomically with its checksum; returns its path."""
         path = self.path(kind, key)
-        atomic.write_text(path, json.dumps({"sha256": checksum(entry), "entry": entry}, sort_keys=True))
+        atomic.write_text(path, entry_json(entry))
         return path
 
     def put_blob(self, kind: str, key: str, data: bytes) -> str:
@@ -146,17 +146,18 @@ class Store:
         when none is there or none matches (reported)."""
         if sha256 is None:
             return None
-        paths = [
-            self.path(kind, key, BLOB_SUFFIX),
-            *(p / kind / f"{key}{BLOB_SUFFIX}" for p in self.layers),
-        ]
-        for path in paths:
-            if not path.exists():
-                continue
-            data = path.read_bytes()
+        own = self.path(kind, key, BLOB_SUFFIX)
+        if own.exists():
+            data = own.read_bytes()
             if hashlib.sha256(data).hexdigest() == sha256:
                 return data
-            self.warn(f"corrupted blob {path}; it is recomputed")
+            self.warn(f"corrupted blob {kind}/{own.name}; it is set aside as {own.stem}.corrupt-blob")
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(own, own.with_suffix(".corrupt-blob"))
+        for layer in self.layers:  # a zoo's weights of another entry are not corrupted: skipped
+            path = layer / kind / f"{key}{BLOB_SUFFIX}"
+            if path.exists() and hashlib.sha256(data := path.read_bytes()).hexdigest() == sha256:
+                return data
         return None
 
     @contextlib.contextmanager
@@ -176,9 +177,9 @@ class Store:
 
         Only one process computes a given entry at a time; the second finds it stored.
         """
-        cached = self.get(kind, key)
-        if cached is not None and usable(cached):
-            return cached, True
+        for cached in (self.get(kind, key), self._layer_get(kind, key)):
+            if cached is not None and usable(cached):  # a failed entry hides no finished one
+                return cached, True
         with self.lock(kind, key):
             cached = self.get(kind, key)  # another process may have finished it meanwhile
             if cached is not None and usable(cached):
@@ -220,6 +221,11 @@ class Store:
             for p in self.root.glob("v*")
             if p.is_dir() and p != self.dir and any(p.rglob("*.json"))
         )
+
+
+def entry_json(entry: Payload) -> str:
+    """The text of an entry's file: ``{"sha256": ..., "entry": ...}`` (the store's and the zoo's)."""
+    return json.dumps({"sha256": checksum(entry), "entry": entry}, sort_keys=True)
 
 
 def _valid(kind: str, key: str | None, entry: Any) -> Payload:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 import typing
 from typing import Any
@@ -28,8 +29,9 @@ def short(value: Any, limit: int = 60) -> str:
 
 
 #: How a stored array keeps its numbers: float16 of the array divided by its largest magnitude
-#: (a float32 ``scale``), so a map's relative precision is 2^-11 whatever its units, and a 64 x 64
-#: group map is 11 KB of JSON instead of 87.
+#: (a float32 ``scale``), so every value is kept to 2^-11 of that magnitude whatever the map's
+#: units (values below about 6e-8 of it become 0), and a 64 x 64 group map is 11 KB of JSON
+#: instead of 87.
 ARRAY_DTYPE = "float16"
 
 
@@ -67,13 +69,13 @@ def decode_array(d: Any) -> np.ndarray:
     shape, scale = d["shape"], d["scale"]
     if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
         raise ValueError(f"an array's shape must be a list of sizes, got {short(shape)}")
-    if not _is_number(scale) or not np.isfinite(scale) or scale <= 0:
+    if not _is_number(scale) or not 0 < scale <= np.finfo(np.float32).max:
         raise ValueError(f"an array's scale must be a finite number > 0, got {short(scale)}")
     try:
         raw = base64.b64decode(d["base64"], validate=True)
     except (binascii.Error, TypeError) as exc:
         raise ValueError(f"an array's base64 does not decode ({exc})") from exc
-    need = 2 * int(np.prod(shape))
+    need = 2 * math.prod(shape)
     if len(raw) != need:
         raise ValueError(f"an array of shape {shape} needs {need} bytes, got {len(raw)}")
     return np.frombuffer(raw, "<f2").reshape(shape).astype(np.float32) * np.float32(scale)

@@ -32,7 +32,7 @@ from typing import Any
 
 import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument
-from salcheck.store.files import BLOB_SUFFIX, CORRUPTED, KINDS, Store, checksum
+from salcheck.store.files import BLOB_SUFFIX, CORRUPTED, KINDS, Store, entry_json
 
 #: The environment variable naming the zoo folder (``none``: no zoo).
 ZOO_ENV = "SALCHECK_ZOO"
@@ -100,18 +100,27 @@ def _current(kind: str, entry: dict[str, Any], test: dict[str, Any] | None = Non
 
 
 def tier_models(store: Store, tier: Any, seeds: Iterable[int] | None = None) -> list[str]:
-    """The keys of the finished models in ``store`` at ``tier``'s scale: its image size and
-    network (the grid's cells, and the drawn cohorts and dose points its properties train),
-    of ``seeds`` (default: every seed)."""
+    """The keys of the finished models in ``store`` at ``tier``'s scale and training protocol:
+    its image size, network, batch, learning rate, stop rule and selection (the grid's cells,
+    the F2 control, and the drawn cohorts and dose points its properties train), of ``seeds``
+    (default: every seed)."""
     from salcheck.store.keys import ModelSpec
 
     wanted = None if seeds is None else set(seeds)
+    grid = tier.spec("homogeneous")
+    stops = {(grid.epochs, grid.patience), (tier.spec("homogeneous-steps").epochs, None)}
     out = []
     for key, entry in store.items("models"):
         spec = ModelSpec.from_dict(entry["spec"])
-        if entry.get("status") != "done" or spec.image_size != tier.image_size:
-            continue
-        if spec.model == tier.network and (wanted is None or spec.seed in wanted):
+        same_scale = (spec.image_size, spec.model) == (tier.image_size, tier.network)
+        same_training = (spec.batch_size, spec.learning_rate, spec.tolerance, spec.selection) == (
+            grid.batch_size,
+            grid.learning_rate,
+            grid.tolerance,
+            grid.selection,
+        ) and (spec.epochs, spec.patience) in stops
+        wanted_seed = wanted is None or spec.seed in wanted
+        if entry.get("status") == "done" and same_scale and same_training and wanted_seed:
             out.append(key)
     return out
 
@@ -120,6 +129,8 @@ def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added
     """Copy the finished models ``model_keys`` of ``tier`` from ``store`` into the zoo at
     ``root``, with every finished evaluation of this code's versions on the tier's test set
     that reads only them; files already in the zoo are left as they are."""
+    from salcheck.store.records import check_entry
+
     wanted = set(model_keys)
     target = tier_dir(root, tier.tag)
     test = tier.test().to_dict()
@@ -128,6 +139,11 @@ def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added
         for key, entry in store.items(kind, on_bad=lambda why: out.skipped.append(why)):
             reads = [key] if kind == "models" else _model_keys(entry, kind)
             if not set(reads) <= wanted:
+                continue
+            try:
+                check_entry(kind, key, entry)  # filed under its own key, or it stays out
+            except CORRUPTED as exc:
+                out.skipped.append(f"{kind}/{key} ({exc})")
                 continue
             why = _current(kind, entry, test)
             if why is not None:
@@ -143,9 +159,7 @@ def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added
                     out.skipped.append(f"{kind}/{key} (weights missing)")
                     continue
                 atomic.write_bytes(target / kind / f"{key}{BLOB_SUFFIX}", blob)
-            atomic.write_text(
-                dest, json.dumps({"sha256": checksum(entry), "entry": entry}, sort_keys=True)
-            )
+            atomic.write_text(dest, entry_json(entry))
             out.copied[kind] += 1
     return out
 
@@ -171,6 +185,8 @@ def verify(root: Path | None = None) -> Verified:
     t0 = time.perf_counter()
     out = Verified()
     layers = zoo_layers(root)
+    if not layers:
+        out.problems.append(f"{root or zoo_root()}: no tier folder (<tier>/models/) to verify")
     for layer in layers:
         test_of_layer: set[str] = set()
         for kind in KINDS:
@@ -229,8 +245,11 @@ def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
     for spec in tier.grid():
         path = layer / "models" / f"{spec.key()}.json"
         if path.exists():
-            timings = json.loads(path.read_text())["entry"].get("timings", {})
-            done.setdefault(spec.dataset, []).append(float(timings.get("train_s", 0.0)))
+            try:
+                seconds = float(json.loads(path.read_text())["entry"]["timings"]["train_s"])
+            except (ValueError, KeyError, TypeError):
+                seconds = 0.0  # verify names a damaged file; its time is not counted
+            done.setdefault(spec.dataset, []).append(seconds)
         else:
             missing.append(spec.dataset)
     every = [t for ts in done.values() for t in ts]
@@ -250,11 +269,11 @@ def status(root: Path | None = None) -> list[dict[str, Any]]:
         for path in sorted((layer / "models").glob("*.json")):
             try:
                 spec = json.loads(path.read_text())["entry"]["spec"]
-            except (ValueError, KeyError):
-                continue
-            cells.setdefault(f"{spec['dataset']}/{spec['variant']}/{spec['epochs']}ep", set()).add(
-                int(spec["seed"])
-            )
+                cell = f"{spec['dataset']}/{spec['variant']}/{spec['epochs']}ep"
+                seed = int(spec["seed"])
+            except (ValueError, KeyError, TypeError):
+                continue  # verify names it
+            cells.setdefault(cell, set()).add(seed)
         size = sum(p.stat().st_size for p in layer.rglob("*") if p.is_file()) / 2**20
         out.append(
             {
