@@ -44,10 +44,9 @@ def code_id(cls: Any) -> str:
     the source cannot be read.
 
     Examples:
-        >>> class Declared:
-        ...     version = 2
-        >>> code_id(Declared).endswith("Declared version 2")
-        True
+        >>> from salcheck.saliency import VanillaGradient
+        >>> code_id(VanillaGradient)
+        'salcheck.saliency.gradients.VanillaGradient version 1'
     """
     declared = vars(cls).get("version") if hasattr(cls, "__dict__") else None
     module = inspect.getmodule(cls)
