@@ -69,13 +69,16 @@ def _exact_outcome(x, y, margin, scale):
 
 @pytest.fixture(scope="module")
 def view5(tmp_path_factory):
-    """Five seeds (the least at which the exact test can decide) of models that learn."""
+    """Five seeds (the least at which the exact test can decide) of models that learn: with a
+    patience of 3, seed 4 of the default cell (and seed 3 of Noise) stopped at epoch 4 still at
+    chance on this project's CPU, which made every comparison undecidable; with 6 they learn."""
     from salcheck.store.tiers import Tier
 
     sizes = {"homogeneous": 60, "heterogeneous": 60, "large": 120}
-    tier = Tier("five", 32, sizes, 20, epochs=40, batch_size=8, seeds=(0, 1, 2, 3, 4), patience=3)
+    tier = Tier("five", 32, sizes, 20, epochs=40, batch_size=8, seeds=(0, 1, 2, 3, 4), patience=6)
     s = Store(tmp_path_factory.mktemp("store5"))
-    run_grid(tier.grid(["homogeneous"], ["default", "Noise", "L1Norm"]), s, test=tier.test(), workers=2)
+    cells = ["default", "Noise", "L1Norm", "L1", "Smoothing"]  # enough comparisons that decide
+    run_grid(tier.grid(["homogeneous"], cells), s, test=tier.test(), workers=2)
     return ResultsView(s, tier)
 
 
