@@ -14,11 +14,14 @@ settings.load_profile("unit")
 TINY = Tier("tiny", 32, {"homogeneous": 12, "heterogeneous": 12, "large": 24}, 6, 1, 8, (0, 1))
 
 
-@pytest.fixture(autouse=True)
-def _no_zoo(monkeypatch):
+@pytest.fixture(autouse=True, scope="module")
+def _no_zoo():
     """Unit tests compute into their own stores: no committed zoo answers for them (the zoo's
-    own tests name theirs)."""
-    monkeypatch.setenv("SALCHECK_ZOO", "none")
+    own tests name theirs). Module-scoped, so it is in force before a module's own store
+    fixtures are built, and lifted after the module (the property suite reads the zoo)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SALCHECK_ZOO", "none")
+        yield
 
 
 @pytest.fixture(scope="session")
