@@ -3,8 +3,11 @@ of its kind, carries no identity, or is not stored under its own key is corrupte
 checksum mismatch: reported, set aside and recomputed, never a traceback. Fast: nothing is
 trained."""
 
+import base64
 import json
+import zlib
 
+import numpy as np
 import pytest
 import store_entries as se
 from hypothesis import HealthCheck, event, given, settings
@@ -21,6 +24,7 @@ from salcheck.store.bundle import export_bundle
 from salcheck.store.files import CORRUPTED, KINDS, Store
 from salcheck.store.keys import entry_key, evaluation_entry_key
 from salcheck.store.records import CheckRecord, Evaluation, ModelResult, check_entry
+from salcheck.store.schema import decode_array, encode_array
 from salcheck.store.view import MissingResults, ResultsView, read_checks, read_evaluation, read_model
 
 FUZZ = settings(
@@ -65,7 +69,7 @@ def test_evaluation_records_are_strict_and_name_the_field():
         "part must be one of features, maps, randomisation, got 'scores'": {**maps, "part": "scores"},
         "criteria.b must be float, got 'x'": {**maps, "criteria": {"b": "x"}},
         "maps.typical must be a non-empty 2-D array (its JSON form: dtype float16, shape, "
-        "scale, base64), got [1, 2]": {
+        "scale, zlib_base64), got [1, 2]": {
             **maps,
             "maps": {"typical": [1, 2]},
         },
@@ -462,3 +466,28 @@ def test_a_claim_on_the_atypical_map_of_a_cell_that_did_not_learn_the_subtype_is
         in verdict.reason
     )
     assert view.decide(typical).outcome != "undecidable"
+
+
+def test_stored_arrays_round_trip_compressed_and_read_the_uncompressed_form():
+
+    rng = np.random.default_rng(0)
+    smooth = np.outer(np.hanning(64), np.hanning(64)).astype(np.float32)
+    for a in (smooth, rng.normal(size=(8, 8)).astype(np.float32), np.full((64, 64), 3.0)):
+        enc = encode_array(a)
+        assert set(enc) == {"dtype", "shape", "scale", "zlib_base64"}
+        np.testing.assert_allclose(decode_array(enc), a, rtol=2**-10, atol=1e-7 * abs(a).max())
+    constant = encode_array(np.full((64, 64), 3.0))
+    assert len(constant["zlib_base64"]) < 100  # 8 KB of equal halves compress to a few bytes
+    # the first format-5 entries hold the plain float16 bytes: still read, to the same numbers
+    raw = zlib.decompress(base64.b64decode(encode_array(smooth)["zlib_base64"]))
+    plain = {**encode_array(smooth), "base64": base64.b64encode(raw).decode()}
+    del plain["zlib_base64"]
+    np.testing.assert_array_equal(decode_array(plain), decode_array(encode_array(smooth)))
+    # a stream that inflates past the shape's bytes is refused before it is expanded
+    bomb = {**constant, "shape": [2, 2]}
+    with pytest.raises(ValueError, match="longer than 8 bytes"):
+        decode_array(bomb)
+    with pytest.raises(ValueError, match="zlib_base64 does not decode"):
+        decode_array({**constant, "zlib_base64": base64.b64encode(b"not zlib").decode()})
+    with pytest.raises(ValueError, match="one of base64 or zlib_base64"):
+        decode_array({**constant, "base64": "AAAA"})
