@@ -275,3 +275,25 @@ def test_a_method_class_without_a_seed_parameter_is_built_with_its_defaults(tmp_
     method = resolve_method("scaled:Scaled")
     assert method.scale == 2.0 and method.seed == 0
     assert resolve_method("salcheck.saliency:RandomMap", seed=3).seed == 3  # takes a seed: given
+
+
+def test_offset_reaches_only_methods_that_name_it():
+    from salcheck.saliency import SaliencyMethod
+
+    seen: list[int] = []
+
+    class Plain(SaliencyMethod):
+        def attribute_batch(self, model, x, target):
+            return torch.ones_like(x)
+
+    class Seeded(SaliencyMethod):
+        def attribute_batch(self, model, x, target, *, offset):
+            seen.append(offset)
+            return torch.full_like(x, float(offset))
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    x = torch.rand(5, 1, 4, 4)
+    assert Plain(batch_size=2).attribute(net, x).eq(1).all()
+    maps = Seeded(batch_size=2).attribute(net, x)
+    assert seen == [0, 2, 4]
+    assert maps[:, 0, 0, 0].tolist() == [0, 0, 2, 2, 4]

@@ -14,6 +14,7 @@ unknown (None), and the checks that need it are skipped, saying why.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -118,10 +119,12 @@ class SaliencyMethod:
         model.eval()
         device = next(model.parameters()).device
         parts = []
+        takes_offset = _takes_offset(self.attribute_batch)
         try:
             for i in range(0, len(x), self.batch_size):
                 batch = x[i : i + self.batch_size].to(device)
-                maps = self.attribute_batch(model, batch, int(target), offset=i)
+                extra = {"offset": i} if takes_offset else {}
+                maps = self.attribute_batch(model, batch, int(target), **extra)
                 parts.append(torch.as_tensor(maps).detach().to("cpu", torch.float32))
         finally:
             model.train(was_training)  # the caller's model is left in the mode it was in
@@ -135,10 +138,21 @@ class SaliencyMethod:
         return maps
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
-        """Maps of one batch; ``offset`` is the batch's first index (to seed per image)."""
+        """Maps of one batch. ``offset``, the batch's first index among all the images, is
+        passed only to a method whose ``attribute_batch`` names it (one that seeds per image)."""
         raise NotImplementedError
+
+
+def _takes_offset(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` accepts a keyword ``offset`` (named, or through ``**kwargs``)."""
+    params = inspect.signature(fn).parameters.values()
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == "offset" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in params
+    )
 
 
 #: The tags a method may declare, and what each means.
