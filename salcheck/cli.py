@@ -106,13 +106,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
-    """``salcheck zoo status | verify | add``."""
+    """``salcheck zoo status | verify | add | fetch``."""
     from pathlib import Path
 
     from salcheck.errors import InvalidArgument
     from salcheck.store import zoo
     from salcheck.store.files import Store, store_root
 
+    if args.action == "fetch":
+        from salcheck.store.zoo_fetch import fetch
+
+        into = Path(args.zoo) if args.zoo else None
+        where = fetch(args.source or "", args.ref or "", _tier(args).tag, into)
+        print(f"salcheck zoo: fetched and verified {where}")
+        return 0
     root = Path(args.zoo) if args.zoo else zoo.zoo_root()
     if root is None:
         raise InvalidArgument("no zoo folder: give --zoo DIR or set SALCHECK_ZOO")
@@ -609,8 +616,14 @@ def _add_store_commands(sub: Any) -> None:
     z = sub.add_parser(
         "zoo", help="the committed model zoo: what it holds, whether it is intact, adding to it"
     )
-    z.add_argument("action", choices=["status", "verify", "add"])
-    z.add_argument("--zoo", help="the zoo folder (default $SALCHECK_ZOO or the checkout's zoo/)")
+    z.add_argument("action", choices=["status", "verify", "add", "fetch"])
+    z.add_argument(
+        "--zoo",
+        help="the zoo folder (default $SALCHECK_ZOO, else the checkout's zoo/, else the user cache "
+        "that fetch fills)",
+    )
+    z.add_argument("--source", help="fetch: salcheck's git repository (a URL or a path)")
+    z.add_argument("--ref", help="fetch: the commit (or tag) whose zoo/<tier>/ to take; pin a commit")
     add_arguments(z, ("tier", "network", "store", "seeds"))
     z.set_defaults(func=cmd_zoo)
 

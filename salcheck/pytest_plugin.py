@@ -117,10 +117,15 @@ def salcheck_view(
 
 
 def _verdicts_dir(request: pytest.FixtureRequest) -> Path:
+    """``--salcheck-verdicts``, else the checkout's ``properties/verdicts``, else the records
+    shipped in the installed package (``salcheck/properties/verdicts``)."""
     directory = request.config.getoption("salcheck_verdicts")
-    if directory is None:
-        return Path(str(request.config.rootpath)) / "properties" / "verdicts"
-    return Path(directory)
+    if directory is not None:
+        return Path(directory)
+    checkout = Path(str(request.config.rootpath)) / "properties" / "verdicts"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "properties" / "verdicts"
 
 
 @pytest.fixture(scope="session")

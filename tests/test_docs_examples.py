@@ -53,3 +53,20 @@ def test_every_page_with_an_example_is_collected():
         "quickstart.md",
         "saliency.md",
     }
+
+
+def test_the_api_reference_covers_every_public_module():
+    import pkgutil
+
+    import salcheck
+
+    modules = {
+        m.name
+        for m in pkgutil.walk_packages(salcheck.__path__, "salcheck.")
+        if not any(part.startswith(("_", "test")) for part in m.name.split("."))
+        and not m.name.startswith("salcheck.properties")
+    }
+    pages = "".join(p.read_text() for p in (ROOT / "docs" / "reference").glob("*.md"))
+    documented = set(re.findall(r"^::: (\S+)", pages, re.M))
+    assert modules - documented == set(), "public modules without a page in docs/reference/"
+    assert documented - modules == set(), "reference pages naming no module"

@@ -15,7 +15,8 @@ its key against its content under this code's declared versions (a forgotten bum
 each model's weights against their sha256.
 
 Where: ``$SALCHECK_ZOO`` (``none`` reads no zoo: everything is computed afresh), else the
-``zoo/`` folder of the source checkout salcheck runs from.
+``zoo/`` folder of the source checkout salcheck runs from, else (an installed package) the
+user cache that ``salcheck zoo fetch`` fills (:mod:`salcheck.store.zoo_fetch`).
 """
 
 from __future__ import annotations
@@ -39,14 +40,25 @@ ZOO_ENV = "SALCHECK_ZOO"
 NO_ZOO = "none"
 
 
+def cache_root() -> Path:
+    """The user cache's zoo folder that ``salcheck zoo fetch`` fills:
+    ``$XDG_CACHE_HOME/salcheck/zoo`` (default ``~/.cache/salcheck/zoo``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "salcheck" / "zoo"
+
+
 def zoo_root() -> Path | None:
     """The zoo folder in use: ``$SALCHECK_ZOO`` (None when it is ``none``), else the source
-    checkout's ``zoo/`` when there is one."""
+    checkout's ``zoo/`` when there is one, else the user cache that ``salcheck zoo fetch``
+    fills (:func:`cache_root`) when it holds a tier."""
     env = os.environ.get(ZOO_ENV)
     if env is not None:
         return None if env.strip().lower() in (NO_ZOO, "") else Path(env)
     here = Path(__file__).resolve().parents[2] / "zoo"
-    return here if here.is_dir() else None
+    if here.is_dir():
+        return here
+    cache = cache_root()
+    return cache if zoo_layers(cache) else None
 
 
 def zoo_layers(root: Path | None = None) -> list[Path]:
