@@ -112,7 +112,7 @@ class CaptumMethod(SaliencyMethod):
         return kwargs
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         method = self._build(model)
         x = x.detach().clone().requires_grad_(True)

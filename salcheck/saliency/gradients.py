@@ -22,7 +22,7 @@ class VanillaGradient(SaliencyMethod):
     name = "Vanilla gradient"
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         x = x.detach().clone().requires_grad_(True)
         with torch.enable_grad():

@@ -104,7 +104,7 @@ class MonaiMethod(SaliencyMethod):
             self.kwargs.setdefault("verbose", False)  # MONAI's progress bar, on every image
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         net = copy.deepcopy(model).eval()
         if self.monai_cls.__name__ in GUIDED_CLASSES:

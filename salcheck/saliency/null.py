@@ -41,7 +41,7 @@ class RandomMap(SaliencyMethod):
         return drawn
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         out = torch.empty(x.shape)
         for i in range(len(x)):
@@ -59,7 +59,7 @@ class SobelEdgeMap(SaliencyMethod):
     signed = False
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], device=x.device)
         k = torch.stack([kx, kx.T]).unsqueeze(1)
@@ -77,7 +77,7 @@ class ConstantMap(SaliencyMethod):
     signed = False
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         return torch.ones_like(x)
 
@@ -101,7 +101,7 @@ class UntrainedNetwork(SaliencyMethod):
         return bound
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         if self._initial is not None:
             untrained = self._initial.to(x.device)

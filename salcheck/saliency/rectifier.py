@@ -42,7 +42,7 @@ class _RectifierRule(SaliencyMethod):
     use_grad_output: bool
 
     def attribute_batch(
-        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int
+        self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
         def rule(
             module: nn.Module,
