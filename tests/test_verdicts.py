@@ -15,6 +15,7 @@ from salcheck.science.verdicts import (
     build_record,
     expected_outcomes,
     gate,
+    method_entries,
     read_record,
     record_name,
     verdict_dict,
@@ -214,6 +215,25 @@ def test_record_names_and_reading(tmp_path):
         "F1-heterogeneous": "undecidable",
         "F2-c": "replicated",
     }
+
+
+def test_claims_on_the_model_alone_take_the_reference_record_whatever_the_method(tmp_path):
+    ref = {
+        "A-x": entry(REPLICATED),  # criterion a only: the same numbers for every method
+        "F1-x": entry(INCONCLUSIVE),  # reads the method's maps
+    }
+    (tmp_path / record_name("ci", "Vanilla gradient")).write_text(
+        json.dumps({"record_version": RECORD_VERSION, "verdicts": ref})
+    )
+    comparisons = {
+        "A-x": Comparison("A-x", 7, "a > 0.8", ("homogeneous", "default", "a"), 0.8, scale="diff"),
+        "F1-x": Comparison(
+            "F1-x", 1, "b > b†", ("homogeneous", "default", "b"), ("homogeneous", "default", "b_dagger")
+        ),
+    }
+    mine = method_entries(tmp_path, "ci", "my method", "Vanilla gradient", comparisons)
+    assert mine == {"A-x": ref["A-x"]}  # F1 stays unrecorded for a new method: it must replicate
+    assert method_entries(tmp_path, "ci", "Vanilla gradient", "Vanilla gradient", comparisons) == ref
 
 
 GOOD = {"outcome": "replicated", "seeds": [0, 1], "digest": "0" * 16}

@@ -187,6 +187,32 @@ def recorded_entries(directory: str | Path | None, tier: str, method: str) -> di
     return dict(read_record(path)["verdicts"])
 
 
+#: Criteria read from the network's features, the same for every saliency method.
+MODEL_CRITERIA = frozenset({"a"})
+
+
+def reads_maps(c: Any) -> bool:
+    """Whether comparison ``c`` (:class:`~salcheck.science.findings.Comparison`) reads any
+    method's maps; one that reads only criterion a does not depend on the method."""
+    return any(op[2] not in MODEL_CRITERIA for op in (c.x, c.y) if isinstance(op, tuple))
+
+
+def method_entries(
+    directory: str | Path | None, tier: str, method: str, reference: str, comparisons: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """key -> record entry for (tier, method), where every comparison that reads no map
+    (:func:`reads_maps`) takes the ``reference`` method's record entry: a claim on the model
+    alone is held to the tier's recorded verdict whatever the method."""
+    own = recorded_entries(directory, tier, method)
+    if method == reference:
+        return own
+    shared = recorded_entries(directory, tier, reference)
+    for key, c in comparisons.items():
+        if not reads_maps(c) and key in shared:
+            own[key] = shared[key]
+    return own
+
+
 def expected_outcomes(directory: str | Path | None, tier: str, method: str) -> dict[str, str]:
     """key -> recorded outcome for (tier, method); empty when no record exists."""
     return {k: v["outcome"] for k, v in recorded_entries(directory, tier, method).items()}
