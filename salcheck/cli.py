@@ -405,9 +405,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def _add_generate(sub: Any) -> None:
     g = sub.add_parser("generate", help="simulate a cohort of phantoms and write it to OUTDIR")
     g.add_argument("preset", help="homogeneous, heterogeneous, large or test")
-    g.add_argument("outdir")
+    g.add_argument("outdir", help="the directory to write (refused when it exists and is not empty)")
     g.add_argument("--image-size", type=int, help="N, a multiple of 32 (default 128)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="the cohort's seed (default 0)")
     g.add_argument("--n-per-class", type=int, help="images per label")
     g.add_argument(
         "--mix",
@@ -418,8 +418,13 @@ def _add_generate(sub: Any) -> None:
     )
     g.add_argument("--draw", choices=("exact", "random"), help="subtype counts (default exact)")
     g.add_argument("--smoothing", action="store_true", help="Gaussian smoothing per image")
-    g.add_argument("--format", choices=("npz", "caps"), default="npz")
-    g.add_argument("--overwrite", action="store_true")
+    g.add_argument(
+        "--format",
+        choices=("npz", "caps"),
+        default="npz",
+        help="npz (lossless, with the parameters; default) or caps (NIfTI in ClinicaDL's layout)",
+    )
+    g.add_argument("--overwrite", action="store_true", help="replace a non-empty OUTDIR")
     g.set_defaults(func=cmd_generate)
 
 
@@ -586,9 +591,9 @@ def _add_check(sub: Any) -> None:
     c.set_defaults(func=cmd_check)
 
     b = sub.add_parser("baseline", help="save a method's scores to compare later runs against")
-    b.add_argument("action", choices=["save"])
+    b.add_argument("action", choices=["save"], help="save: write the method's scores to FILE")
     b.add_argument("method", help="a catalogue name or MODULE:OBJECT")
-    b.add_argument("file")
+    b.add_argument("file", help="the baseline file (JSON) to write")
     add_arguments(b, ("tier", "network", "store"))
     b.set_defaults(func=cmd_baseline)
 
@@ -599,7 +604,9 @@ def _add_store_commands(sub: Any) -> None:
     s.set_defaults(func=cmd_status)
 
     st = sub.add_parser("store", help="export a store's results to a bundle, or import one")
-    st.add_argument("action", choices=["export", "import"])
+    st.add_argument(
+        "action", choices=["export", "import"], help="export the store to FILE, or import FILE"
+    )
     st.add_argument("file", help="the bundle (.tar.gz)")
     st.add_argument("--no-weights", action="store_true", help="export: leave the weights out")
     st.add_argument(
@@ -616,7 +623,12 @@ def _add_store_commands(sub: Any) -> None:
     z = sub.add_parser(
         "zoo", help="the committed model zoo: what it holds, whether it is intact, adding to it"
     )
-    z.add_argument("action", choices=["status", "verify", "add", "fetch"])
+    z.add_argument(
+        "action",
+        choices=["status", "verify", "add", "fetch"],
+        help="status: what it holds; verify: every file; add: copy from --store; fetch: take a "
+        "commit's zoo/<tier>/ from --source",
+    )
     z.add_argument(
         "--zoo",
         help="the zoo folder (default $SALCHECK_ZOO, else the checkout's zoo/, else the user cache "

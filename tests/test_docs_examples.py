@@ -70,3 +70,11 @@ def test_the_api_reference_covers_every_public_module():
     documented = set(re.findall(r"^::: (\S+)", pages, re.M))
     assert modules - documented == set(), "public modules without a page in docs/reference/"
     assert documented - modules == set(), "reference pages naming no module"
+
+
+def test_the_command_line_page_is_the_parser():
+    from salcheck.cli_reference import markdown
+
+    page = (ROOT / "docs" / "cli.md").read_text()
+    assert page == markdown(), "docs/cli.md is stale: python -m salcheck.cli_reference > docs/cli.md"
+    assert "| `--zoo` |" in page and "`--dask-local`" in page  # every option, own or shared
