@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from salcheck.errors import SalcheckError
-from salcheck.options import RUN, add_arguments, apply_no_zoo
+from salcheck.options import REPORT, RUN, add_arguments, apply_no_zoo
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -438,26 +438,18 @@ def _add_run(sub: Any) -> None:
         "MSENorm, or combinations such as Noise+L1 (default: the poster's)",
     )
     r.add_argument(
-        "--methods",
-        nargs="+",
-        metavar="METHOD",
-        help="several saliency methods, each evaluated on the same trained models",
-    )
-    r.add_argument(
         "--parts",
         nargs="*",
         default=["features", "maps"],
         choices=("features", "maps", "randomisation"),
         help="evaluation parts to compute (default: features maps; none: train only)",
     )
-    add_arguments(r, RUN)
+    add_arguments(r, ("methods", *RUN))
     r.set_defaults(func=cmd_run)
 
 
 def _add_report(sub: Any) -> None:
     rep = sub.add_parser("report", help="render the poster's tables from the store as Markdown")
-    rep.add_argument("--out", default="reports", help="output directory (default reports)")
-    rep.add_argument("--run", action="store_true", help="compute what the store lacks first")
     rep.add_argument(
         "--evaluate-only",
         action="store_true",
@@ -471,7 +463,7 @@ def _add_report(sub: Any) -> None:
         help="for a tier other than ci, print the ci verdicts recorded under DIR beside its own "
         "(default properties/verdicts)",
     )
-    add_arguments(rep, RUN)
+    add_arguments(rep, (*REPORT, *RUN))
     rep.set_defaults(func=cmd_report)
 
 
@@ -480,16 +472,9 @@ def _add_benchmark(sub: Any) -> None:
         "benchmark",
         help="benchmark saliency methods on the same models; writes <out>/<tier>-methods.md",
     )
-    b.add_argument(
-        "--methods",
-        nargs="+",
-        metavar="METHOD",
-        help="catalogue names or MODULE:OBJECT (default: every catalogued method; the null "
-        "maps are always added)",
-    )
-    b.add_argument("--out", default="reports", help="output directory (default reports)")
-    b.add_argument("--run", action="store_true", help="compute what the store lacks first")
-    add_arguments(b, tuple(n for n in RUN if n != "method"))
+    every = "(default: every catalogued method; the null maps are always added)"
+    methods = {"help": f"catalogue names or MODULE:OBJECT {every}"}
+    add_arguments(b, ("methods", *REPORT, *(n for n in RUN if n != "method")), methods=methods)
     b.set_defaults(func=cmd_benchmark)
 
 
@@ -508,16 +493,13 @@ def _add_networks(sub: Any) -> None:
         metavar="NETWORK",
         help=f"networks to compare (default: {' '.join(DEFAULT_NETWORKS)})",
     )
-    n.add_argument(
-        "--methods",
-        nargs="+",
-        default=list(DEFAULT_METHODS),
-        metavar="METHOD",
-        help=f"saliency methods (default: {' '.join(DEFAULT_METHODS)}; the null maps are always added)",
+    methods = {
+        "default": list(DEFAULT_METHODS),
+        "help": f"saliency methods (default: {' '.join(DEFAULT_METHODS)}; the null maps always added)",
+    }
+    add_arguments(
+        n, ("methods", *REPORT, *(o for o in RUN if o not in ("method", "network"))), methods=methods
     )
-    n.add_argument("--out", default="reports", help="output directory (default reports)")
-    n.add_argument("--run", action="store_true", help="compute what the store lacks first")
-    add_arguments(n, tuple(o for o in RUN if o not in ("method", "network")))
     n.set_defaults(func=cmd_networks)
 
 
@@ -527,9 +509,7 @@ def _add_protocol(sub: Any) -> None:
         help="measure each open choice of the protocol against the poster; writes "
         "<out>/<tier>-protocol.md",
     )
-    p.add_argument("--out", default="reports", help="output directory (default reports)")
-    p.add_argument("--run", action="store_true", help="compute what the store lacks first")
-    add_arguments(p, RUN)
+    add_arguments(p, (*REPORT, *RUN))
     p.set_defaults(func=cmd_protocol)
 
 
@@ -550,15 +530,13 @@ def _add_dose(sub: Any) -> None:
         action="store_true",
         help="add 8,000 per class to the size route (as much training as the rest of the ci run)",
     )
-    d.add_argument("--out", default="reports", help="output directory (default reports)")
-    d.add_argument("--run", action="store_true", help="compute what the store lacks first")
     d.add_argument(
         "--write",
         metavar="DIR",
         help="record the dose verdicts the property suite gates on, as "
         "<tier>-<method>-dose.json under DIR (e.g. properties/verdicts)",
     )
-    add_arguments(d, RUN)
+    add_arguments(d, (*REPORT, *RUN))
     d.set_defaults(func=cmd_dose)
 
 
@@ -570,8 +548,7 @@ def _add_verdicts(sub: Any) -> None:
     v.add_argument(
         "--write", metavar="DIR", help="write <tier>-<method>.json under DIR (e.g. properties/verdicts)"
     )
-    v.add_argument("--run", action="store_true", help="compute what the store lacks first")
-    add_arguments(v, RUN)
+    add_arguments(v, ("run", *RUN))
     v.set_defaults(func=cmd_verdicts)
 
 

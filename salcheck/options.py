@@ -93,6 +93,15 @@ OPTIONS: dict[str, Option] = {
         ),
         Option("scheduler", "address of a Dask scheduler to run the tasks on"),
         Option("dask_local", "start a Dask LocalCluster of K workers", type=int, metavar="K"),
+        Option("out", "output directory (default reports)", "reports"),
+        Option("run", "compute what the store lacks first", action="store_true"),
+        Option(
+            "methods",
+            "several saliency methods (catalogue names or MODULE:OBJECT), each evaluated on the "
+            "same trained models",
+            nargs="+",
+            metavar="METHOD",
+        ),
         Option(
             "verdicts",
             "recorded verdicts directory (default: properties/verdicts under the rootdir)",
@@ -107,6 +116,8 @@ OPTIONS: dict[str, Option] = {
         ),
     )
 }
+#: What the commands that write a report take beside :data:`RUN`.
+REPORT = ("out", "run")
 #: What the commands that compute take (and the plugin, but for the Dask options).
 RUN = (
     "tier",

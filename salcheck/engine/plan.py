@@ -78,7 +78,20 @@ class Plan:
             counts[t.part] = counts.get(t.part, 0) + 1
         if self.checks:
             counts["check suites"] = len(self.checks)
-        return ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"
+        return (
+            ", ".join(f"{n} {_NOUNS.get(k, k)}{'' if n == 1 else 's'}" for k, n in counts.items())
+            or "nothing"
+        )
+
+
+#: What one task of each part is called in a plan's summary.
+_NOUNS = {
+    "model": "model",
+    "features": "features evaluation",
+    "maps": "maps evaluation",
+    "randomisation": "randomisation curve",
+    "check suites": "check suite",
+}
 
 
 def _done(store: Store, kind: str, key: str) -> bool:
@@ -120,10 +133,10 @@ def specs_plan(
         >>> specs = [ci.spec("homogeneous", "default", s) for s in (0, 1)]
         >>> plan = specs_plan(ci.test(), specs, methods=["vanilla"], parts=("features", "maps"))
         >>> plan.summary()
-        '2 model, 2 features, 2 maps'
+        '2 models, 2 features evaluations, 2 maps evaluations'
         >>> import tempfile
-        >>> plan.missing(Store(tempfile.mkdtemp())).summary()   # an empty store lacks it all
-        '2 model, 2 features, 2 maps'
+        >>> plan.missing(Store(tempfile.mkdtemp(), layers=())).summary()  # no zoo: lacks it all
+        '2 models, 2 features evaluations, 2 maps evaluations'
     """
     specs = list(specs)
     refs = [resolve(m) for m in methods]
