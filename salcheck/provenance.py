@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import sys
@@ -12,8 +13,12 @@ from typing import Any
 import numpy as np
 
 
+@functools.cache
 def git_commit() -> str | None:
-    """The commit of the salcheck checkout in use, if it is one ('-dirty' if modified)."""
+    """The commit of the salcheck checkout in use, if it is one ('-dirty' if modified).
+
+    Asked of git once per process: the code a process runs is what it loaded, so a commit
+    made while it runs does not change what computed its results."""
     root = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(
@@ -31,18 +36,24 @@ def git_commit() -> str | None:
     return head + ("-dirty" if dirty else "")
 
 
+@functools.cache
+def _machine() -> tuple[tuple[str, Any], ...]:
+    import torch
+
+    return (
+        ("platform", platform.platform()),
+        ("processor", platform.machine()),
+        ("cpu", _cpu_model()),
+        ("capability", str(torch.backends.cpu.get_cpu_capability())),
+    )
+
+
 def machine() -> dict[str, Any]:
     """The machine as floats depend on it: platform, processor, CPU model, the vector
     instructions torch's CPU kernels use (AVX2, AVX512, ...) and torch's thread count."""
     import torch
 
-    return {
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "cpu": _cpu_model(),
-        "capability": str(torch.backends.cpu.get_cpu_capability()),
-        "threads": torch.get_num_threads(),
-    }
+    return {**dict(_machine()), "threads": torch.get_num_threads()}
 
 
 def _cpu_model() -> str:

@@ -226,3 +226,20 @@ def test_a_run_resolves_the_method_once(tmp_path, monkeypatch, tiny):
     args = ["--tier", "tiny", "--store", str(tmp_path / "s"), "--workers", "2", "--out", str(tmp_path)]
     assert main(["report", "--run", "--method", "salcheck.saliency:ConstantMap", *args]) == 0
     assert calls.count("salcheck.saliency:ConstantMap") == 1, calls
+
+
+def test_provenance_asks_git_once_per_process(monkeypatch):
+    import subprocess
+
+    from salcheck import provenance as prov
+
+    calls = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a[0][0]) or real(*a, **k))
+    prov.git_commit.cache_clear()
+    try:
+        first = [prov.provenance()["git_commit"] for _ in range(5)]
+        assert len(set(first)) == 1
+        assert calls.count("git") <= 2  # rev-parse and status, once
+    finally:
+        prov.git_commit.cache_clear()
