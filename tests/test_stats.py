@@ -219,6 +219,19 @@ def test_beyond_nulls_contradiction_is_bonferroni_corrected():
     assert two.outcome == "inconclusive", "1/32 is not below alpha / 2 nulls"
 
 
+def test_at_ten_seeds_a_null_beating_the_method_contradicts_against_four_nulls():
+    # 5 seeds: the least one-sided p is 1/32 = 0.031, never below alpha / 4 = 0.0125, so with the
+    # study's four nulls the branch cannot fire; at 10 seeds it is 1/1024, and it does
+    method = [2.0, 2.1, 1.9, 2.2, 2.0, 2.1, 1.8, 2.0, 2.2, 1.9]
+    nulls = {"random": [0.0] * 10, "constant": [0.0] * 10, "untrained": [0.1] * 10}
+    above = [m + 0.5 for m in method]
+    r = beyond_nulls(method, {**nulls, "sobel": above})
+    assert r.per_null["sobel"].p_reverse == pytest.approx(1 / 1024)
+    assert r.outcome == "contradicted"
+    five = beyond_nulls(method[:5], {k: v[:5] for k, v in {**nulls, "sobel": above}.items()})
+    assert five.outcome == "inconclusive"
+
+
 def test_beyond_nulls_undecidable_and_bad_input():
     r = beyond_nulls(STRONG, {"random": [0.1, math.nan, 0.0, 0.0, 0.1], "flat": [0.0] * 5})
     assert r.outcome == "undecidable" and r.per_null["random"].outcome == "undecidable"
