@@ -12,6 +12,7 @@ import numpy as np
 
 from salcheck.report.verdict_table import count, headline, rounding_line, verdict_rows
 from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIGNS, SYMBOLS
+from salcheck.science.power import bh_power, effect_of
 from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg
 from salcheck.store.records import ModelResult
 from salcheck.training.stopping import LEARNED_BALANCED_ACCURACY
@@ -341,11 +342,49 @@ def signs_section(
         "",
         *verdict_rows(findings, SIGNS, number=False, q=q_values, beside=beside),
         "",
+        *power_lines([f.own for f in findings.values() if f is not None], len(view.seeds)),
         "### Inside the poster's printed rounding (not counted, no correction)",
         "",
         *verdict_rows(rounding_findings, ROUNDING_SIGNS, number=False, beside=beside),
         "",
     ]
+
+
+#: Seeds at which the BH power simulation is shown (beside the tier's own), its draws and seed.
+POWER_SEEDS = (5, 10, 15)
+POWER_DRAWS = 100
+POWER_RNG_SEED = 0
+
+
+def power_lines(own: list[Verdict], n_now: int) -> list[str]:
+    """What more seeds would decide: :func:`salcheck.science.power.bh_power` at the signs' own
+    observed effect sizes, at :data:`POWER_SEEDS` and the tier's own seed count."""
+    if not own:
+        return []
+    effects = [effect_of(v) for v in own]
+    seeds = sorted({*POWER_SEEDS, n_now})
+    rows = bh_power(effects, seeds, draws=POWER_DRAWS, rng=np.random.default_rng(POWER_RNG_SEED))
+    with_effect = rows[0].with_effect
+    lines = [
+        "### What more seeds would decide",
+        "",
+        f"A power simulation of the exact test at the effect sizes the signs' own tests observed "
+        f"here ({with_effect} of {len(own)} signs with an effect in the poster's direction; "
+        f"each seed's difference drawn Normal(d_z, 1), {POWER_DRAWS} simulated studies, "
+        f"generator seed {POWER_RNG_SEED}): how many of those signs Benjamini-Hochberg keeps at "
+        f"FDR {ALPHA:g}. Observed effects of the strongest signs overstate their true effects, so "
+        "the counts are an upper guide.",
+        "",
+        "| seeds | signs kept after BH (mean, 10th-90th percentile) | false discoveries (mean) |",
+        "|---|---|---|",
+    ]
+    for r in rows:
+        mark = " (this tier)" if r.seeds == n_now else ""
+        lines.append(
+            f"| {r.seeds}{mark} | {r.mean_kept:.1f} ({r.low}-{r.high}) of {r.with_effect} | "
+            f"{r.mean_false:.1f} |"
+        )
+    return [*lines, ""]
 
 
 OUTCOME_ORDER = ("replicated", "contradicted", "inconclusive", "undecidable")
