@@ -37,7 +37,7 @@ from salcheck.report.tier_sections import fmt
 from salcheck.saliency.resolve import resolve
 from salcheck.science.findings import CRITERIA_KEYS
 from salcheck.store import zoo
-from salcheck.store.files import BLOB_SUFFIX
+from salcheck.store.files import BLOB_SUFFIX, ZOO_ENV
 from salcheck.store.tiers import get_tier
 
 
@@ -90,7 +90,7 @@ def new_method(tier, method: str, root: Path) -> dict[str, float]:
         cmd = [sys.executable, "-m", "pytest", "properties", "-q", "-p", "no:cacheprovider"]
         cmd += ["--salcheck-method", method, "--salcheck-store", store, "--salcheck-tier", tier.name]
         t = time.perf_counter()
-        run = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), zoo.ZOO_ENV: str(root)})
+        run = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), ZOO_ENV: str(root)})
         minutes = (time.perf_counter() - t) / 60
         trained = len(list(Path(store).rglob(f"models/*{BLOB_SUFFIX}")))
     print(

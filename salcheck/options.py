@@ -142,7 +142,7 @@ PLUGIN = (
 def apply_no_zoo(no_zoo: bool) -> None:
     """With ``no_zoo``, no store of this process or of the workers it starts reads the zoo."""
     if no_zoo:
-        from salcheck.store.zoo import NO_ZOO, ZOO_ENV
+        from salcheck.store.files import NO_ZOO, ZOO_ENV
 
         os.environ[ZOO_ENV] = NO_ZOO
 

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import salcheck.engine.runner as runner
-from salcheck.checks.suite import results_of
 from salcheck.cli import main
 from salcheck.criteria import EvalProtocol
+from salcheck.engine.checks import results_of
 from salcheck.engine.tasks import Task
 from salcheck.errors import InvalidRecord
 from salcheck.saliency.resolve import resolve
@@ -406,7 +406,7 @@ def test_a_check_record_holds_the_fields_of_check_results():
     import dataclasses
     import typing
 
-    from salcheck.checks.suite import CheckResult
+    from salcheck.engine.checks import CheckResult
     from salcheck.store.records import CheckResultFields
 
     fields = [f.name for f in dataclasses.fields(CheckResultFields)]

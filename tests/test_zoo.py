@@ -10,7 +10,7 @@ import pytest
 import store_entries as se
 
 from salcheck.cli import main
-from salcheck.store import zoo
+from salcheck.store import files, zoo
 from salcheck.store.files import Store
 from salcheck.store.keys import EVALUATION_VERSIONS
 from salcheck.store.tiers import Tier
@@ -64,9 +64,9 @@ def test_a_store_reads_the_zoo_and_writes_only_to_itself(made, tmp_path):
 
 def test_the_environment_variable_turns_the_zoo_off(made, monkeypatch, tmp_path):
     _, root, keys = made
-    monkeypatch.setenv(zoo.ZOO_ENV, str(root))
+    monkeypatch.setenv(files.ZOO_ENV, str(root))
     assert Store(tmp_path / "a").get("features", keys["features"][0]) is not None
-    monkeypatch.setenv(zoo.ZOO_ENV, "none")
+    monkeypatch.setenv(files.ZOO_ENV, "none")
     assert zoo.zoo_root() is None
     assert Store(tmp_path / "b").get("features", keys["features"][0]) is None
 

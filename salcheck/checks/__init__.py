@@ -1,6 +1,6 @@
 """A check suite that runs against any saliency method (after scikit-learn's check_estimator).
 
-The checks themselves live in :mod:`salcheck.checks.suite`; this module runs them (through the
+The checks themselves live in :mod:`salcheck.engine.checks`; this module runs them (through the
 engine's plan, so their results are stored) and offers the front ends.
 
 ``check_saliency_method(method)`` runs every named check on reference models of a tier (the
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import salcheck.atomic as atomic
-from salcheck.checks.suite import (
+from salcheck.engine.checks import (
     CHECKS,
     NULL_METHODS,
     Check,

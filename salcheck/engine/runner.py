@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from salcheck.engine.checks import compute_checks
 from salcheck.engine.evaluate import score, test_cohort
 from salcheck.engine.tasks import CheckSuite, Task
 from salcheck.engine.train import load_model, train_model, train_together
@@ -424,8 +425,6 @@ def run_checks(
     on_progress: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run each check suite in this process on the stored evaluations it reads, and store it."""
-    from salcheck.checks.suite import compute_checks
-
     out = []
     for suite in suites:
         t = time.perf_counter()

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 import salcheck.atomic as atomic
-from salcheck.checks.suite import CHECKS, CheckResult
 from salcheck.criteria import CRITERIA
+from salcheck.engine.checks import CHECKS, CheckResult
 from salcheck.provenance import git_commit
 from salcheck.report.ranking_section import (
     UNDEFINED_RANK,

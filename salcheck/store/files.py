@@ -74,13 +74,11 @@ class Store:
         layers: Sequence[str | os.PathLike[str]] | None = None,
     ) -> None:
         """``layers``: read-only folders of the same layout read after the store (default: the
-        zoo's, :func:`salcheck.store.zoo.zoo_layers`; ``()`` reads none)."""
+        zoo's, :func:`zoo_layers`; ``()`` reads none)."""
         self.root = Path(root) if root is not None else default_store()
         self.dir = self.root / f"v{STORE_FORMAT_VERSION}"
         self.warn = warn or (lambda msg: print(f"salcheck store: {msg}", file=sys.stderr))
         if layers is None:
-            from salcheck.store.zoo import zoo_layers
-
             layers = zoo_layers()
         self.layers = [Path(p) for p in layers]
         try:
@@ -242,3 +240,37 @@ def _read(path: Path) -> Payload:
     if data["sha256"] != checksum(entry):
         raise ValueError("checksum mismatch")
     return entry
+
+
+#: The environment variable naming the zoo folder (``none``: no zoo).
+ZOO_ENV = "SALCHECK_ZOO"
+NO_ZOO = "none"
+
+
+def cache_root() -> Path:
+    """The user cache's zoo folder that ``salcheck zoo fetch`` fills:
+    ``$XDG_CACHE_HOME/salcheck/zoo`` (default ``~/.cache/salcheck/zoo``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "salcheck" / "zoo"
+
+
+def zoo_root() -> Path | None:
+    """The zoo folder in use: ``$SALCHECK_ZOO`` (None when it is ``none``), else the source
+    checkout's ``zoo/`` when there is one, else the user cache that ``salcheck zoo fetch``
+    fills (:func:`cache_root`) when it holds a tier."""
+    env = os.environ.get(ZOO_ENV)
+    if env is not None:
+        return None if env.strip().lower() in (NO_ZOO, "") else Path(env)
+    here = Path(__file__).resolve().parents[2] / "zoo"
+    if here.is_dir():
+        return here
+    cache = cache_root()
+    return cache if zoo_layers(cache) else None
+
+
+def zoo_layers(root: Path | None = None) -> list[Path]:
+    """Every tier folder of the zoo (``root``, default :func:`zoo_root`), in name order."""
+    root = zoo_root() if root is None else root
+    if root is None or not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "models").is_dir())

@@ -149,7 +149,7 @@ class Evaluation:
 @dataclass
 class CheckResultFields:
     """The JSON form of one check's result in a :class:`CheckRecord`: the fields of
-    ``salcheck.checks.suite.CheckResult`` (which its readers build from it)."""
+    ``salcheck.engine.checks.CheckResult`` (which its readers build from it)."""
 
     method: str
     check: str

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -33,40 +32,15 @@ from typing import Any
 
 import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument
-from salcheck.store.files import BLOB_SUFFIX, CORRUPTED, KINDS, Store, entry_json
-
-#: The environment variable naming the zoo folder (``none``: no zoo).
-ZOO_ENV = "SALCHECK_ZOO"
-NO_ZOO = "none"
-
-
-def cache_root() -> Path:
-    """The user cache's zoo folder that ``salcheck zoo fetch`` fills:
-    ``$XDG_CACHE_HOME/salcheck/zoo`` (default ``~/.cache/salcheck/zoo``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "salcheck" / "zoo"
-
-
-def zoo_root() -> Path | None:
-    """The zoo folder in use: ``$SALCHECK_ZOO`` (None when it is ``none``), else the source
-    checkout's ``zoo/`` when there is one, else the user cache that ``salcheck zoo fetch``
-    fills (:func:`cache_root`) when it holds a tier."""
-    env = os.environ.get(ZOO_ENV)
-    if env is not None:
-        return None if env.strip().lower() in (NO_ZOO, "") else Path(env)
-    here = Path(__file__).resolve().parents[2] / "zoo"
-    if here.is_dir():
-        return here
-    cache = cache_root()
-    return cache if zoo_layers(cache) else None
-
-
-def zoo_layers(root: Path | None = None) -> list[Path]:
-    """Every tier folder of the zoo (``root``, default :func:`zoo_root`), in name order."""
-    root = zoo_root() if root is None else root
-    if root is None or not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / "models").is_dir())
+from salcheck.store.files import (  # where the zoo is: beside where the store is
+    BLOB_SUFFIX,
+    CORRUPTED,
+    KINDS,
+    Store,
+    entry_json,
+    zoo_layers,
+    zoo_root,
+)
 
 
 def tier_dir(root: Path, tag: str) -> Path:

@@ -6,7 +6,7 @@ pin (``git fetch --depth 1`` of that one commit, then ``git archive`` of the fol
 every file against the installed code's declared versions (:func:`salcheck.store.zoo.verify`)
 and only then moves it into place, so a zoo that does not belong to this code, or a fetch that
 stops half-way, is never read. With no ``--zoo`` it goes to the user cache
-(:func:`salcheck.store.zoo.cache_root`), which :func:`salcheck.store.zoo.zoo_root` reads when
+(:func:`salcheck.store.files.cache_root`), which :func:`salcheck.store.files.zoo_root` reads when
 salcheck runs from an installed package and ``$SALCHECK_ZOO`` is unset.
 """
 
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument, SalcheckError
-from salcheck.store.zoo import cache_root, tier_dir, verify
+from salcheck.store.files import cache_root
+from salcheck.store.zoo import tier_dir, verify
 
 
 def _git(*args: str, cwd: Path) -> str:

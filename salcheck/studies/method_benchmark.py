@@ -196,7 +196,7 @@ class Benchmark:
     def checks(self, entry: Entry) -> list[Any]:
         """The stored check-suite results of a method (computed by :func:`benchmark_plan`'s
         plan)."""
-        from salcheck.checks.suite import results_of
+        from salcheck.engine.checks import results_of
         from salcheck.engine.tasks import CheckSuite
         from salcheck.store.view import read_checks
 

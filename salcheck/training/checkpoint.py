@@ -53,11 +53,19 @@ class Resumed:
     history: list[dict[str, float]]
 
 
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over a state dict's names, dtypes, shapes and bytes (in name order)."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def run_identity(run: Run, seed: int) -> dict[str, Any]:
     """What besides the store key a checkpoint must match: the seed, the configuration (with
     the device it runs on) and a digest of the run's data (training and validation split)."""
-    from salcheck.training.loop import state_sha256
-
     config = dataclasses.asdict(run.config) | {"device": run.x_train.device.type}
     data = {"x_train": run.x_train, "y_train": run.y_train, "x_val": run.x_val, "y_val": run.y_val}
     identity = {"seed": int(seed), "config": config, "data_sha256": state_sha256(data)}
@@ -150,8 +158,6 @@ def _save_tensors(tensors: Tensors, metadata: dict[str, str]) -> bytes:
 
 
 def _digest(text: str, tensors: Tensors) -> str:
-    from salcheck.training.loop import state_sha256
-
     return hashlib.sha256(f"{text}\n{state_sha256(tensors)}".encode()).hexdigest()
 
 

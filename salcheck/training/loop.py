@@ -29,7 +29,7 @@ from salcheck.models.custom import build_network, check_network_name
 from salcheck.models.networks import GeneratorDropout
 from salcheck.rng import derive_seed, torch_generator
 from salcheck.training.augment import AUGMENTATIONS, Compose
-from salcheck.training.checkpoint import CheckpointFile, Resumed, run_identity
+from salcheck.training.checkpoint import CheckpointFile, Resumed, run_identity, state_sha256
 from salcheck.training.inference import balanced_accuracy, normalise, predict
 from salcheck.training.losses import LOSSES, get_loss
 from salcheck.training.stopping import SELECTIONS, StopRule
@@ -204,18 +204,6 @@ def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
         aug_gen=torch_generator(derive_seed(seed, "augment"), device.type),
         init_sha256=init_sha256,
     )
-
-
-def state_sha256(state: dict[str, torch.Tensor]) -> str:
-    """sha256 over a state dict's names, dtypes, shapes and bytes (in name order)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in sorted(state):
-        t = state[name].detach().cpu().contiguous()
-        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
 
 
 def record_step(run: Run, loss: float) -> None:

@@ -10,6 +10,7 @@ signed or unsigned; a method whose tags do not select a check gets it skipped, w
 from __future__ import annotations
 
 import math
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from salcheck.saliency.resolve import MethodRef, method_name, resolve
 from salcheck.science.findings import SPEARMAN_CEILING
 from salcheck.science.stats import paired_test
 from salcheck.store.records import CheckRecord
+from salcheck.store.view import read_evaluation, read_network
 
 
 class SaliencyCheckFailed(SalcheckError, AssertionError):
@@ -69,8 +71,6 @@ class Evidence:
     null maps on them (``salcheck.engine.evaluate``, through the store). Reads only."""
 
     def __init__(self, suite: Any, store: Any, device: str = "cpu") -> None:
-        from salcheck.store.view import read_network
-
         self.suite, self.store = suite, store
         self.ref: MethodRef = suite.method
         self.method = self.ref.method
@@ -79,8 +79,6 @@ class Evidence:
         self.test = suite.tier.test().cohort()
 
     def _runs(self, ref: MethodRef, part: str) -> list[Any]:
-        from salcheck.store.view import read_evaluation
-
         test = self.suite.tier.test()
         return [
             read_evaluation(self.store, part, s, test, ref, self.suite.protocol) for s, _ in self.models
@@ -296,8 +294,6 @@ CHECKS: tuple[Check, ...] = (
 def compute_checks(suite: Any, store: Any, *, device: str = "cpu") -> CheckRecord:
     """Run every check of :data:`CHECKS` on the suite's evidence; a failure to gather the
     evidence (a missing or failed evaluation) is a failed record with its error."""
-    import traceback
-
     try:
         ev = Evidence(suite, store, device)
         results = [asdict(run_check(check, ev)) for check in CHECKS]
