@@ -36,7 +36,7 @@ from salcheck.models.custom import load_network
 from salcheck.report.tier_sections import fmt
 from salcheck.saliency.resolve import resolve
 from salcheck.science.findings import CRITERIA_KEYS
-from salcheck.store import zoo
+from salcheck.store import files, zoo
 from salcheck.store.files import BLOB_SUFFIX, ZOO_ENV
 from salcheck.store.tiers import get_tier
 
@@ -122,7 +122,7 @@ def main() -> None:
     p.add_argument("--skip-rounding", action="store_true", help="leave out step 3 (retrains)")
     args = p.parse_args()
     tier = get_tier(args.tier)
-    root = Path(args.zoo) if args.zoo else zoo.zoo_root()
+    root = Path(args.zoo) if args.zoo else files.zoo_root()
     if root is None:
         raise SystemExit("no zoo folder: give --zoo DIR")
     folder = zoo.tier_dir(root, tier.tag)

@@ -111,7 +111,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
     from salcheck.errors import InvalidArgument
     from salcheck.store import zoo
-    from salcheck.store.files import Store, store_root
+    from salcheck.store.files import Store, store_root, zoo_root
 
     if args.action == "fetch":
         from salcheck.store.zoo_fetch import fetch
@@ -120,7 +120,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         where = fetch(args.source or "", args.ref or "", _tier(args).tag, into)
         print(f"salcheck zoo: fetched and verified {where}")
         return 0
-    root = Path(args.zoo) if args.zoo else zoo.zoo_root()
+    root = Path(args.zoo) if args.zoo else zoo_root()
     if root is None:
         raise InvalidArgument("no zoo folder: give --zoo DIR or set SALCHECK_ZOO")
     if args.action == "verify":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from salcheck.engine.plan import execute, specs_plan
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, TestSpec, checks_payload, content_key, evaluation_payload
 from salcheck.store.records import CheckRecord, Evaluation, ModelResult
@@ -165,3 +166,12 @@ def paths(value, depth: int = 3) -> list[tuple]:
     else:
         items = []
     return [(k, *rest) for k, v in items for rest in [(), *paths(v, depth - 1)]]
+
+
+def run_grid(
+    specs, store, *, test, methods=("vanilla",), parts=("features", "maps"), protocol=None, **options
+):
+    """Execute the plan of ``specs`` x ``methods`` x ``parts`` (the engine's one computing entry)."""
+    return execute(
+        specs_plan(test, specs, methods=methods, parts=parts, protocol=protocol), store, **options
+    )

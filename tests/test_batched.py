@@ -2,12 +2,12 @@
 
 import pytest
 import torch
+from store_entries import run_grid
 
 from salcheck.cohort import make_cohort
 from salcheck.criteria import EvalProtocol
 from salcheck.engine.evaluate import score_maps
-from salcheck.engine.plan import run_grid
-from salcheck.engine.runner import groups_of, resolve_batch, trained_network
+from salcheck.engine.runner import groups_of, resolve_batch
 from salcheck.errors import InvalidArgument
 from salcheck.models import weights_bytes
 from salcheck.models.networks import build_model
@@ -15,6 +15,7 @@ from salcheck.rng import derive_seed
 from salcheck.saliency import VanillaGradient
 from salcheck.saliency.resolve import resolve
 from salcheck.store.files import Store
+from salcheck.store.view import read_network
 from salcheck.training.batched import GroupedConvNet, supports, train_batched
 from salcheck.training.loop import TrainConfig, train
 
@@ -73,7 +74,7 @@ def test_grids_train_a_cell_at_once_and_store_each_model(tiny, tmp_path):
         record = store.get("models", spec.key())
         assert record["provenance"]["batched_with"] == 2
         assert record["timings"]["batched_with"] == 2.0
-        net = trained_network(store, spec)
+        net = read_network(store, spec)
         assert isinstance(net, torch.nn.Module) and not net.training  # loaded, in eval mode
         assert weights_bytes(net) == store.get_blob("models", spec.key(), record["weights_sha256"])
 

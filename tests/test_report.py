@@ -1,9 +1,9 @@
 import json
 
 import pytest
+from store_entries import run_grid
 
 from salcheck.cli import main
-from salcheck.engine.plan import run_grid
 from salcheck.report import ReportError, render_report
 from salcheck.report.tier_page import table_text
 from salcheck.science.findings import NAMED, SIGNS

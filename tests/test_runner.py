@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 import torch
+from store_entries import run_grid
 
 import salcheck.engine.runner as runner_module
 from salcheck.cli import main
-from salcheck.engine.plan import run_grid
 from salcheck.store.files import Store
 
 pytestmark = pytest.mark.slow  # trains networks

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 import store_entries as se
+from store_entries import run_grid
 
-from salcheck.engine.plan import run_grid
 from salcheck.engine.runner import model_entry
 from salcheck.errors import StoreError
 from salcheck.store.files import KINDS, Store
@@ -113,12 +113,12 @@ def test_unwritable_store_fails_early(tmp_path):
 SCRIPT = textwrap.dedent("""
     import json, sys
     from salcheck.store.keys import ModelSpec, TestSpec
-    from salcheck.engine.plan import run_grid
+    from salcheck.engine.plan import execute, specs_plan
     from salcheck.store.files import Store
     TINY = {"n_per_class": 12, "image_size": 32, "epochs": int(sys.argv[3])}
     specs = [ModelSpec("homogeneous", seed=s, **TINY) for s in range(int(sys.argv[2]))]
-    out = run_grid(specs, Store(sys.argv[1]), test=TestSpec(32, 6), parts=(),
-                   on_progress=lambda o: print(json.dumps([o.spec.seed, o.cached]), flush=True))
+    out = execute(specs_plan(TestSpec(32, 6), specs, parts=()), Store(sys.argv[1]),
+                  on_progress=lambda o: print(json.dumps([o.spec.seed, o.cached]), flush=True))
 """)
 
 

@@ -48,7 +48,7 @@ def test_add_copies_finished_entries_and_rewrites_none(made, tmp_path):
 
 def test_a_store_reads_the_zoo_and_writes_only_to_itself(made, tmp_path):
     _, root, keys = made
-    fresh = Store(tmp_path / "fresh", layers=zoo.zoo_layers(root))
+    fresh = Store(tmp_path / "fresh", layers=files.zoo_layers(root))
     model = fresh.get("models", keys["models"][0])
     assert model is not None and model["status"] == "done"
     assert fresh.get_blob("models", keys["models"][0], model["weights_sha256"]) == bytes([0]) * 10
@@ -67,7 +67,7 @@ def test_the_environment_variable_turns_the_zoo_off(made, monkeypatch, tmp_path)
     monkeypatch.setenv(files.ZOO_ENV, str(root))
     assert Store(tmp_path / "a").get("features", keys["features"][0]) is not None
     monkeypatch.setenv(files.ZOO_ENV, "none")
-    assert zoo.zoo_root() is None
+    assert files.zoo_root() is None
     assert Store(tmp_path / "b").get("features", keys["features"][0]) is None
 
 
@@ -78,7 +78,7 @@ def test_a_corrupted_zoo_entry_is_reported_recomputed_into_the_store_and_left_in
     data["entry"]["criteria"]["b"] = 99.0  # a flipped number: its checksum no longer matches
     path.write_text(json.dumps(data))
     warnings = []
-    store = Store(tmp_path / "user", layers=zoo.zoo_layers(root), warn=warnings.append)
+    store = Store(tmp_path / "user", layers=files.zoo_layers(root), warn=warnings.append)
     assert store.get("maps", keys["maps"][0]) is None
     assert "corrupted zoo entry" in warnings[0] and "checksum mismatch" in warnings[0]
     assert path.exists()  # the zoo is never written
@@ -178,7 +178,7 @@ def test_progress_counts_the_grid_and_estimates_the_hours_left_from_recorded_tra
 def test_a_failed_or_corrupted_store_entry_hides_no_finished_zoo_entry(made, tmp_path):
     _, root, keys = made
     warnings = []
-    store = Store(tmp_path / "user", layers=zoo.zoo_layers(root), warn=warnings.append)
+    store = Store(tmp_path / "user", layers=files.zoo_layers(root), warn=warnings.append)
     key = keys["models"][0]
     store.put("models", key, se.model_entry(se.spec(0), "failed"))  # an earlier run that failed
     computed = []
@@ -195,7 +195,7 @@ def test_a_failed_or_corrupted_store_entry_hides_no_finished_zoo_entry(made, tmp
 def test_a_corrupted_store_blob_is_set_aside_and_the_zoos_served(made, tmp_path):
     _, root, keys = made
     warnings = []
-    store = Store(tmp_path / "user", layers=zoo.zoo_layers(root), warn=warnings.append)
+    store = Store(tmp_path / "user", layers=files.zoo_layers(root), warn=warnings.append)
     key = keys["models"][1]
     sha = store.get("models", key)["weights_sha256"]
     store.path("models", key, ".safetensors").write_bytes(b"damaged")
@@ -226,6 +226,6 @@ def test_workers_read_the_callers_layers(made, tmp_path, tiny):
 
     _, root, _ = made
     spec = se.spec(0)
-    layered = Store(tmp_path / "a", layers=zoo.zoo_layers(root))
+    layered = Store(tmp_path / "a", layers=files.zoo_layers(root))
     out = run_tasks([Task("model", spec)], layered, test=se.TEST)
     assert out[0].cached  # the zoo's model: nothing trained

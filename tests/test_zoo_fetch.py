@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from salcheck.errors import InvalidArgument, SalcheckError
-from salcheck.store import files, zoo
+from salcheck.store import files
 from salcheck.store.zoo_fetch import fetch
 
 
@@ -47,8 +47,8 @@ def test_an_installed_package_reads_the_fetched_cache(tmp_path, monkeypatch):
     monkeypatch.delenv(files.ZOO_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(files, "__file__", str(tmp_path / "site" / "salcheck" / "store" / "zoo.py"))
-    assert zoo.zoo_root() is None  # no checkout, nothing fetched
+    assert files.zoo_root() is None  # no checkout, nothing fetched
     (tmp_path / "salcheck" / "zoo" / "ci" / "models").mkdir(parents=True)
-    assert zoo.zoo_root() == tmp_path / "salcheck" / "zoo"
+    assert files.zoo_root() == tmp_path / "salcheck" / "zoo"
     monkeypatch.setenv(files.ZOO_ENV, "none")
-    assert zoo.zoo_root() is None
+    assert files.zoo_root() is None

@@ -31,7 +31,7 @@ from salcheck.models.custom import load_network
 from salcheck.provenance import machine
 from salcheck.rng import derive_seed
 from salcheck.saliency.resolve import resolve
-from salcheck.store import zoo
+from salcheck.store import files
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, evaluation_key
 from salcheck.store.records import Evaluation, ModelResult
@@ -56,7 +56,7 @@ CI = get_tier("ci")
 def store(tmp_path_factory):
     """A fresh store that reads the committed zoo (never the user's results)."""
     checkout = Path(__file__).resolve().parents[1] / "zoo"  # this checkout's, whatever the env
-    layers = [p for p in zoo.zoo_layers(checkout) if p.name == CI.tag]
+    layers = [p for p in files.zoo_layers(checkout) if p.name == CI.tag]
     if not layers:
         pytest.skip("no committed zoo/ci in this checkout")
     return Store(tmp_path_factory.mktemp("store"), layers=layers)

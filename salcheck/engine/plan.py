@@ -146,21 +146,6 @@ def specs_plan(
     return Plan(test, tuple(tasks))
 
 
-def run_grid(
-    specs: Iterable[ModelSpec],
-    store: Store,
-    *,
-    test: TestSpec,
-    methods: Sequence[Any] = ("vanilla",),
-    parts: Iterable[str] = ("features", "maps"),
-    protocol: EvalProtocol | None = None,
-    **options: Any,
-) -> list[Any]:
-    """:func:`execute` the plan of ``specs`` x ``methods`` x ``parts`` (options as there)."""
-    plan = specs_plan(test, specs, methods=methods, parts=parts, protocol=protocol)
-    return execute(plan, store, **options)
-
-
 def cells_plan(
     tier: Tier,
     cells: Iterable[tuple[str, str]] | None = None,

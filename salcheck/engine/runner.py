@@ -129,8 +129,9 @@ def checkpoint_path(store: Store, key: str) -> Path:
     return folder / f"{key}.safetensors"
 
 
-def trained_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
-    """The trained network of ``spec`` on ``device`` (trained now if the store lacks it)."""
+def _trained_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
+    """The trained network of ``spec`` on ``device`` for an evaluation task (a plan puts the
+    model's own task first; trained here only when an evaluation is run without it)."""
     record, data, _ = model_entry(store, spec, device)
     if record.status != "done" or data is None:
         msg = f"model {spec.label()} failed: {record.error}"
@@ -188,7 +189,7 @@ def evaluation_entry(
 
     def compute() -> dict[str, Any]:
         try:
-            net = network if network is not None else trained_network(store, task.spec, device)
+            net = network if network is not None else _trained_network(store, task.spec, device)
             result = score(
                 task.part,
                 task.method,
