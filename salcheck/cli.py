@@ -468,11 +468,16 @@ def _add_report(sub: Any) -> None:
 
 
 def _add_benchmark(sub: Any) -> None:
+    from salcheck.saliency.catalogue import METHODS, ON_REQUEST
+
     b = sub.add_parser(
         "benchmark",
         help="benchmark saliency methods on the same models; writes <out>/<tier>-methods.md",
     )
-    every = "(default: every catalogued method; the null maps are always added)"
+    every = (
+        f"(default: the {len(METHODS)} catalogued methods; {', '.join(ON_REQUEST)} on request; "
+        "the null maps always added)"
+    )
     methods = {"help": f"catalogue names or MODULE:OBJECT {every}"}
     add_arguments(b, ("methods", *REPORT, *(n for n in RUN if n != "method")), methods=methods)
     b.set_defaults(func=cmd_benchmark)
