@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -73,30 +73,58 @@ def render_report(
 
     ``beside``: (column title, key -> outcome), e.g. the ci tier's recorded verdicts printed
     beside the paper tier's."""
-    from salcheck.report.figures import group_map_figure, phantom_figure
-
     rendered_at = git_commit()  # before the figures below change tracked files
-    tier = view.tier
-    cells = [c for c in tier.cells() if view.available(*c)]
+    cells = [c for c in view.tier.cells() if view.available(*c)]
     if not cells:
-        other = view.store.other_versions()
-        why = (
-            (
-                f" (it holds results of store version(s) {', '.join(other)}; this salcheck reads "
-                f"v{STORE_FORMAT_VERSION})"
-            )
-            if other
-            else ""
-        )
-        msg = (
-            f"store {view.store.root} has no evaluations of {view.method_name} for tier "
-            f"{tier.tag}{why}; run `salcheck run {tier.options()} --store "
-            f"{view.store.root}` or `salcheck report --run`"
-        )
-        raise ReportError(msg)
+        raise ReportError(_nothing_to_report(view))
     out = Path(out)
-    fig_dir = out / tier.tag
-    phantom_figure(fig_dir / "phantoms.png", tier.image_size)
+    figures = _write_figures(view, cells, out / view.tier.tag)
+    models = sections.models_of(view)
+    top, signs = sections.signs_section(view, beside)  # the headline and the signs' section
+    lines = [
+        *_header(view, top),
+        *_findings(view, signs, beside),
+        *_f2_section(view, models),
+        "## Convergence",
+        "",
+        *sections.convergence(view, models),
+        "",
+        "## Test accuracy per label and subtype",
+        "",
+        *sections.accuracy(view),
+        "",
+        "## Group maps",
+        "",
+        *[f"![{d}]({view.tier.tag}/maps_{d}.png)" for d in figures],
+        "",
+        *_provenance(view, cells, models, rendered_at),
+    ]
+    path = out / f"{view.tier.tag}.md"
+    atomic.write_text(path, "\n".join(lines))
+    return path
+
+
+def _nothing_to_report(view: ResultsView) -> str:
+    tier = view.tier
+    other = view.store.other_versions()
+    why = (
+        f" (it holds results of store version(s) {', '.join(other)}; this salcheck reads "
+        f"v{STORE_FORMAT_VERSION})"
+        if other
+        else ""
+    )
+    return (
+        f"store {view.store.root} has no evaluations of {view.method_name} for tier "
+        f"{tier.tag}{why}; run `salcheck run {tier.options()} --store "
+        f"{view.store.root}` or `salcheck report --run`"
+    )
+
+
+def _write_figures(view: ResultsView, cells: list[tuple[str, str]], fig_dir: Path) -> list[str]:
+    """The phantoms and each dataset's group maps as PNGs; returns the datasets drawn."""
+    from salcheck.report.figures import group_map_figure, phantom_figure  # matplotlib: on use
+
+    phantom_figure(fig_dir / "phantoms.png", view.tier.image_size)
     figures = []
     for dataset in ("homogeneous", "heterogeneous", "large"):
         rows = [
@@ -109,24 +137,15 @@ def render_report(
             if d == dataset
         ]
         if rows:
-            group_map_figure(fig_dir / f"maps_{dataset}.png", rows, tier.image_size)
+            group_map_figure(fig_dir / f"maps_{dataset}.png", rows, view.tier.image_size)
             figures.append(dataset)
+    return figures
 
-    named = view.findings_available(NAMED)
-    a_rows = view.findings_available(A_CLOSE_TO_ONE)
-    top, signs_section = sections.signs_section(view, beside)
-    f2_control, f2_steps = f2_comparisons(tier.steps_ratio())
-    f2: dict[str, Comparison] = {**f2_control, **f2_steps}
-    control_findings = view.findings_available(f2)
-    control = {k: f.verdict if f else None for k, f in control_findings.items()}
-    models = sections.models_of(view)
-    scores = [r for c in cells for r in view.evaluations(*c, "maps")]
-    records = [r for runs in models.values() for r in runs]
-    commits = sorted({str(r.provenance.get("git_commit")) for r in records})
-    eval_commits = sorted({str(r.provenance.get("git_commit")) for r in scores})
-    machine = records[0].provenance.get("machine", {}) if records else {}
-    versions = records[0].provenance.get("versions", {}) if records else {}
-    n_expected = len(tier.cells()) * len(view.seeds)
+
+def _header(view: ResultsView, top: list[str]) -> list[str]:
+    """Title, what the page is, the tier, the headline (``top``), the magnitudes and the
+    poster's tables."""
+    tier = view.tier
     lines = [
         f"# salcheck report: tier `{tier.name}`" + _network_title(tier),
         "",
@@ -153,7 +172,16 @@ def render_report(
     ]
     for title, table_cells in POSTER_TABLES:
         lines += [f"## {title}", "", *_table(view, table_cells), ""]
-    lines += [
+    return lines
+
+
+def _findings(
+    view: ResultsView, signs_section: list[str], beside: tuple[str, dict[str, str]] | None
+) -> list[str]:
+    """The named findings, "a close to 1", the signs' section and the agreement with ``beside``."""
+    named = view.findings_available(NAMED)
+    a_rows = view.findings_available(A_CLOSE_TO_ONE)
+    return [
         "## Findings",
         "",
         rule_text(len(view.seeds)),
@@ -169,6 +197,17 @@ def render_report(
         "",
         *signs_section,
         *_agreement(view, named, a_rows, beside),
+    ]
+
+
+def _f2_section(view: ResultsView, models: dict[Any, Any]) -> list[str]:
+    """F2's control: more data, or more training?"""
+    tier = view.tier
+    f2_control, f2_steps = f2_comparisons(tier.steps_ratio())
+    f2: dict[str, Comparison] = {**f2_control, **f2_steps}
+    control_findings = view.findings_available(f2)
+    control = {k: f.verdict if f else None for k, f in control_findings.items()}
+    return [
         "## F2: more data, or more training?",
         "",
         f"An epoch of the large set ({tier.n_per_class['large']} per class) takes "
@@ -189,18 +228,21 @@ def render_report(
         *verdict_rows(control_findings, f2, number=False),
         "",
         *sections.steps_note(models, control),
-        "## Convergence",
-        "",
-        *sections.convergence(view, models),
-        "",
-        "## Test accuracy per label and subtype",
-        "",
-        *sections.accuracy(view),
-        "",
-        "## Group maps",
-        "",
-        *[f"![{d}]({tier.tag}/maps_{d}.png)" for d in figures],
-        "",
+    ]
+
+
+def _provenance(
+    view: ResultsView, cells: list[tuple[str, str]], models: dict[Any, Any], rendered_at: str | None
+) -> list[str]:
+    """What computed the page: counts, compute, commits, versions, machine, rendering."""
+    scores = [r for c in cells for r in view.evaluations(*c, "maps")]
+    records = [r for runs in models.values() for r in runs]
+    commits = sorted({str(r.provenance.get("git_commit")) for r in records})
+    eval_commits = sorted({str(r.provenance.get("git_commit")) for r in scores})
+    machine = records[0].provenance.get("machine", {}) if records else {}
+    versions = records[0].provenance.get("versions", {}) if records else {}
+    n_expected = len(view.tier.cells()) * len(view.seeds)
+    return [
         "## Provenance",
         "",
         f"- evaluations: {len(scores)} of {n_expected} expected; models: {len(records)}",
@@ -215,9 +257,6 @@ def render_report(
         f"{time.strftime('%Y-%m-%d', time.gmtime())} at commit {rendered_at}",
         "",
     ]
-    path = out / f"{tier.tag}.md"
-    atomic.write_text(path, "\n".join(lines))
-    return path
 
 
 def _network_title(tier: Tier) -> str:
