@@ -5,23 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from salcheck.errors import SalcheckError
+from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.options import REPORT, RUN, add_arguments, apply_no_zoo
+from salcheck.store.files import KINDS, Store, store_root, zoo_root
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
 
 def _progress(total: int, desc: str) -> tqdm[Any]:
-    from tqdm import tqdm
+    from tqdm import tqdm  # CLI start-up
 
     return tqdm(total=total, desc=desc, unit="img", disable=total < 2000 or None, leave=False)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from salcheck.cohort import io, make_cohort, preset
+    from salcheck.cohort import io, make_cohort, preset  # CLI start-up
 
     overrides: dict[str, object] = {}
     if args.image_size is not None:
@@ -46,23 +48,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from salcheck.store.files import Store, store_root
-
     return Store(store_root(args.store))
 
 
 def _tier(args: argparse.Namespace) -> Any:
-    from salcheck.store.tiers import get_tier
+    from salcheck.store.tiers import get_tier  # CLI start-up
 
     return get_tier(args.tier, getattr(args, "network", None))
 
 
 def _execute(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
     """Make ``store`` hold ``plan`` with a progress bar; returns the number of failures."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # CLI start-up
 
-    from salcheck.engine.plan import execute
-    from salcheck.engine.runner import check_workers
+    from salcheck.engine.plan import execute  # CLI start-up
+    from salcheck.engine.runner import check_workers  # CLI start-up
 
     check_workers(args.workers)
     if getattr(args, "evaluate_only", False):
@@ -95,8 +95,8 @@ def _execute(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from salcheck.engine.plan import cells_plan
-    from salcheck.saliency.resolve import resolve
+    from salcheck.engine.plan import cells_plan  # CLI start-up
+    from salcheck.saliency.resolve import resolve  # CLI start-up
 
     tier = _tier(args)
     methods = [resolve(m) for m in (args.methods or [args.method])]  # fails before any training
@@ -107,14 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_zoo(args: argparse.Namespace) -> int:
     """``salcheck zoo status | verify | add | fetch``."""
-    from pathlib import Path
-
-    from salcheck.errors import InvalidArgument
-    from salcheck.store import zoo
-    from salcheck.store.files import Store, store_root, zoo_root
+    from salcheck.store import zoo  # CLI start-up
 
     if args.action == "fetch":
-        from salcheck.store.zoo_fetch import fetch
+        from salcheck.store.zoo_fetch import fetch  # CLI start-up
 
         into = Path(args.zoo) if args.zoo else None
         where = fetch(args.source or "", args.ref or "", _tier(args).tag, into)
@@ -142,7 +138,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         there = sum(added.present.values())
         print(f"salcheck zoo: added {copied} to {root / tier.tag} ({there} already there)")
         return 0
-    from salcheck.store.tiers import TIERS
+    from salcheck.store.tiers import TIERS  # CLI start-up
 
     for t in zoo.status(root):
         counts = ", ".join(f"{n} {k}" for k, n in t["entries"].items() if n)
@@ -159,8 +155,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from salcheck.store.files import KINDS
-    from salcheck.store.records import Evaluation, ModelResult
+    from salcheck.store.records import Evaluation, ModelResult  # CLI start-up
 
     store = _store(args)
     scans = {kind: store.scan(kind) for kind in KINDS}  # every kind, so every corrupted entry shows
@@ -204,13 +199,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _status_columns() -> list[tuple[str, str]]:
     """(score key, header) of the group-map criteria, from their metadata."""
-    from salcheck.criteria import MAP_CRITERIA
+    from salcheck.criteria import MAP_CRITERIA  # CLI start-up
 
     return [(k, c.symbols[k]) for c in MAP_CRITERIA if c.category == "group map" for k in c.keys]
 
 
 def _legend() -> list[str]:
-    from salcheck.criteria import CRITERIA
+    from salcheck.criteria import CRITERIA  # CLI start-up
 
     return [
         f"{i.symbol}: {i.name}, {i.direction} is better, chance {i.chance:g}"
@@ -221,16 +216,16 @@ def _legend() -> list[str]:
 
 def _view(args: argparse.Namespace, method: Any) -> Any:
     """The read-only view the report and the verdicts decide on: the method, beyond the nulls."""
-    from salcheck.saliency.resolve import null_refs
-    from salcheck.store.view import ResultsView
+    from salcheck.saliency.resolve import null_refs  # CLI start-up
+    from salcheck.store.view import ResultsView  # CLI start-up
 
     return ResultsView(_store(args), _tier(args), method, seeds=args.seeds, nulls=null_refs())
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from salcheck.engine.plan import report_plan
-    from salcheck.report import render_report
-    from salcheck.saliency.resolve import resolve
+    from salcheck.engine.plan import report_plan  # CLI start-up
+    from salcheck.report import render_report  # CLI start-up
+    from salcheck.saliency.resolve import resolve  # CLI start-up
 
     method = resolve(args.method)
     tier = _tier(args)
@@ -239,7 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     view = _view(args, method)
     beside = None
     if args.tier != "ci" and args.beside:
-        from salcheck.science.verdicts import expected_outcomes
+        from salcheck.science.verdicts import expected_outcomes  # CLI start-up
 
         ci = _tier(argparse.Namespace(tier="ci", network=getattr(args, "network", None)))
         recorded = expected_outcomes(args.beside, ci.tag, view.method_name)
@@ -250,8 +245,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from salcheck.report.methods_page import render_benchmark
-    from salcheck.studies.method_benchmark import benchmark_plan, collect, default_methods
+    from salcheck.report.methods_page import render_benchmark  # CLI start-up
+    from salcheck.studies.method_benchmark import (  # CLI start-up
+        benchmark_plan,
+        collect,
+        default_methods,
+    )
 
     tier = _tier(args)
     store = _store(args)
@@ -265,8 +264,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def cmd_networks(args: argparse.Namespace) -> int:
-    from salcheck.report.networks_page import render_networks
-    from salcheck.studies.network_benchmark import collect, network_plan
+    from salcheck.report.networks_page import render_networks  # CLI start-up
+    from salcheck.studies.network_benchmark import collect, network_plan  # CLI start-up
 
     tier = _tier(args)
     store = _store(args)
@@ -280,8 +279,8 @@ def cmd_networks(args: argparse.Namespace) -> int:
 
 
 def cmd_protocol(args: argparse.Namespace) -> int:
-    from salcheck.report.protocol_page import render_protocol
-    from salcheck.studies.protocol import adopted_plan, collect, protocol_plan
+    from salcheck.report.protocol_page import render_protocol  # CLI start-up
+    from salcheck.studies.protocol import adopted_plan, collect, protocol_plan  # CLI start-up
 
     tier = _tier(args)
     store = _store(args)
@@ -296,8 +295,8 @@ def cmd_protocol(args: argparse.Namespace) -> int:
 
 
 def cmd_dose(args: argparse.Namespace) -> int:
-    from salcheck.report.dose_page import render_dose
-    from salcheck.studies.dose import DoseGrid, check_routes, collect, decide, dose_plan
+    from salcheck.report.dose_page import render_dose  # CLI start-up
+    from salcheck.studies.dose import DoseGrid, check_routes, collect, decide, dose_plan  # CLI start-up
 
     tier = _tier(args)
     routes = check_routes(args.route)  # fails before any training
@@ -318,7 +317,7 @@ def cmd_dose(args: argparse.Namespace) -> int:
 def _write_dose_record(args: argparse.Namespace, data: Any, verdicts: Any) -> Any:
     """The dose verdicts the property suite gates on: its own size-route trends and, from the
     whole curve, b†'s trends and the routes' collapse."""
-    from salcheck.studies.dose import full_decisions, property_trends, write_dose_record
+    from salcheck.studies.dose import full_decisions, property_trends, write_dose_record  # CLI start-up
 
     view = _view(args, args.method)
     decisions = {**property_trends(view), **full_decisions(data, verdicts)}
@@ -326,13 +325,13 @@ def _write_dose_record(args: argparse.Namespace, data: Any, verdicts: Any) -> An
 
 
 def cmd_store(args: argparse.Namespace) -> int:
-    from salcheck.store.bundle import export_bundle, import_bundle
+    from salcheck.store.bundle import export_bundle, import_bundle  # CLI start-up
 
     store = _store(args)
     if args.action == "export":
         only = None
         if args.tier:  # what the tier's report reads, models and evaluations
-            from salcheck.engine.plan import report_plan
+            from salcheck.engine.plan import report_plan  # CLI start-up
 
             plan = report_plan(_tier(args), "vanilla")
             only = {t.key(plan.test) for t in plan.with_models()}
@@ -349,9 +348,9 @@ def cmd_store(args: argparse.Namespace) -> int:
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
-    from salcheck.engine.plan import report_plan
-    from salcheck.saliency.resolve import resolve
-    from salcheck.science.verdicts import build_record, write_record
+    from salcheck.engine.plan import report_plan  # CLI start-up
+    from salcheck.saliency.resolve import resolve  # CLI start-up
+    from salcheck.science.verdicts import build_record, write_record  # CLI start-up
 
     method = resolve(args.method)
     if args.run:
@@ -369,8 +368,8 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from salcheck.checks import compare_baseline, run_suite
-    from salcheck.saliency.resolve import resolve
+    from salcheck.checks import compare_baseline, run_suite  # CLI start-up
+    from salcheck.saliency.resolve import resolve  # CLI start-up
 
     method = resolve(args.method)
     store = _store(args)
@@ -394,8 +393,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from salcheck.checks import save_baseline
-    from salcheck.saliency.resolve import resolve
+    from salcheck.checks import save_baseline  # CLI start-up
+    from salcheck.saliency.resolve import resolve  # CLI start-up
 
     data = save_baseline(resolve(args.method), args.file, tier=_tier(args), store=_store(args))
     print(f"salcheck baseline: wrote {args.file} for {data['method']} (tier {data['tier']})")
@@ -468,7 +467,7 @@ def _add_report(sub: Any) -> None:
 
 
 def _add_benchmark(sub: Any) -> None:
-    from salcheck.saliency.catalogue import METHODS, ON_REQUEST
+    from salcheck.saliency.catalogue import METHODS, ON_REQUEST  # CLI start-up
 
     b = sub.add_parser(
         "benchmark",
@@ -484,7 +483,7 @@ def _add_benchmark(sub: Any) -> None:
 
 
 def _add_networks(sub: Any) -> None:
-    from salcheck.studies.network_benchmark import DEFAULT_METHODS, DEFAULT_NETWORKS
+    from salcheck.studies.network_benchmark import DEFAULT_METHODS, DEFAULT_NETWORKS  # CLI start-up
 
     n = sub.add_parser(
         "networks",

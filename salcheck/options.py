@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from salcheck.store.files import NO_ZOO, ZOO_ENV
+
 
 def default_workers() -> int:
     """One worker per core (each runs torch with one thread)."""
@@ -142,8 +144,6 @@ PLUGIN = (
 def apply_no_zoo(no_zoo: bool) -> None:
     """With ``no_zoo``, no store of this process or of the workers it starts reads the zoo."""
     if no_zoo:
-        from salcheck.store.files import NO_ZOO, ZOO_ENV
-
         os.environ[ZOO_ENV] = NO_ZOO
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+
+from salcheck import __version__
 
 
 @functools.cache
@@ -38,8 +41,6 @@ def git_commit() -> str | None:
 
 @functools.cache
 def _machine() -> tuple[tuple[str, Any], ...]:
-    import torch
-
     return (
         ("platform", platform.platform()),
         ("processor", platform.machine()),
@@ -51,8 +52,6 @@ def _machine() -> tuple[tuple[str, Any], ...]:
 def machine() -> dict[str, Any]:
     """The machine as floats depend on it: platform, processor, CPU model, the vector
     instructions torch's CPU kernels use (AVX2, AVX512, ...) and torch's thread count."""
-    import torch
-
     return {**dict(_machine()), "threads": torch.get_num_threads()}
 
 
@@ -68,10 +67,6 @@ def _cpu_model() -> str:
 
 def provenance(**extra: Any) -> dict[str, Any]:
     """Versions, commit, machine (with torch's thread count) and time, plus ``extra``."""
-    import torch
-
-    from salcheck import __version__
-
     return {
         **extra,
         "versions": {

@@ -24,16 +24,15 @@ from typing import Any
 
 import pytest
 
+from salcheck.options import OPTIONS, add_pytest_options, apply_no_zoo
+from salcheck.store.files import Store, store_root
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from salcheck.options import add_pytest_options
-
     add_pytest_options(parser.getgroup("salcheck", "salcheck property checks"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from salcheck.options import apply_no_zoo
-
     apply_no_zoo(bool(config.getoption("salcheck_no_zoo", default=False)))
     config.addinivalue_line(
         "markers", "finding(number, claim): a finding of the reference study, as a property"
@@ -55,7 +54,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def salcheck_tier(request: pytest.FixtureRequest) -> Any:
-    from salcheck.store.tiers import get_tier
+    from salcheck.store.tiers import get_tier  # start-up: keeps torch off pytest's collection
 
     return get_tier(
         request.config.getoption("salcheck_tier"), request.config.getoption("salcheck_network")
@@ -64,15 +63,13 @@ def salcheck_tier(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(scope="session")
 def salcheck_store(request: pytest.FixtureRequest) -> Any:
-    from salcheck.store.files import Store, store_root
-
     return Store(store_root(request.config.getoption("salcheck_store")))
 
 
 @pytest.fixture(scope="session")
 def salcheck_method(request: pytest.FixtureRequest) -> Any:
     """The saliency method under test, resolved once (a ``MethodRef``)."""
-    from salcheck.saliency.resolve import resolve
+    from salcheck.saliency.resolve import resolve  # start-up: keeps torch off pytest's collection
 
     return resolve(request.config.getoption("salcheck_method"))
 
@@ -80,7 +77,7 @@ def salcheck_method(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="session")
 def salcheck_compute(request: pytest.FixtureRequest, salcheck_store: Any) -> Any:
     """``compute(plan)`` makes the store hold a plan, on the configured workers and device."""
-    from salcheck.engine.plan import execute
+    from salcheck.engine.plan import execute  # start-up: keeps torch off pytest's collection
 
     opt = request.config.getoption
 
@@ -106,9 +103,9 @@ def salcheck_view(
     salcheck_compute: Any,
 ) -> Any:
     """The read-only view of the method's results, once the property suite's plan is held."""
-    from salcheck.engine.plan import properties_plan
-    from salcheck.saliency.resolve import null_refs
-    from salcheck.store.view import ResultsView
+    from salcheck.engine.plan import properties_plan  # start-up: keeps torch off pytest's collection
+    from salcheck.saliency.resolve import null_refs  # start-up: keeps torch off pytest's collection
+    from salcheck.store.view import ResultsView  # start-up: keeps torch off pytest's collection
 
     seeds = request.config.getoption("salcheck_seeds")
     view = ResultsView(salcheck_store, salcheck_tier, salcheck_method, seeds=seeds, nulls=null_refs())
@@ -133,10 +130,12 @@ def salcheck_recorded(request: pytest.FixtureRequest, salcheck_view: Any) -> dic
     """Record entry per comparison key for this tier and method (empty without a record); a
     claim on the model alone (criterion a) takes the tier's reference method's record, since
     its numbers are the same for every method."""
-    from salcheck.options import OPTIONS
-    from salcheck.saliency.resolve import resolve
-    from salcheck.science.findings import ALL
-    from salcheck.science.verdicts import method_entries, tier_tag
+    from salcheck.saliency.resolve import resolve  # start-up: keeps torch off pytest's collection
+    from salcheck.science.findings import ALL  # start-up: keeps torch off pytest's collection
+    from salcheck.science.verdicts import (  # start-up: keeps torch off pytest's collection
+        method_entries,
+        tier_tag,
+    )
 
     view = salcheck_view
     reference = resolve(OPTIONS["method"].default).name
@@ -172,8 +171,8 @@ def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salche
     record entry: "fail" fails with the numbers, "xfail" xfails at once (so a test stops at its
     first expected failure), "pass" returns the verdict. A changed verdict is also listed in the
     terminal summary."""
-    from salcheck.science.findings import ALL
-    from salcheck.science.verdicts import gate
+    from salcheck.science.findings import ALL  # start-up: keeps torch off pytest's collection
+    from salcheck.science.verdicts import gate  # start-up: keeps torch off pytest's collection
 
     def decide(key: str) -> Any:
         if key not in ALL:
@@ -194,7 +193,7 @@ def salcheck_dose_recorded(
 ) -> dict[str, dict[str, Any]]:
     """Dose record entry per key for this tier and method (``<tier>-<method>-dose.json``,
     written by ``salcheck dose --write``; empty without one)."""
-    from salcheck.studies.dose import dose_entries
+    from salcheck.studies.dose import dose_entries  # start-up: keeps torch off pytest's collection
 
     view = salcheck_view
     return dose_entries(_verdicts_dir(request), view.tier.name, view.method_name)
@@ -205,7 +204,7 @@ def assert_dose(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_dos
     """Call with (record key, :class:`salcheck.studies.dose.GateInput`): the gate of
     :func:`assert_comparison` on a dose-response verdict and its recorded entry (with no
     record it must replicate at alpha: an inconclusive trend is not a pass)."""
-    from salcheck.science.verdicts import gate
+    from salcheck.science.verdicts import gate  # start-up: keeps torch off pytest's collection
 
     def check(key: str, decided: Any) -> Any:
         result = gate(salcheck_dose_recorded.get(key), decided, list(salcheck_view.seeds))

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from salcheck.errors import InvalidArgument
+
 if TYPE_CHECKING:
     import torch
 
@@ -25,7 +27,6 @@ def as_generator(seed: Seed) -> np.random.Generator:
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
         return np.random.default_rng(int(seed))
     msg = f"seed must be a non-negative int or a numpy Generator, got {seed!r}"
-    from salcheck.errors import InvalidArgument
 
     raise InvalidArgument(msg)
 
@@ -43,7 +44,7 @@ def derive_seed(seed: int, *keys: str | int) -> int:
 
 def torch_generator(seed: int, device: str = "cpu") -> torch.Generator:
     """A fresh ``torch.Generator`` seeded with ``seed`` (never the global one)."""
-    import torch  # imported here so that cohort generation never loads torch
+    import torch  # start-up: cohort generation never loads torch
 
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))

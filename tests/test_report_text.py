@@ -92,6 +92,8 @@ def test_rule_text_follows_the_number_of_seeds():
 
 def test_signs_section_states_its_correction_and_keeps_rounding_apart():
     class View:
+        seeds = (0, 1, 2, 3, 4)
+
         def findings_available(self, comparisons):
             return {k: f("replicated") for k in comparisons}
 
@@ -104,6 +106,7 @@ def test_signs_section_states_its_correction_and_keeps_rounding_apart():
     assert f"Benjamini-Hochberg (false discovery rate 0.05, over the {n} decided signs" in text
     assert "### Inside the poster's printed rounding (not counted, no correction)" in text
     assert all(c.claim in text for c in ROUNDING_SIGNS.values())
+    assert "### What more seeds would decide" in text and "| 5 (this tier) |" in text
 
 
 def run(dataset, seed, best_epoch, epochs_run=None):

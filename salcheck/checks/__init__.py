@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,13 +46,14 @@ from salcheck.engine.checks import (
     results_of,
     run_check,
 )
+from salcheck.engine.plan import checks_plan, execute
 from salcheck.errors import InvalidArgument, SalcheckError
-from salcheck.saliency.resolve import method_name
+from salcheck.saliency.resolve import method_name, resolve
+from salcheck.store.files import Store
+from salcheck.store.tiers import Tier, get_tier
+from salcheck.store.view import ResultsView, read_checks
 
 if TYPE_CHECKING:
-    from salcheck.store.files import Store
-    from salcheck.store.tiers import Tier
-
     #: A tier, or its name; a store, or its root (None: the default store).
     TierLike = str | Tier
     StoreLike = str | os.PathLike[str] | Store | None
@@ -62,9 +64,6 @@ _SUITES: dict[tuple[Any, str, str], list[CheckResult]] = {}
 
 
 def _resolve(tier: TierLike, store: StoreLike) -> tuple[Tier, Store]:
-    from salcheck.store.files import Store
-    from salcheck.store.tiers import Tier, get_tier
-
     tier = tier if isinstance(tier, Tier) else get_tier(tier)
     store = store if isinstance(store, Store) else Store(store)
     return tier, store
@@ -80,10 +79,6 @@ def run_suite(
 ) -> list[CheckResult]:
     """The check suite's results for ``method``: its plan executed (reference models trained,
     evaluations computed, the suite run and stored, whatever the store lacks), then read."""
-    from salcheck.engine.plan import checks_plan, execute
-    from salcheck.saliency.resolve import resolve
-    from salcheck.store.view import read_checks
-
     ref = resolve(method)
     t, s = _resolve(tier, store)
     key = (ref, t.name, str(s.root))
@@ -100,8 +95,6 @@ def run_suite(
 
 
 def _progress(outcome: Any) -> None:
-    import sys
-
     print(f"[salcheck] {outcome.line()}", file=sys.__stderr__, flush=True)
 
 
@@ -146,7 +139,7 @@ def parametrize_with_checks(
     Pairs listed by ``expected_failed_checks(method)`` become strict xfails. Ids read
     ``<method name>-<check name>``.
     """
-    import pytest
+    import pytest  # optional: pytest (salcheck[properties])
 
     params = []
     for method in methods:
@@ -178,9 +171,6 @@ def parametrize_with_checks(
 
 def _scores(method: Any, tier: TierLike, store: StoreLike) -> tuple[Tier, dict[str, list[float]]]:
     """The method's per-seed scores on the tier's reference models (computed if missing)."""
-    from salcheck.saliency.resolve import resolve
-    from salcheck.store.view import ResultsView
-
     t, s = _resolve(tier, store)
     run_suite(method, tier=t, store=s)
     runs = ResultsView(s, t, resolve(method)).evaluations("homogeneous", "default", "maps")

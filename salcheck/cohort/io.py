@@ -168,10 +168,10 @@ def _read_npz(npz: Path) -> Cohort:
 
 
 def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | None) -> None:
-    import torch
+    import torch  # start-up: cohort generation and .npz I/O never load torch
 
     try:
-        import nibabel as nib
+        import nibabel as nib  # optional: salcheck[caps]
     except ImportError as exc:
         msg = (
             "writing a CAPS folder needs nibabel (ClinicaDL looks for each image's NIfTI "
@@ -253,7 +253,7 @@ def read_tsv(path: Path) -> list[tuple[str, str, int, int]]:
 
 def read_caps(root: str | Path) -> Cohort:
     """Read a ClinicaDL shepplogan CAPS folder (tensors loaded with ``weights_only=True``)."""
-    import torch
+    import torch  # start-up: cohort generation and .npz I/O never load torch
 
     root = Path(root)
     rows = read_tsv(root / TSV_NAME)

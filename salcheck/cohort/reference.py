@@ -12,7 +12,7 @@ from salcheck.cohort.phantoms import ellipse_table
 
 def reference_render(params: dict[str, np.ndarray], image_size: int) -> np.ndarray:
     """Render every image one ellipse at a time with skimage; float32 [n, 1, N, N]."""
-    from skimage.draw import ellipse
+    from skimage.draw import ellipse  # optional: scikit-image (the test extra)
 
     table = ellipse_table(params, image_size)
     out = np.zeros((table.shape[0], 1, image_size, image_size), dtype=np.float32)

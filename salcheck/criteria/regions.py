@@ -19,12 +19,15 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
+import torch
 
 from salcheck.cohort import Cohort
 from salcheck.cohort.geometry import atypical_box, brain_mask, check_image_size, typical_box
 from salcheck.criteria.base import Criterion, Inputs, ratio, region_mean
 from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument
+from salcheck.models import build_model
+from salcheck.saliency import RandomMap, group_map, subtype_maps
 
 SUBTYPES = ("typical", "atypical")
 _OTHER = {"typical": "atypical", "atypical": "typical"}
@@ -141,11 +144,6 @@ class Specificity(Criterion):
 
 def random_map_criteria(cohort: Cohort, draws: int, seed: int = 0) -> dict[str, float]:
     """Mean b, c, b†, c† over ``draws`` iid random-map group maps of ``cohort`` (chance: 1)."""
-    import torch
-
-    from salcheck.models import build_model
-    from salcheck.saliency import RandomMap, group_map, subtype_maps
-
     model = build_model("convnet", cohort.image_size, generator=torch.Generator())
     values = []
     for k in range(draws):

@@ -26,6 +26,7 @@ from salcheck.science.findings import SPEARMAN_CEILING
 from salcheck.science.stats import paired_test
 from salcheck.store.records import CheckRecord
 from salcheck.store.view import read_evaluation, read_network
+from salcheck.training.inference import normalise
 
 
 class SaliencyCheckFailed(SalcheckError, AssertionError):
@@ -132,8 +133,6 @@ def run_check(check: Check, ev: Evidence) -> CheckResult:
 
 
 def _sample(ev: Evidence) -> torch.Tensor:
-    from salcheck.training.inference import normalise
-
     return normalise(ev.test.images[ev.test.indices(label=1)[:4]])
 
 

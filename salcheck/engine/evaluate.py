@@ -15,9 +15,11 @@ functions, so the grids, the check suite, the properties and the reports agree.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import torch
 
 from salcheck.cohort import Cohort
 from salcheck.criteria import (
@@ -33,6 +35,7 @@ from salcheck.saliency.resolve import MethodRef
 from salcheck.store.keys import ModelSpec, TestSpec
 from salcheck.store.records import Evaluation
 from salcheck.training.inference import accuracy, normalise, predict
+from salcheck.training.loop import initial_network
 
 #: Typical test images mapped at each step of cascading randomisation (F8 and the checks).
 RANDOMISATION_IMAGES = 32
@@ -46,8 +49,6 @@ def test_cohort(test: TestSpec) -> Cohort:
 
 
 def _device_name(model: Any) -> str:
-    import torch
-
     device = next(model.parameters()).device
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
@@ -75,8 +76,6 @@ def score_features(model: Any, test: Cohort, *, spec: ModelSpec, test_spec: Test
 
 def model_context(spec: ModelSpec) -> ModelContext:
     """What a method that draws per model (the null maps) knows of the model it maps."""
-    from salcheck.training.loop import initial_network
-
     return ModelContext(
         spec.key(), spec.seed, lambda: initial_network(spec.model, spec.image_size, spec.seed)
     )
@@ -84,8 +83,6 @@ def model_context(spec: ModelSpec) -> ModelContext:
 
 def per_model(method: MethodRef, spec: ModelSpec) -> MethodRef:
     """``method`` as it maps the model of ``spec`` (:meth:`SaliencyMethod.for_model`)."""
-    from dataclasses import replace
-
     for_model = getattr(method.method, "for_model", None)
     return method if for_model is None else replace(method, method=for_model(model_context(spec)))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing as mp
 import os
 import signal
 import sys
@@ -57,8 +58,6 @@ def exit_with_parent(parent: int, interval: float = 1.0) -> None:
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes that exit when this process dies."""
-    import multiprocessing as mp
-
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=mp.get_context("spawn"),

@@ -22,6 +22,7 @@ from salcheck.engine.runner import run_checks, run_tasks
 from salcheck.engine.tasks import CheckSuite, Task
 from salcheck.errors import InvalidArgument
 from salcheck.saliency.resolve import MethodRef, null_refs, resolve
+from salcheck.science.findings import A_CLOSE_TO_ONE, ALL, NAMED
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, TestSpec
 from salcheck.store.tiers import Tier, check_seeds
@@ -263,8 +264,6 @@ def properties_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = No
     """What the property suite reads: every named finding and "a close to 1" for ``method``;
     for the null rule, the named findings on map criteria for each null map; and the nulls on
     the three datasets' default models (no null outranks the method)."""
-    from salcheck.science.findings import A_CLOSE_TO_ONE, NAMED
-
     plan = comparisons_plan(
         tier, [*NAMED.values(), *A_CLOSE_TO_ONE.values()], methods=[method], seeds=seeds
     )
@@ -278,7 +277,5 @@ def properties_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = No
 def report_plan(tier: Tier, method: Any, *, seeds: Iterable[int] | None = None) -> Plan:
     """What a tier's report reads: every cell of the tier (the F2 control included) for
     ``method`` and the null maps, and F8's randomisation curves."""
-    from salcheck.science.findings import ALL
-
     plan = cells_plan(tier, methods=[method, *null_refs()], parts=("features", "maps"), seeds=seeds)
     return plan | comparisons_plan(tier, ALL.values(), methods=[method], seeds=seeds)

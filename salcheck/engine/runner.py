@@ -16,12 +16,17 @@ import contextlib
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from salcheck.criteria import symbols
 from salcheck.engine.checks import compute_checks
 from salcheck.engine.evaluate import score, test_cohort
+from salcheck.engine.orphans import process_pool
 from salcheck.engine.tasks import CheckSuite, Task
 from salcheck.engine.train import load_model, train_model, train_together
 from salcheck.errors import InvalidArgument, SalcheckError
@@ -30,6 +35,8 @@ from salcheck.provenance import provenance
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, TestSpec
 from salcheck.store.records import CheckRecord, Evaluation, ModelResult
+from salcheck.training.batched import supports
+from salcheck.training.loop import resolve_device
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,6 @@ class Outcome:
 
     def line(self) -> str:
         """A one-line status for progress output, with the criteria of an evaluation."""
-        from salcheck.criteria import symbols
-
         if self.status != "done":
             return f"FAILED {self.label}: {self.error}"
         how = "cached" if self.cached else f"{self.seconds:.0f}s"
@@ -256,15 +261,11 @@ def run_task(
 
 def _threads(threads: int | None) -> None:
     if threads:
-        import torch
-
         torch.set_num_threads(threads)
 
 
 def groups_of(specs: Sequence[ModelSpec], size: int) -> list[list[ModelSpec]]:
     """Specs that differ in the seed only, in groups of at most ``size`` (order kept)."""
-    from salcheck.training.batched import supports
-
     cells: dict[ModelSpec, list[ModelSpec]] = {}
     for spec in specs:
         key = replace(spec, seed=0) if size > 1 and supports(spec.train_config()) else spec
@@ -311,8 +312,6 @@ def run_tasks(
     on_progress: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Carry out ``tasks`` (models first, longest first), reporting each outcome as it ends."""
-    from salcheck.training.loop import resolve_device
-
     device = resolve_device(device)
     check_workers(workers)
     batch = resolve_batch(batch_models, device)
@@ -372,16 +371,12 @@ class _Pool(contextlib.AbstractContextManager[Any]):
     """A local process pool (spawn), one torch thread per worker."""
 
     def __init__(self, workers: int) -> None:
-        from salcheck.engine.orphans import process_pool
-
         self.pool = process_pool(workers)  # spawned workers that exit when this process dies
 
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(cancel_futures=True)
 
     def map(self, jobs: Iterable[_Job]) -> Iterator[Outcome]:
-        from concurrent.futures import as_completed
-
         futures = [self.pool.submit(fn, *args) for fn, args in jobs]
         for fut in as_completed(futures):
             yield from fut.result()
@@ -391,7 +386,7 @@ class _Dask(contextlib.AbstractContextManager[Any]):
     """An existing Dask scheduler, or a LocalCluster of one-thread worker processes."""
 
     def __init__(self, scheduler: str | None, dask_local: int | None) -> None:
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster  # optional: salcheck[dask]
 
         self.cluster = None
         if scheduler:
@@ -408,7 +403,7 @@ class _Dask(contextlib.AbstractContextManager[Any]):
             self.cluster.close()
 
     def map(self, jobs: Iterable[_Job]) -> Iterator[Outcome]:
-        from distributed import as_completed
+        from distributed import as_completed  # optional: salcheck[dask]
 
         futures = [self.client.submit(fn, *args, pure=False) for fn, args in jobs]
         for fut in as_completed(futures):

@@ -4,17 +4,25 @@ it (one model, or several seeds of one cell at once), and turn the run into stor
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from salcheck.cohort import make_cohort
+from salcheck.errors import InvalidArgument
 from salcheck.models.custom import load_network
 from salcheck.provenance import provenance
 from salcheck.rng import derive_seed
 from salcheck.store.keys import ModelSpec
 from salcheck.store.records import ModelResult
+from salcheck.training.batched import train_batched
+from salcheck.training.loop import resolve_device, train
+from salcheck.training.stopping import SELECTIONS
 
 
 def train_model(
@@ -34,10 +42,6 @@ def train_model(
     from it in the selection rule alone (the same run keeps both: :mod:`salcheck.training.stopping`).
     The device is recorded in the provenance, not in the model's key: it changes the floats,
     not what the model is."""
-    from dataclasses import replace
-
-    from salcheck.training.loop import resolve_device, train
-
     device = resolve_device(device)
     t0 = time.perf_counter()
     cohort = make_cohort(spec.train_spec(), derive_seed(spec.seed, "cohort"))
@@ -52,11 +56,6 @@ def trained_records(
 ) -> list[tuple[ModelResult, Any]]:
     """(record, model) of one finished run (a :class:`~salcheck.training.loop.TrainedModel`) for
     ``spec`` and for each sibling spec that differs in the selection rule alone."""
-    import copy
-    from dataclasses import replace
-
-    from salcheck.training.stopping import SELECTIONS
-
     out = []
     for selection in (spec.selection, *(s for s in SELECTIONS if s != spec.selection)):
         sibling = replace(spec, selection=selection)
@@ -85,15 +84,11 @@ def trained_records(
 
 
 def _device_name(device: str) -> str:
-    import torch
-
     return torch.cuda.get_device_name() if device == "cuda" else "cpu"
 
 
 def load_model(spec: ModelSpec, data: bytes, device: str = "cpu") -> Any:
     """The spec's network with the stored weights, on ``device``, in eval mode."""
-    from salcheck.training.loop import resolve_device
-
     return load_network(spec.model, spec.image_size, data, resolve_device(device))
 
 
@@ -101,12 +96,6 @@ def train_together(specs: Sequence[ModelSpec], *, device: str = "cpu") -> list[t
     """(record, model) per :class:`~salcheck.store.keys.ModelSpec` of one cell (specs differing in
     the seed only), trained at once; the records are those :func:`train_model` writes, with
     ``batched_with`` in their timings."""
-    from dataclasses import replace
-
-    from salcheck.errors import InvalidArgument
-    from salcheck.training.batched import train_batched
-    from salcheck.training.loop import resolve_device
-
     cells = {replace(s, seed=0) for s in specs}
     if len(cells) != 1:
         raise InvalidArgument(f"specs of one batch must differ in the seed only, got {len(cells)} cells")

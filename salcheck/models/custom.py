@@ -39,6 +39,8 @@ from torch import nn
 
 from salcheck.cohort.geometry import check_image_size
 from salcheck.errors import InvalidArgument
+from salcheck.fingerprint import Unstable, code_id, import_here, qualname, stable
+from salcheck.models.monai_nets import monai_network
 from salcheck.models.networks import (
     MODEL_NAMES,
     GeneratorDropout,
@@ -90,8 +92,6 @@ def check_network_name(name: Any) -> str:
 def network_factory(name: str) -> tuple[Callable[..., Any], str | None]:
     """(factory, features layer) of a network that is not built in: ``monai:NAME`` from
     MONAI's catalogue, ``MODULE:OBJECT`` imported; ``@LAYER`` overrides the layer."""
-    from salcheck.fingerprint import import_here
-
     check_network_name(name)
     if is_builtin(name):
         msg = f"{name!r} is one of the study's networks; build it with build_network"
@@ -99,8 +99,6 @@ def network_factory(name: str) -> tuple[Callable[..., Any], str | None]:
     target, _, layer = name.partition("@")
     module, _, attr = target.partition(":")
     if module == "monai":
-        from salcheck.models.monai_nets import monai_network
-
         factory, default_layer = monai_network(attr)
         return factory, layer or default_layer
     try:
@@ -264,8 +262,6 @@ def _probe(name: str, model: nn.Module, image_size: int) -> None:
 
 def _class_id(cls: type) -> str | None:
     """The code that defines a layer class (None for torch's own, which carry no identity)."""
-    from salcheck.fingerprint import Unstable, code_id, qualname
-
     if cls.__module__.partition(".")[0] == "torch":
         return None
     try:
@@ -279,8 +275,6 @@ def _class_id(cls: type) -> str | None:
 def network_fingerprint(name: str, image_size: int) -> str:
     """sha256 of what a network is (module docstring); checks it first: the factory, its
     output and features at ``image_size`` (InvalidArgument naming what is wrong)."""
-    from salcheck.fingerprint import Unstable, stable
-
     model = build_network(name, image_size, generator=torch.Generator().manual_seed(0))
     _probe(name, model, image_size)
     factory, layer = network_factory(name)

@@ -32,7 +32,7 @@ from salcheck.errors import InvalidArgument
 
 def _import_nets() -> Any:
     try:
-        from monai.networks import nets
+        from monai.networks import nets  # optional: salcheck[monai]
     except ImportError as exc:
         msg = f"MONAI's networks need MONAI: pip install 'salcheck[monai]' ({exc})"
         raise InvalidArgument(msg) from exc

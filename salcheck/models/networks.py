@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
+from safetensors.torch import load, save
 from torch import nn
 
 from salcheck.cohort.geometry import check_image_size
@@ -180,8 +181,6 @@ WEIGHTS_DTYPE = torch.float16
 def state_bytes(state: dict[str, torch.Tensor]) -> bytes:
     """A state dict as safetensors bytes, floating-point tensors rounded to :data:`WEIGHTS_DTYPE`
     where they fit (integer buffers kept); the same state gives the same bytes."""
-    from safetensors.torch import save
-
     return save(
         {k: _stored(v.detach()).cpu().contiguous() for k, v in state.items()}, metadata={"format": "pt"}
     )
@@ -198,8 +197,6 @@ def _stored(t: torch.Tensor) -> torch.Tensor:
 
 def state_from_bytes(data: bytes) -> dict[str, torch.Tensor]:
     """The state dict of safetensors bytes (no pickle: only tensors can be read)."""
-    from safetensors.torch import load
-
     return load(data)
 
 

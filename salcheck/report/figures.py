@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import salcheck.atomic as atomic
+from salcheck.cohort import CohortSpec, atypical_box, make_cohort, typical_box
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,10 +24,10 @@ if TYPE_CHECKING:
 
 
 def _pyplot() -> ModuleType:
-    import matplotlib
+    import matplotlib  # matplotlib: slow to import, figures only
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib: slow to import, figures only
 
     return plt
 
@@ -39,9 +40,7 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def _boxes(ax: Axes, image_size: int) -> None:
-    from matplotlib.patches import Rectangle
-
-    from salcheck.cohort import atypical_box, typical_box
+    from matplotlib.patches import Rectangle  # matplotlib: slow to import, figures only
 
     for box, colour, label in (
         (typical_box(image_size), "tab:orange", "R_typ"),
@@ -63,8 +62,6 @@ def _boxes(ax: Axes, image_size: int) -> None:
 
 def phantom_figure(path: Path, image_size: int, seed: int = 0) -> None:
     """One phantom per kind (control, typical, atypical, error) with the region boxes."""
-    from salcheck.cohort import CohortSpec, make_cohort
-
     plt = _pyplot()
     cohort = make_cohort(CohortSpec(8, (0.25, 0.5, 0.25), image_size), seed)
     kinds = [("control", 0, 0), ("typical", 1, 1), ("atypical", 1, 2), ("error", 1, 0)]
@@ -193,7 +190,7 @@ def dose_figure(
     dashed in the route's colour, and the crossover (dotted) with its interval (shaded).
     """
     plt = _pyplot()
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter  # matplotlib: slow to import, figures only
 
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)

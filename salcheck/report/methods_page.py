@@ -21,6 +21,7 @@ import salcheck.atomic as atomic
 from salcheck.criteria import CRITERIA
 from salcheck.engine.checks import CHECKS, CheckResult
 from salcheck.provenance import git_commit
+from salcheck.report.figures import critical_difference_figure, group_map_figure
 from salcheck.report.ranking_section import (
     UNDEFINED_RANK,
     UNDEFINED_SCORE,
@@ -205,8 +206,6 @@ def _card_rank(bench: Benchmark, e: Entry, place: str, row: Row, n_rows: int) ->
 
 def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
     """Write the benchmark report and its cards; returns the report's path."""
-    from salcheck.report.figures import group_map_figure
-
     rendered_at = git_commit()  # before the figures below change tracked files
     tier = bench.tier
     out = Path(out)
@@ -328,8 +327,6 @@ def render_benchmark(bench: Benchmark, out: str | Path) -> Path:
 
 def _ranking_section(bench: Benchmark, ranking: Ranking, card_dir: Path) -> list[str]:
     """The ranking section and its critical-difference figure (written under ``card_dir``)."""
-    from salcheck.report.figures import critical_difference_figure
-
     names = {e.key: e.name for e in bench.entries}
     figure = None
     if ranking.friedman is not None:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import salcheck.atomic as atomic
+from salcheck.models.custom import build_network
 from salcheck.provenance import git_commit
 from salcheck.report.methods_page import HEADERS, MARK, provenance_lines
 from salcheck.report.tier_sections import training_rule
@@ -35,8 +36,6 @@ def _mean_sd(values: list[float]) -> str:
 
 def _network_rows(bench: NetworkBenchmark) -> list[str]:
     """One row per network: parameters, the features seam, training cost, accuracy."""
-    from salcheck.models.custom import build_network
-
     lines = [
         "| network | parameters | criterion a reads | s / epoch | min / model | balanced accuracy "
         "(homogeneous, heterogeneous, large) |",

@@ -20,6 +20,7 @@ import salcheck.atomic as atomic
 from salcheck.errors import SalcheckError
 from salcheck.provenance import git_commit
 from salcheck.report import tier_sections as sections
+from salcheck.report.figures import group_map_figure, phantom_figure
 from salcheck.report.tier_sections import fmt, training_rule
 from salcheck.report.verdict_table import rule_text, table_text, verdict_rows
 from salcheck.science.findings import (
@@ -29,6 +30,7 @@ from salcheck.science.findings import (
     NAMED,
     POSTER_TABLES,
     POSTER_TEXT,
+    SIGNS,
     SYMBOLS,
     Comparison,
     f2_comparisons,
@@ -122,8 +124,6 @@ def _nothing_to_report(view: ResultsView) -> str:
 
 def _write_figures(view: ResultsView, cells: list[tuple[str, str]], fig_dir: Path) -> list[str]:
     """The phantoms and each dataset's group maps as PNGs; returns the datasets drawn."""
-    from salcheck.report.figures import group_map_figure, phantom_figure  # matplotlib: on use
-
     phantom_figure(fig_dir / "phantoms.png", view.tier.image_size)
     figures = []
     for dataset in ("homogeneous", "heterogeneous", "large"):
@@ -273,7 +273,6 @@ def _agreement(
     """The agreement of another tier's recorded verdicts with these (when given)."""
     if beside is None:
         return []
-    from salcheck.science.findings import SIGNS
 
     def verdicts(found: dict[str, FindingVerdict | None]) -> dict[str, Verdict | None]:
         return {k: f.verdict if f else None for k, f in found.items()}

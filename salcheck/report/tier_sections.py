@@ -15,7 +15,13 @@ from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIG
 from salcheck.science.power import bh_power, effect_of
 from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg
 from salcheck.store.records import ModelResult
-from salcheck.training.stopping import LEARNED_BALANCED_ACCURACY
+from salcheck.store.view import MissingResults
+from salcheck.training.stopping import (
+    LEARNED_BALANCED_ACCURACY,
+    LEARNED_SUBTYPE_ACCURACY,
+    learned_subtype,
+    replay,
+)
 
 if TYPE_CHECKING:
     from salcheck.store.tiers import Tier
@@ -137,8 +143,6 @@ def magnitudes(view: ResultsView) -> list[str]:
 
 def models_of(view: ResultsView) -> dict[tuple[str, str], list[ModelResult]]:
     """The model records of every cell of the tier (empty where missing)."""
-    from salcheck.store.view import MissingResults
-
     out: dict[tuple[str, str], list[ModelResult]] = {}
     for dataset, variant in view.tier.cells():
         try:
@@ -165,8 +169,6 @@ def training_rule(tier: Tier) -> str:
 def convergence(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
     """Per cell: models that learned (and learned the atypical subtype), epochs run, why they
     stopped, and the kept epoch."""
-    from salcheck.training.stopping import LEARNED_SUBTYPE_ACCURACY, learned_subtype
-
     rule = training_rule(view.tier)
     lines = [
         f"Training: {rule}; the epoch of the lowest validation loss is kept (the F2 control runs "
@@ -206,8 +208,6 @@ def convergence(view: ResultsView, models: dict[tuple[str, str], list[ModelResul
 def _replayed(view: ResultsView, models: dict[tuple[str, str], list[ModelResult]]) -> list[str]:
     """The tier's patience chosen by measurement: stricter rules replayed on the recorded
     histories (exact: the same seed gives the same epochs up to an earlier stop)."""
-    from salcheck.training.stopping import replay
-
     t = view.tier
     runs = [r for (d, _), rs in models.items() if d != "homogeneous-steps" for r in rs]
     if not t.patience or not runs:

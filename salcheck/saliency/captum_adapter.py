@@ -34,6 +34,7 @@ from torch import nn
 from salcheck.errors import InvalidArgument, SilentEquivalenceWarning
 from salcheck.rng import derive_seed
 from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.rectifier import RECTIFIERS
 
 
 def last_conv(model: nn.Module) -> nn.Module:
@@ -147,7 +148,7 @@ class ScaledOcclusion(CaptumMethod):
     version = 1  # of what it computes (its identity in the store's keys): bump on a change
 
     def __init__(self, *, batch_size: int = 32, seed: int = 0) -> None:
-        from captum.attr import Occlusion
+        from captum.attr import Occlusion  # optional: salcheck[captum]
 
         super().__init__(Occlusion, batch_size=batch_size, seed=seed)
 
@@ -164,8 +165,6 @@ _RELU_ONLY = ("GuidedBackprop", "Deconvolution", "GuidedGradCam")
 
 
 def _warn_if_no_relu(cls_name: str, model: nn.Module) -> None:
-    from salcheck.saliency.rectifier import RECTIFIERS
-
     others = sorted({type(m).__name__ for m in model.modules() if isinstance(m, RECTIFIERS)} - {"ReLU"})
     if others:
         ours = "Deconvolution" if cls_name == "Deconvolution" else "GuidedBackprop"

@@ -19,17 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from salcheck.errors import InvalidArgument
 from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.captum_adapter import CaptumMethod, ScaledOcclusion
 from salcheck.saliency.gradients import VanillaGradient
+from salcheck.saliency.monai_adapter import MonaiMethod
 from salcheck.saliency.null import ConstantMap, RandomMap, SobelEdgeMap, UntrainedNetwork
 from salcheck.saliency.rectifier import Deconvolution, GuidedBackprop
 
 
 def _captum(cls_name: str, base: str | None = None, **kwargs: Any) -> Callable[[int], SaliencyMethod]:
     def build(seed: int) -> SaliencyMethod:
-        import captum.attr
-
-        from salcheck.saliency.captum_adapter import CaptumMethod
+        import captum.attr  # optional: salcheck[captum]
 
         wrapped = getattr(captum.attr, base) if base else None
         return CaptumMethod(getattr(captum.attr, cls_name), base=wrapped, seed=seed, **kwargs)
@@ -39,11 +40,8 @@ def _captum(cls_name: str, base: str | None = None, **kwargs: Any) -> Callable[[
 
 def _monai(cls_name: str, name: str, **kwargs: Any) -> Callable[[int], SaliencyMethod]:
     def build(seed: int) -> SaliencyMethod:
-        from salcheck.errors import InvalidArgument
-        from salcheck.saliency.monai_adapter import MonaiMethod
-
         try:
-            import monai.visualize
+            import monai.visualize  # optional: salcheck[monai]
         except ImportError as exc:
             msg = f"MONAI's {cls_name} needs MONAI: pip install 'salcheck[monai]' ({exc})"
             raise InvalidArgument(msg) from exc
@@ -53,8 +51,6 @@ def _monai(cls_name: str, name: str, **kwargs: Any) -> Callable[[int], SaliencyM
 
 
 def _occlusion(seed: int) -> SaliencyMethod:
-    from salcheck.saliency.captum_adapter import ScaledOcclusion
-
     return ScaledOcclusion(seed=seed)
 
 

@@ -38,6 +38,7 @@ from torch import nn
 from salcheck.errors import InvalidArgument, SilentEquivalenceWarning
 from salcheck.rng import derive_seed
 from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.rectifier import RECTIFIERS
 
 #: MONAI's classes that compute a class activation map from a layer (batches allowed).
 CAM_CLASSES = ("GradCAM", "GradCAMpp")
@@ -149,8 +150,6 @@ def is_name_rule(method: Any) -> bool:
 
 def _warn_guided_by_name(cls_name: str, model: nn.Module) -> None:
     """Warn when MONAI's name-based guided rule misses rectifiers or replaces other modules."""
-    from salcheck.saliency.rectifier import RECTIFIERS
-
     named = [(n, m) for n, m in model.named_modules() if n]
     missed = sorted(
         {type(m).__name__ for n, m in named if isinstance(m, RECTIFIERS) and "relu" not in n}

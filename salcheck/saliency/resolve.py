@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from typing import Any
 
 from salcheck.errors import InvalidArgument
 from salcheck.fingerprint import Unstable, code_id, import_here, qualname, stable
-from salcheck.saliency.base import AttributionMethod
+from salcheck.saliency.base import AttributionMethod, SaliencyMethod, method_tags
+from salcheck.saliency.captum_adapter import CaptumMethod
+from salcheck.saliency.catalogue import CATALOGUE, NULLS, build_method
 
 DEFAULT_METHOD = "vanilla"
 #: The fingerprint prefix of a method whose results no other run may read.
@@ -61,8 +64,6 @@ def resolve(method: Any, seed: int = 0) -> MethodRef:
         >>> ref.name, ref.cacheable, ref.tag("signed")
         ('Vanilla gradient', True, True)
     """
-    from salcheck.saliency.base import method_tags
-
     if isinstance(method, MethodRef):
         return method
     obj = resolve_method(method, seed) if isinstance(method, str) else method
@@ -80,9 +81,6 @@ def resolve_method(name: str, seed: int = 0) -> AttributionMethod:
     """A saliency method from a name: a short name of the catalogue (``vanilla``,
     ``integrated-gradients``, ``random``, ...; :mod:`salcheck.saliency.catalogue`) or
     ``module:object`` (a method instance, a method class, or a captum attribution class)."""
-    from salcheck.saliency import SaliencyMethod
-    from salcheck.saliency.catalogue import CATALOGUE, build_method
-
     if not isinstance(name, str):
         return name  # already a method object
     if name in CATALOGUE:
@@ -101,8 +99,6 @@ def resolve_method(name: str, seed: int = 0) -> AttributionMethod:
     if isinstance(obj, type) and issubclass(obj, SaliencyMethod):
         return _construct(obj, seed)
     if isinstance(obj, type) and hasattr(obj, "attribute"):
-        from salcheck.saliency.captum_adapter import CaptumMethod
-
         return CaptumMethod(obj, seed=seed)
     if hasattr(obj, "attribute"):
         return obj
@@ -113,8 +109,6 @@ def resolve_method(name: str, seed: int = 0) -> AttributionMethod:
 def _construct(cls: type, seed: int) -> Any:
     """``cls(seed=seed)`` when its constructor takes a seed (or any keyword), else ``cls()``: a
     method class with its own ``__init__(self, scale=1.0)`` is built with its defaults."""
-    import inspect
-
     params = inspect.signature(cls).parameters.values()
     takes_seed = any(p.name == "seed" or p.kind is p.VAR_KEYWORD for p in params)
     return cls(seed=seed) if takes_seed else cls()
@@ -141,8 +135,6 @@ def method_fingerprint(method: Any) -> str | None:
 
 @functools.cache
 def _null_refs() -> tuple[MethodRef, ...]:
-    from salcheck.saliency.catalogue import NULLS
-
     return tuple(resolve(name) for name in NULLS)
 
 

@@ -35,8 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from salcheck import __version__
 from salcheck.errors import InvalidRecord, SalcheckError
+from salcheck.provenance import git_commit
 from salcheck.store.files import CORRUPTED, KINDS, STORE_FORMAT_VERSION, Store, checksum
+from salcheck.store.records import check_entry as check_record
 
 #: Bump when the bundle's layout changes.
 BUNDLE_FORMAT = 1
@@ -94,8 +97,6 @@ def export_bundle(
     mode = weights if isinstance(weights, str) else ("full" if weights else "none")
     if mode not in WEIGHTS:
         raise BundleError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
-    from salcheck import __version__
-    from salcheck.provenance import git_commit
 
     members: dict[str, bytes] = {}
     counts = dict.fromkeys(KINDS, 0)
@@ -209,8 +210,6 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
 def check_entry(kind: str, key: str, entry: Any) -> None:
     """Raise InvalidRecord unless ``entry`` is a valid record of ``kind`` whose content gives
     ``key`` (:func:`salcheck.store.records.check_entry`)."""
-    from salcheck.store.records import check_entry as check_record
-
     check_record(kind, key, entry)
 
 

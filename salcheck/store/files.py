@@ -228,7 +228,7 @@ def entry_json(entry: Payload) -> str:
 
 def _valid(kind: str, key: str | None, entry: Any) -> Payload:
     """``entry`` if it is a valid record of ``kind`` (under ``key``, unless None)."""
-    from salcheck.store.records import check_entry  # imports torch: only when reading
+    from salcheck.store.records import check_entry  # start-up: keeps torch off salcheck.options
 
     check_entry(kind, key, entry)
     return entry

@@ -16,17 +16,16 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from salcheck.cohort import Cohort, CohortSpec, make_cohort, preset
 from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
 from salcheck.errors import InvalidArgument, InvalidRecord, check_choice
+from salcheck.models.custom import check_network_name, is_builtin, network_fingerprint
 from salcheck.store.schema import fields_of, short
 from salcheck.training.augment import AUGMENTATIONS
+from salcheck.training.loop import TrainConfig
 from salcheck.training.losses import LOSSES
-
-if TYPE_CHECKING:
-    from salcheck.training.loop import TrainConfig
 
 #: Bump when what a stored model means changes (training code, defaults); names every model.
 MODEL_FORMAT_VERSION = 4
@@ -93,8 +92,6 @@ class ModelSpec:
 
     def _network_identity(self) -> None:
         """Check the network's name; fingerprint a network other than the study's two."""
-        from salcheck.models.custom import check_network_name, is_builtin, network_fingerprint
-
         check_network_name(self.model)
         if is_builtin(self.model) and self.network is not None:
             msg = f"the study's {self.model!r} takes no network fingerprint, got {self.network!r}"
@@ -111,8 +108,6 @@ class ModelSpec:
         return preset(self.dataset, **over)
 
     def train_config(self) -> TrainConfig:
-        from salcheck.training.loop import TrainConfig
-
         augs, loss = parse_variant(self.variant)
         return TrainConfig(
             model=self.model,

@@ -18,6 +18,7 @@ import numpy as np
 from salcheck.errors import InvalidRecord
 from salcheck.store.keys import ModelSpec, entry_key
 from salcheck.store.schema import conform, decode_array, encode_array, fields_of, short
+from salcheck.training.stopping import learned, still_improving
 
 #: The states of a stored record; a failed one is computed again when next needed.
 STATUSES = ("done", "failed")
@@ -42,8 +43,6 @@ class ModelResult:
     @property
     def still_improving(self) -> bool:
         """Stopped at the cap while the validation loss still fell (see ``training.stopping``)."""
-        from salcheck.training.stopping import still_improving
-
         return self.stop.get("reason", "cap") == "cap" and still_improving(
             self.history, self.spec.patience, self.spec.tolerance
         )
@@ -51,8 +50,6 @@ class ModelResult:
     @property
     def learned(self) -> bool:
         """The kept epoch's validation balanced accuracy reaches the learned floor."""
-        from salcheck.training.stopping import learned
-
         return learned(self.history, self.best_epoch)
 
     def to_dict(self) -> dict[str, Any]:

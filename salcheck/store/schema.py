@@ -10,11 +10,14 @@ is checked by its own ``from_dict``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import functools
 import math
 import types
 import typing
+import zlib
 from typing import Any
 
 import numpy as np
@@ -45,9 +48,6 @@ def encode_array(a: Any) -> dict[str, Any]:
         >>> decode_array(encode_array(np.array([[0.5, -2.0, np.nan]]))).tolist()
         [[0.5, -2.0, nan]]
     """
-    import base64
-    import zlib
-
     data = np.asarray(a, dtype=np.float32)
     finite = np.abs(data[np.isfinite(data)])
     scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
@@ -68,10 +68,6 @@ _PAYLOADS = ("base64", "zlib_base64")
 def decode_array(d: Any) -> np.ndarray:
     """The float32 array of :func:`encode_array`'s JSON form (or its uncompressed ``base64``
     form); ValueError when it is not one."""
-    import base64
-    import binascii
-    import zlib
-
     fields = [{"dtype", "shape", "scale", p} for p in _PAYLOADS]
     if not isinstance(d, dict) or set(d) not in fields or d["dtype"] != ARRAY_DTYPE:
         raise ValueError(

@@ -16,13 +16,16 @@ import numpy as np
 
 from salcheck.criteria import RANDOMISATION_SCORES, EvalProtocol, part_of
 from salcheck.errors import SalcheckError
+from salcheck.models.custom import load_network
 from salcheck.saliency.resolve import DEFAULT_METHOD, MethodRef, resolve
 from salcheck.science.findings import Comparison, FindingVerdict, decide_finding
-from salcheck.science.stats import Verdict
+from salcheck.science.stats import Verdict, undecidable
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, TestSpec, evaluation_key
 from salcheck.store.records import CheckRecord, Evaluation, ModelResult
 from salcheck.store.tiers import Tier, check_seeds
+from salcheck.training.loop import resolve_device
+from salcheck.training.stopping import LEARNED_SUBTYPE_ACCURACY, learned_subtype
 
 
 class MissingResults(SalcheckError, LookupError):
@@ -47,9 +50,6 @@ def read_model(store: Store, spec: ModelSpec) -> ModelResult:
 
 def read_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
     """The trained network of ``spec`` loaded from the store, in eval mode."""
-    from salcheck.models.custom import load_network
-    from salcheck.training.loop import resolve_device
-
     record = read_model(store, spec)
     data = store.get_blob("models", spec.key(), record.weights_sha256)
     if data is None:
@@ -188,8 +188,6 @@ class ResultsView:
         learn, or stopped at the cap while its validation loss still fell; with ``atypical``
         (the comparison reads the atypical map), a seed whose model did not learn the atypical
         subtype (:func:`salcheck.training.stopping.learned_subtype`)."""
-        from salcheck.training.stopping import LEARNED_SUBTYPE_ACCURACY, learned_subtype
-
         records = self.models(dataset, variant)
         not_learned = [r.spec.seed for r in records if not r.learned]
         improving = [r.spec.seed for r in records if r.still_improving]
@@ -216,8 +214,6 @@ class ResultsView:
         """The comparison decided for the method and, when it reads map criteria, against each
         null map of :attr:`nulls` (:func:`salcheck.science.findings.decide_finding`);
         undecidable when a cell it reads is not valid."""
-        from salcheck.science.stats import undecidable
-
         reasons = [
             r
             for op in (comparison.x, comparison.y)

@@ -37,10 +37,14 @@ from salcheck.store.files import (  # where the zoo is: beside where the store i
     CORRUPTED,
     KINDS,
     Store,
+    _read,
+    _valid,
     entry_json,
     zoo_layers,
     zoo_root,
 )
+from salcheck.store.keys import EVALUATION_VERSIONS, ModelSpec
+from salcheck.store.records import check_entry
 
 
 def tier_dir(root: Path, tag: str) -> Path:
@@ -61,8 +65,6 @@ class Added:
 
 def _model_keys(entry: dict[str, Any], kind: str) -> list[str]:
     """The keys of the models an evaluation or a check-suite entry reads."""
-    from salcheck.store.keys import ModelSpec
-
     if kind == "checks":
         return [str(k) for k in (entry.get("identity") or {}).get("models") or []]
     return [ModelSpec.from_dict(entry["model"]).key()]
@@ -71,8 +73,6 @@ def _model_keys(entry: dict[str, Any], kind: str) -> list[str]:
 def _current(kind: str, entry: dict[str, Any], test: dict[str, Any] | None = None) -> str | None:
     """Why ``entry`` does not belong in a zoo of this code (None when it does): unfinished, of
     another declared version, or (unless ``test`` is None) on another test set."""
-    from salcheck.store.keys import EVALUATION_VERSIONS
-
     if entry.get("status") != "done":
         return "not finished"
     if kind == "models":
@@ -90,8 +90,6 @@ def tier_models(store: Store, tier: Any, seeds: Iterable[int] | None = None) -> 
     its image size, network, batch, learning rate, stop rule and selection (the grid's cells,
     the F2 control, and the drawn cohorts and dose points its properties train), of ``seeds``
     (default: every seed)."""
-    from salcheck.store.keys import ModelSpec
-
     wanted = None if seeds is None else set(seeds)
     grid = tier.spec("homogeneous")
     stops = {(grid.epochs, grid.patience), (tier.spec("homogeneous-steps").epochs, None)}
@@ -115,8 +113,6 @@ def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added
     """Copy the finished models ``model_keys`` of ``tier`` from ``store`` into the zoo at
     ``root``, with every finished evaluation of this code's versions on the tier's test set
     that reads only them; files already in the zoo are left as they are."""
-    from salcheck.store.records import check_entry
-
     wanted = set(model_keys)
     target = tier_dir(root, tier.tag)
     test = tier.test().to_dict()
@@ -166,8 +162,6 @@ class Verified:
 
 def verify(root: Path | None = None) -> Verified:
     """Check every file of the zoo (see the module docstring); never raises on a bad file."""
-    from salcheck.store.files import _read, _valid
-
     t0 = time.perf_counter()
     out = Verified()
     layers = zoo_layers(root)

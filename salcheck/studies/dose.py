@@ -40,9 +40,10 @@ import numpy as np
 
 import salcheck.atomic as atomic
 from salcheck.cohort import PRESETS, largest_remainder
+from salcheck.engine.plan import specs_plan
 from salcheck.errors import InvalidArgument, check_choice
 from salcheck.provenance import git_commit
-from salcheck.saliency.resolve import resolve
+from salcheck.saliency.resolve import null_refs, resolve
 from salcheck.science.dose import (
     CollapseVerdict,
     Crossover,
@@ -55,6 +56,7 @@ from salcheck.science.dose import (
 )
 from salcheck.science.findings import SYMBOLS as FINDING_SYMBOLS
 from salcheck.science.stats import ALPHA
+from salcheck.science.verdicts import GATE_ALPHA, RECORD_VERSION, read_record, record_name
 from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec
 from salcheck.store.records import Evaluation, ModelResult
@@ -276,9 +278,6 @@ def dose_plan(
 ) -> Any:
     """Every model of the routes x seeds, its features, and the maps of ``method`` and of every
     null map (the best null's level is read there)."""
-    from salcheck.engine.plan import specs_plan
-    from salcheck.saliency.resolve import null_refs
-
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     specs = [s for r in check_routes(routes) for seed in seeds for s in dose_specs(tier, r, seed, grid)]
     return specs_plan(
@@ -372,8 +371,6 @@ def collect(
 ) -> DoseData:
     """Every curve of the routes, read from the store (raises
     :class:`~salcheck.store.view.MissingResults` naming what is missing; computes nothing)."""
-    from salcheck.saliency.resolve import null_refs
-
     view = ResultsView(store, tier, method, seeds=seeds)
     nulls = [view.for_method(n) for n in null_refs()]
     points = {r: tuple(route_points(tier, r, grid)) for r in check_routes(routes)}
@@ -440,8 +437,6 @@ def property_points(tier: Tier) -> list[DosePoint]:
 
 def points_plan(tier: Tier, method: Any, points: Iterable[DosePoint], seeds: Iterable[int]) -> Any:
     """The models of ``points`` x ``seeds`` and the maps of ``method`` on them (no nulls)."""
-    from salcheck.engine.plan import specs_plan
-
     specs = [p.spec(tier, s) for p in points for s in check_seeds(seeds)]
     return specs_plan(tier.test(), specs, methods=[method], parts=("maps",), protocol=tier.evaluation)
 
@@ -517,15 +512,11 @@ def full_decisions(data: DoseData, verdicts: DoseVerdicts) -> dict[str, GateInpu
 
 def dose_record_path(directory: str | Path, tier: str, method: str) -> Path:
     """``<directory>/<tier>-<method>-dose.json`` beside the findings' record."""
-    from salcheck.science.verdicts import record_name
-
     return Path(directory) / record_name(tier, method).replace(".json", "-dose.json")
 
 
 def dose_record(view: ResultsView, decisions: dict[str, GateInput]) -> dict[str, Any]:
     """A record in the findings' format (:mod:`salcheck.science.verdicts`) of ``decisions``."""
-    from salcheck.science.verdicts import GATE_ALPHA, RECORD_VERSION
-
     entry: Callable[[GateInput], dict[str, Any]] = lambda g: {
         "outcome": g.outcome,
         "claim": g.claim,
@@ -556,8 +547,6 @@ def write_dose_record(view: ResultsView, decisions: dict[str, GateInput], direct
 
 def dose_entries(directory: str | Path | None, tier: str, method: str) -> dict[str, dict[str, Any]]:
     """key -> recorded dose entry for (tier, method); empty without a record."""
-    from salcheck.science.verdicts import read_record
-
     if directory is None:
         return {}
     path = dose_record_path(directory, tier, method)

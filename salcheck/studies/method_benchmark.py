@@ -24,12 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from salcheck.engine.checks import results_of
+from salcheck.engine.plan import cells_plan, checks_plan
+from salcheck.engine.tasks import CheckSuite
 from salcheck.saliency.catalogue import METHODS, NULLS
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import NAMED, Comparison
 from salcheck.science.ranking import RANK_CRITERIA, Ranking, Table, rank
 from salcheck.science.stats import Verdict
 from salcheck.store.files import Store
+from salcheck.store.view import read_checks
 
 if TYPE_CHECKING:
     from salcheck.engine.plan import Plan
@@ -196,10 +200,6 @@ class Benchmark:
     def checks(self, entry: Entry) -> list[Any]:
         """The stored check-suite results of a method (computed by :func:`benchmark_plan`'s
         plan)."""
-        from salcheck.engine.checks import results_of
-        from salcheck.engine.tasks import CheckSuite
-        from salcheck.store.view import read_checks
-
         suite = CheckSuite(entry.method, self.tier, self.seeds, entry.view.protocol)
         return results_of(read_checks(self.store, suite.key()))
 
@@ -253,8 +253,6 @@ def benchmark_plan(
     null map: each method's maps and randomisation curve on the default models of
     :data:`DATASETS`, the models' features, and each method's check suite; with the methods,
     each resolved once."""
-    from salcheck.engine.plan import cells_plan, checks_plan
-
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     keys = list(dict.fromkeys([*(methods or default_methods()), *NULLS]))
     refs = [resolve(k) for k in keys]  # fails early on a bad name

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from salcheck.criteria import part_of
+from salcheck.engine.plan import cells_plan
 from salcheck.errors import InvalidArgument
 from salcheck.saliency.catalogue import NULLS
 from salcheck.saliency.resolve import MethodRef, resolve
@@ -148,8 +149,6 @@ def network_plan(
     """The plan of the benchmark (features and maps of every method and null map on each
     network's default models of :data:`DATASETS`), with the methods, each resolved once. Every
     network and method is checked here, before anything is trained."""
-    from salcheck.engine.plan import cells_plan
-
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     refs = [resolve(m) for m in dict.fromkeys(methods)]
     nulls = [resolve(n) for n in NULLS]

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from salcheck.criteria import EvalProtocol
+from salcheck.engine.plan import Plan
+from salcheck.engine.tasks import Task
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import CRITERIA_KEYS, POSTER
 from salcheck.store.files import Store
@@ -186,9 +188,6 @@ def protocol_plan(tier: Tier, method: Any = "vanilla", *, seeds: Iterable[int] |
 
 
 def _plan(tier: Tier, method: MethodRef, chosen: dict[str, Any], seeds: Iterable[int] | None) -> Any:
-    from salcheck.engine.plan import Plan
-    from salcheck.engine.tasks import Task
-
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     tasks = []
     for training, evaluation in chosen.values():

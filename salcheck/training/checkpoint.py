@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import safetensors.torch
 import torch
 
 import salcheck.atomic as atomic
@@ -136,8 +137,6 @@ _AFRESH = "it is ignored and training starts from the first epoch"
 
 def read(path: Path) -> tuple[Tensors, dict[str, Any]]:
     """(tensors, metadata JSON) of a checkpoint file, its checksum verified; raises on any fault."""
-    import safetensors.torch
-
     data = Path(path).read_bytes()
     tensors = safetensors.torch.load(data)
     n = int.from_bytes(data[:8], "little")
@@ -152,8 +151,6 @@ def read(path: Path) -> tuple[Tensors, dict[str, Any]]:
 
 
 def _save_tensors(tensors: Tensors, metadata: dict[str, str]) -> bytes:
-    import safetensors.torch
-
     return safetensors.torch.save(tensors, metadata=metadata)
 
 

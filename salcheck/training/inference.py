@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import LABEL_NAMES, SUBTYPE_NAMES, Cohort
 
 
 def normalise(images: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -42,7 +42,6 @@ def accuracy(model: nn.Module, cohort: Cohort) -> dict[str, float]:
     """Accuracy on ``cohort`` overall (balanced), per label and per (label, subtype)."""
     pred = predict(model, normalise(cohort.images)).argmax(1).numpy()
     out = {"balanced_accuracy": balanced_accuracy(pred, cohort.labels)}
-    from salcheck.cohort import LABEL_NAMES, SUBTYPE_NAMES
 
     for lab in np.unique(cohort.labels):
         keep = cohort.labels == lab
