@@ -172,8 +172,9 @@ def test_the_plan_trains_each_model_once_and_evaluates_the_method_and_every_null
 
 
 def test_the_estimated_cost_counts_only_new_models():
-    cost = estimate_cost(CI)
+    cost = estimate_cost(CI, seeds=SEEDS)
     assert (cost.new_models, cost.reused_models) == (45, 10)
+    assert estimate_cost(CI).new_models == 9 * len(CI.seeds)  # the tier's own seeds by default
     # 125+250+1000+4000 per class on the size route, 5 x 500 on the share route; 2 images/class
     images = 2 * (125 + 250 + 1000 + 4000 + 5 * 500)
     assert cost.train_s == pytest.approx(images / 1000 * 1.4 * 20 * 5)
@@ -412,7 +413,7 @@ def test_cli_on_an_empty_store_says_what_is_missing(tmp_path, capsys):
 
 def test_cli_writes_the_page_and_the_record(filled, tmp_path, capsys):
     args = ["dose", "--store", str(filled.root), "--out", str(tmp_path), "--write", str(tmp_path)]
-    assert main(args) == 0
+    assert main([*args, "--seeds", *map(str, SEEDS)]) == 0
     out = capsys.readouterr().out
     assert f"wrote {tmp_path / 'ci-dose.md'}" in out
     record = json.loads((tmp_path / "ci-vanilla-gradient-dose.json").read_text())
