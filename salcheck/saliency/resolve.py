@@ -37,8 +37,8 @@ class MethodRef:
     readable ``name``, its ``fingerprint``, its tags, and the object. It travels as one value
     through plans, store keys, workers (pickled) and reports. Two refs are equal when spec,
     name, fingerprint and tags are. A method whose source cannot be read gets a fingerprint
-    ``volatile:<random>`` drawn at resolution: its results are stored for this run only and
-    never answered to another."""
+    ``volatile:<process>:<spec>:<object>``: stable within the process that resolved it (a named
+    method is resolved once per process), never answered to another run."""
 
     spec: str
     name: str
@@ -66,12 +66,28 @@ def resolve(method: Any, seed: int = 0) -> MethodRef:
     """
     if isinstance(method, MethodRef):
         return method
-    obj = resolve_method(method, seed) if isinstance(method, str) else method
-    spec = method if isinstance(method, str) else f"{type(obj).__module__}:{type(obj).__qualname__}"
+    if isinstance(method, str):
+        return _resolve_name(method, seed)
+    return _ref(f"{type(method).__module__}:{type(method).__qualname__}", method)
+
+
+@functools.cache
+def _resolve_name(spec: str, seed: int) -> MethodRef:
+    """A named method is resolved once per process: every command, plan and view of the
+    process gets the same :class:`MethodRef` (and so the same key, volatile ones included)."""
+    return _ref(spec, resolve_method(spec, seed))
+
+
+#: Drawn once per process: a volatile fingerprint is stable within the process, never across.
+_PROCESS = uuid.uuid4().hex
+
+
+def _ref(spec: str, obj: Any) -> MethodRef:
+    volatile = f"{VOLATILE}{_PROCESS}:{spec}:{id(obj):x}"
     return MethodRef(
         spec=spec,
         name=method_name(obj),
-        fingerprint=method_fingerprint(obj) or f"{VOLATILE}{uuid.uuid4().hex}",
+        fingerprint=method_fingerprint(obj) or volatile,
         tags=tuple(method_tags(obj).items()),
         method=obj,
     )
