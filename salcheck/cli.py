@@ -39,10 +39,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     spec = preset(args.preset, **overrides)
     io.check_outdir(args.outdir, args.overwrite)
     n = 2 * spec.n_per_class
+    make: Any = make_cohort
+    save: Any = io.save
+    if args.dims == 3:
+        from salcheck.cohort import io3d, make_cohort3d  # CLI start-up
+
+        make, save = make_cohort3d, io3d.save_dir3d
     with _progress(n, "render") as bar:
-        cohort = make_cohort(spec, args.seed, progress=bar.update)
+        cohort = make(spec, args.seed, progress=bar.update)
     with _progress(n if args.format == "caps" else 0, "write") as bar:
-        io.save(cohort, args.outdir, format=args.format, overwrite=args.overwrite, progress=bar.update)
+        save(cohort, args.outdir, format=args.format, overwrite=args.overwrite, progress=bar.update)
     print(f"{args.outdir}: {cohort.summary()} (seed {args.seed}, {args.format})")
     return 0
 
@@ -406,6 +412,13 @@ def _add_generate(sub: Any) -> None:
     g.add_argument("preset", help="homogeneous, heterogeneous, large or test")
     g.add_argument("outdir", help="the directory to write (refused when it exists and is not empty)")
     g.add_argument("--image-size", type=int, help="N, a multiple of 32 (default 128)")
+    g.add_argument(
+        "--dims",
+        type=int,
+        choices=(2, 3),
+        default=2,
+        help="2: N x N images (default); 3: N x N x N volumes (mid-slice: the 2-D image)",
+    )
     g.add_argument("--seed", type=int, default=0, help="the cohort's seed (default 0)")
     g.add_argument("--n-per-class", type=int, help="images per label")
     g.add_argument(
@@ -421,7 +434,8 @@ def _add_generate(sub: Any) -> None:
         "--format",
         choices=("npz", "caps"),
         default="npz",
-        help="npz (lossless, with the parameters; default) or caps (NIfTI in ClinicaDL's layout)",
+        help="npz (lossless, with the parameters; default) or caps (NIfTI in ClinicaDL's layout; "
+        "with --dims 3, the volumes for its image mode)",
     )
     g.add_argument("--overwrite", action="store_true", help="replace a non-empty OUTDIR")
     g.set_defaults(func=cmd_generate)

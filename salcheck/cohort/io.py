@@ -22,7 +22,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -30,6 +30,9 @@ import salcheck.atomic as atomic
 from salcheck.cohort.cohort import LABEL_NAMES, Cohort, CohortSpec
 from salcheck.cohort.phantoms import PARAM_NAMES
 from salcheck.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from salcheck.cohort.phantoms3d import Cohort3D
 
 NPZ_NAME = "cohort.npz"
 TSV_NAME = "data.tsv"
@@ -76,8 +79,8 @@ def check_outdir(outdir: str | Path, overwrite: bool) -> Path:
     return outdir
 
 
-def data_tsv(cohort: Cohort) -> str:
-    """The ``data.tsv`` text for a cohort."""
+def data_tsv(cohort: Cohort | Cohort3D) -> str:
+    """The ``data.tsv`` text for a cohort (2-D or 3-D)."""
     buf = io.StringIO()
     w = csv.writer(buf, delimiter="\t", lineterminator="\n")
     w.writerow(TSV_COLUMNS)

@@ -296,13 +296,15 @@ class Cohort3D:
 
     ``volumes``: float32 [B, 1, N, N, N] in [0, 1]; ``labels``: 0 controls, 1 atrophied;
     ``subtypes``: 0 none, 1 typical (ROI 2 atrophied), 2 atypical (ROI 1 atrophied); ``params``:
-    each parameter of :data:`PARAM_NAMES_3D`, one value per volume. Masks are rendered on demand.
+    each parameter of :data:`PARAM_NAMES_3D`, one value per volume, or None for a cohort read
+    from a CAPS folder (which keeps no parameters, so has no per-voxel masks). Masks are rendered
+    on demand.
     """
 
     volumes: np.ndarray
     labels: np.ndarray
     subtypes: np.ndarray
-    params: dict[str, np.ndarray]
+    params: dict[str, np.ndarray] | None
     spec: CohortSpec | None = None
     seed: int | None = None
     participant_ids: list[str] = field(default_factory=list)
@@ -321,7 +323,9 @@ class Cohort3D:
             )
             raise InvalidArgument(msg)
         p = self.params
-        bad = sorted(k for k in PARAM_NAMES_3D if k not in p or np.shape(p[k]) != (count,))
+        bad = []
+        if p is not None:
+            bad = sorted(k for k in PARAM_NAMES_3D if k not in p or np.shape(p[k]) != (count,))
         if bad:
             msg = f"params {bad} are missing or not shaped ({count},); accepted: {list(PARAM_NAMES_3D)}"
             raise InvalidArgument(msg)
@@ -359,11 +363,12 @@ class Cohort3D:
     def subset(self, idx: np.ndarray) -> Cohort3D:
         """The cohort restricted to ``idx`` (parameters and ids follow)."""
         idx = np.asarray(idx)
+        params = None if self.params is None else {k: v[idx] for k, v in self.params.items()}
         return Cohort3D(
             self.volumes[idx],
             self.labels[idx],
             self.subtypes[idx],
-            {k: v[idx] for k, v in self.params.items()},
+            params,
             self.spec,
             self.seed,
             [self.participant_ids[i] for i in idx],
@@ -372,6 +377,12 @@ class Cohort3D:
     @property
     def masks(self) -> dict[str, np.ndarray]:
         """Boolean [B, N, N, N] footprints ``brain``, ``central``, ``atypical``, ``typical``."""
+        if self.params is None:
+            msg = (
+                "this cohort has no drawn parameters (read from a CAPS folder?), so it has no "
+                "per-voxel masks; use boxes() for the analytic boxes"
+            )
+            raise InvalidArgument(msg)
         if not self._masks:
             self._masks.update(masks3d(self.params, self.n))
         return self._masks
@@ -446,8 +457,9 @@ def save3d(cohort: Cohort3D, path: str | Path, *, overwrite: bool = False) -> Pa
         "labels": cohort.labels,
         "subtypes": cohort.subtypes,
         "meta": np.array(json.dumps(meta)),
-        **{f"param_{k}": cohort.params[k] for k in PARAM_NAMES_3D},
     }
+    if cohort.params is not None:
+        arrays.update({f"param_{k}": cohort.params[k] for k in PARAM_NAMES_3D})
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub: bool kwargs
     atomic.write_bytes(path, buf.getvalue())
@@ -469,7 +481,7 @@ def load3d(path: str | Path) -> Cohort3D:
                     f"this salcheck reads {FORMAT!r} version {FORMAT_VERSION}"
                 )
                 raise InvalidArgument(msg)
-            params = {k: z[f"param_{k}"] for k in PARAM_NAMES_3D}
+            params = {k: z[f"param_{k}"] for k in PARAM_NAMES_3D} if "param_color" in z else None
             spec = None
             if meta["spec"] is not None:
                 spec = CohortSpec(**{**meta["spec"], "mix": tuple(meta["spec"]["mix"])})
