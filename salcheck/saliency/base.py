@@ -32,9 +32,10 @@ CONTROLS = 0
 @runtime_checkable
 class AttributionMethod(Protocol):
     """What salcheck evaluates: an object whose ``attribute(model, images, target)`` returns maps
-    shaped like the images ([B, C, N, N]). :class:`SaliencyMethod` and captum's classes through
-    :class:`~salcheck.saliency.captum_adapter.CaptumMethod` are such objects; a method may also
-    declare ``name`` and the tags of :data:`TAGS` (``signed``, ``deterministic``).
+    shaped like the images ([B, C, N, N], or volumes [B, C, N, N, N]). :class:`SaliencyMethod`
+    and captum's classes through :class:`~salcheck.saliency.captum_adapter.CaptumMethod` are
+    such objects; a method may also declare ``name`` and the tags of :data:`TAGS` (``signed``,
+    ``deterministic``).
 
     Examples:
         >>> from salcheck.saliency import VanillaGradient
@@ -99,13 +100,19 @@ class SaliencyMethod:
     def attribute(
         self, model: nn.Module, images: torch.Tensor | np.ndarray, target: int = CONTROLS
     ) -> torch.Tensor:
-        """Maps of ``images`` ([B, 1, N, N]) for output ``target``, shaped like the images.
+        """Maps of ``images`` ([B, 1, N, N], or volumes [B, 1, N, N, N]) for output ``target``,
+        shaped like the images.
 
-        The model is evaluated in eval mode and handed back in the mode it was found in.
+        A method whose ``attribute_batch`` is shape-agnostic (the vanilla gradient) maps volumes
+        as it maps images. The model is evaluated in eval mode and handed back in the mode it
+        was found in.
         """
         x = torch.as_tensor(images, dtype=torch.float32)
-        if x.ndim != 4:
-            msg = f"images must be shaped [B, C, H, W], got {tuple(x.shape)}"
+        if x.ndim not in (4, 5):
+            msg = (
+                "images must be volumes shaped [B, C, D, H, W] or images shaped [B, C, H, W], "
+                f"got {tuple(x.shape)}"
+            )
             raise InvalidArgument(msg)
         n_out = _n_outputs(model, x)
         if (
