@@ -299,26 +299,21 @@ def test_offset_reaches_only_methods_that_name_it():
     assert maps[:, 0, 0, 0].tolist() == [0, 0, 2, 2, 4]
 
 
-def test_a_named_method_is_resolved_once_per_process_and_its_volatile_key_holds(monkeypatch):
+def test_a_volatile_key_holds_within_the_process_and_no_further(monkeypatch):
     import sys
     import types
 
     from salcheck.saliency import resolve as resolve_module
 
-    calls = []
-    real = resolve_module.resolve_method
-    monkeypatch.setattr(resolve_module, "resolve_method", lambda *a: calls.append(a) or real(*a))
-    resolve_module._resolve_name.cache_clear()
+    resolve = resolve_module.resolve
     # a method whose source cannot be read (made with exec): no fingerprint, a volatile key
     module = types.ModuleType("volatile_methods")
     source = "class Made:\n    def attribute(self, inputs, target=0):\n        return inputs\n"
     exec(source, module.__dict__)
     monkeypatch.setitem(sys.modules, "volatile_methods", module)
-    try:
-        resolve = resolve_module.resolve
-        first, again = resolve("volatile_methods:Made"), resolve("volatile_methods:Made")
-        assert first is again and len(calls) == 1
-        assert not first.cacheable and first.fingerprint == again.fingerprint
-        assert resolve("vanilla") is resolve("vanilla")
-    finally:
-        resolve_module._resolve_name.cache_clear()
+    first, again = resolve("volatile_methods:Made"), resolve("volatile_methods:Made")
+    assert not first.cacheable and first.fingerprint == again.fingerprint  # the plan and the view
+    exec(source, module.__dict__)  # the class made again, as an edit re-imported would be
+    assert resolve("volatile_methods:Made").fingerprint != first.fingerprint
+    monkeypatch.setattr(resolve_module, "_PROCESS", "another-process")
+    assert resolve("volatile_methods:Made").fingerprint.split(":")[1] == "another-process"

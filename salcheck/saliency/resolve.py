@@ -16,6 +16,7 @@ import functools
 import hashlib
 import inspect
 import json
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +38,8 @@ class MethodRef:
     readable ``name``, its ``fingerprint``, its tags, and the object. It travels as one value
     through plans, store keys, workers (pickled) and reports. Two refs are equal when spec,
     name, fingerprint and tags are. A method whose source cannot be read gets a fingerprint
-    ``volatile:<process>:<spec>:<object>``: stable within the process that resolved it (a named
-    method is resolved once per process), never answered to another run."""
+    ``volatile:<process>:<spec>:<class>``: the same within the process that resolved it (the
+    plan and the view key it alike), never answered to another run."""
 
     spec: str
     name: str
@@ -67,27 +68,26 @@ def resolve(method: Any, seed: int = 0) -> MethodRef:
     if isinstance(method, MethodRef):
         return method
     if isinstance(method, str):
-        return _resolve_name(method, seed)
-    return _ref(f"{type(method).__module__}:{type(method).__qualname__}", method)
-
-
-@functools.cache
-def _resolve_name(spec: str, seed: int) -> MethodRef:
-    """A named method is resolved once per process: every command, plan and view of the
-    process gets the same :class:`MethodRef` (and so the same key, volatile ones included)."""
-    return _ref(spec, resolve_method(spec, seed))
+        obj = resolve_method(method, seed)
+        module, _, attr = method.partition(":")
+        named = getattr(sys.modules.get(module), attr, type(obj)) if attr else type(obj)
+        return _ref(method, obj, f"{id(named):x}")
+    return _ref(f"{type(method).__module__}:{type(method).__qualname__}", method, f"{id(method):x}")
 
 
 #: Drawn once per process: a volatile fingerprint is stable within the process, never across.
 _PROCESS = uuid.uuid4().hex
 
 
-def _ref(spec: str, obj: Any) -> MethodRef:
-    volatile = f"{VOLATILE}{_PROCESS}:{spec}:{id(obj):x}"
+def _ref(spec: str, obj: Any, identity: str) -> MethodRef:
+    """The ref of ``obj``; without a fingerprint, ``volatile:<process>:<spec>:<identity>``: the
+    object a name resolves to (``MODULE:OBJECT``'s object, a catalogue method's class: the same
+    name gives the same key within the process, an edited, re-imported class another), or the
+    object itself when one was passed."""
     return MethodRef(
         spec=spec,
         name=method_name(obj),
-        fingerprint=method_fingerprint(obj) or volatile,
+        fingerprint=method_fingerprint(obj) or f"{VOLATILE}{_PROCESS}:{spec}:{identity}",
         tags=tuple(method_tags(obj).items()),
         method=obj,
     )
