@@ -98,16 +98,34 @@ def save(
     progress: Callable[[int], None] | None = None,
 ) -> Path:
     """Write ``cohort`` to ``outdir`` (``npz`` or ``caps``), atomically."""
+    return write_dir(
+        cohort,
+        outdir,
+        format,
+        overwrite,
+        npz=lambda tmp: _write_npz(cohort, tmp / NPZ_NAME),
+        caps=lambda tmp: _write_caps(cohort, tmp, progress),
+    )
+
+
+def write_dir(
+    cohort: Cohort | Cohort3D,
+    outdir: str | Path,
+    format: Format,
+    overwrite: bool,
+    *,
+    npz: Callable[[Path], object],
+    caps: Callable[[Path], object],
+) -> Path:
+    """Build ``outdir`` under a temporary name (``data.tsv`` and the format's files, written by
+    ``npz`` or ``caps`` into the folder they are given) and rename it into place."""
     if format not in ("npz", "caps"):
         msg = f"unknown format {format!r}; accepted: npz, caps"
         raise InvalidArgument(msg)
     outdir = check_outdir(outdir, overwrite)
     with atomic.directory(outdir, overwrite=True) as tmp:
         (tmp / TSV_NAME).write_text(data_tsv(cohort))
-        if format == "npz":
-            _write_npz(cohort, tmp / NPZ_NAME)
-        else:
-            _write_caps(cohort, tmp, progress)
+        (npz if format == "npz" else caps)(tmp)
     return outdir
 
 
@@ -171,6 +189,21 @@ def _read_npz(npz: Path) -> Cohort:
 
 
 def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | None) -> None:
+    extraction = (EXTRACT_JSON, extraction_json())
+    write_caps_tree(root, cohort.participant_ids, cohort.images, tensor_relpath, extraction, progress)
+
+
+def write_caps_tree(
+    root: Path,
+    participant_ids: list[str],
+    arrays: np.ndarray,
+    tensor_path: Callable[[str], Path],
+    extraction: tuple[str, dict[str, object]],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """The CAPS folder under ``root``: per participant its ``[1, ...]`` float32 tensor at
+    ``tensor_path(pid)`` and its NIfTI image (the array without the channel), the extraction
+    JSON (name, content) and ``missing_mods``; images and volumes alike."""
     import torch  # start-up: cohort generation and .npz I/O never load torch
 
     try:
@@ -181,23 +214,24 @@ def _write_caps(cohort: Cohort, root: Path, progress: Callable[[int], None] | No
             "file): pip install 'salcheck[caps]'"
         )
         raise InvalidArgument(msg) from exc
-    for k, pid in enumerate(cohort.participant_ids):
-        image = np.ascontiguousarray(cohort.images[k], dtype=np.float32)
-        rel = tensor_relpath(pid)
+    for k, pid in enumerate(participant_ids):
+        array = np.ascontiguousarray(arrays[k], dtype=np.float32)
+        rel = tensor_path(pid)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(torch.from_numpy(image), root / rel)
+        torch.save(torch.from_numpy(array), root / rel)
         nifti = root / nifti_relpath(pid)
         nifti.parent.mkdir(parents=True, exist_ok=True)
-        nib.save(nib.Nifti1Image(image[0], affine=np.eye(4)), nifti)
+        nib.save(nib.Nifti1Image(array[0], affine=np.eye(4)), nifti)
         if progress is not None:
             progress(1)
-    extraction = root / "tensor_extraction"
-    extraction.mkdir()
-    (extraction / EXTRACT_JSON).write_text(json.dumps(extraction_json(), indent=2))
+    folder = root / "tensor_extraction"
+    folder.mkdir()
+    name, content = extraction
+    (folder / name).write_text(json.dumps(content, indent=2))
     missing = root / "missing_mods"
     missing.mkdir()
     (missing / f"missing_mods_{SESSION}.tsv").write_text(
-        "participant_id\tsynthetic\n" + "".join(f"{p}\t1\n" for p in cohort.participant_ids)
+        "participant_id\tsynthetic\n" + "".join(f"{p}\t1\n" for p in participant_ids)
     )
 
 
@@ -256,17 +290,27 @@ def read_tsv(path: Path) -> list[tuple[str, str, int, int]]:
 
 def read_caps(root: str | Path) -> Cohort:
     """Read a ClinicaDL shepplogan CAPS folder (tensors loaded with ``weights_only=True``)."""
+    images, rows = read_caps_tensors(Path(root), tensor_relpath, dims=2)
+    labels = np.array([r[2] for r in rows], np.int8)
+    subtypes = np.array([r[3] for r in rows], np.int8)
+    return Cohort(images, labels, subtypes, participant_ids=[r[0] for r in rows])
+
+
+def read_caps_tensors(
+    root: Path, tensor_path: Callable[[str, str], Path], dims: int
+) -> tuple[np.ndarray, list[tuple[str, str, int, int]]]:
+    """The stacked ``[1, N, ...]`` float32 tensors (``dims`` spatial axes of one size N) of the
+    participants of ``root``'s TSV at ``tensor_path(pid, session)``, and the TSV's rows."""
     import torch  # start-up: cohort generation and .npz I/O never load torch
 
-    root = Path(root)
     rows = read_tsv(root / TSV_NAME)
-    images, size = [], None
+    arrays, size = [], None
     for pid, ses, _, _ in rows:
-        path = root / tensor_relpath(pid, ses)
+        path = root / tensor_path(pid, ses)
         if not path.exists() and ses in OTHER_SESSION:  # ClinicaDL 0.x and 1.x spellings
-            path = root / tensor_relpath(pid, OTHER_SESSION[ses])
+            path = root / tensor_path(pid, OTHER_SESSION[ses])
         if not path.exists():
-            msg = f"missing tensor for {pid} {ses}: {root / tensor_relpath(pid, ses)}"
+            msg = f"missing tensor for {pid} {ses}: {root / tensor_path(pid, ses)}"
             raise InvalidArgument(msg)
         try:
             t = torch.load(path, weights_only=True, map_location="cpu")
@@ -275,21 +319,20 @@ def read_caps(root: str | Path) -> Cohort:
             raise InvalidArgument(msg) from exc
         ok = (
             isinstance(t, torch.Tensor)
-            and t.ndim == 3
+            and t.ndim == dims + 1
             and t.shape[0] == 1
-            and (t.shape[1] == t.shape[2])
+            and len(set(t.shape[1:])) == 1
             and t.dtype == torch.float32
         )
         if ok and size is None:
             size = int(t.shape[1])
         if not ok or t.shape[1] != size:
             got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
-            msg = f"malformed tensor {path}: expected float32 [1, {size or 'N'}, N], got {got}"
+            axes = ", ".join([str(size or "N"), *["N"] * (dims - 1)])
+            msg = f"malformed tensor {path}: expected float32 [1, {axes}], got {got}"
             raise InvalidArgument(msg)
-        images.append(t.numpy())
-    if not images:
+        arrays.append(t.numpy())
+    if not arrays:
         msg = f"{root / TSV_NAME} lists no images"
         raise InvalidArgument(msg)
-    labels = np.array([r[2] for r in rows], np.int8)
-    subtypes = np.array([r[3] for r in rows], np.int8)
-    return Cohort(np.stack(images), labels, subtypes, participant_ids=[r[0] for r in rows])
+    return np.stack(arrays), rows

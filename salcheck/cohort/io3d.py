@@ -18,26 +18,20 @@ per-voxel masks. Every write builds the directory under a temporary name and ren
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-import salcheck.atomic as atomic
 from salcheck.cohort.io import (
     NIFTI_SUFFIX,
-    OTHER_SESSION,
     SESSION,
-    TSV_NAME,
     Format,
-    check_outdir,
-    data_tsv,
-    nifti_relpath,
-    read_tsv,
+    read_caps_tensors,
+    write_caps_tree,
+    write_dir,
 )
 from salcheck.cohort.phantoms3d import Cohort3D, load3d, save3d
-from salcheck.errors import InvalidArgument
 
 NPZ_NAME_3D = "cohort3d.npz"
 EXTRACT_JSON_3D = "extract_SheppLogan_image.json"
@@ -65,17 +59,14 @@ def save_dir3d(
     progress: Callable[[int], None] | None = None,
 ) -> Path:
     """Write ``cohort`` to the directory ``outdir`` (``npz`` or ``caps``), atomically."""
-    if format not in ("npz", "caps"):
-        msg = f"unknown format {format!r}; accepted: npz, caps"
-        raise InvalidArgument(msg)
-    outdir = check_outdir(outdir, overwrite)
-    with atomic.directory(outdir, overwrite=True) as tmp:
-        (tmp / TSV_NAME).write_text(data_tsv(cohort))
-        if format == "npz":
-            save3d(cohort, tmp / NPZ_NAME_3D)
-        else:
-            _write_caps3d(cohort, tmp, progress)
-    return outdir
+    return write_dir(
+        cohort,
+        outdir,
+        format,
+        overwrite,
+        npz=lambda tmp: save3d(cohort, tmp / NPZ_NAME_3D),
+        caps=lambda tmp: _write_caps3d(cohort, tmp, progress),
+    )
 
 
 def load_dir3d(path: str | Path) -> Cohort3D:
@@ -105,73 +96,14 @@ def extraction_json3d() -> dict[str, object]:
 
 
 def _write_caps3d(cohort: Cohort3D, root: Path, progress: Callable[[int], None] | None) -> None:
-    import torch  # start-up: cohort generation and .npz I/O never load torch
-
-    try:
-        import nibabel as nib  # optional: salcheck[caps]
-    except ImportError as exc:
-        msg = (
-            "writing a CAPS folder needs nibabel (ClinicaDL looks for each image's NIfTI "
-            "file): pip install 'salcheck[caps]'"
-        )
-        raise InvalidArgument(msg) from exc
-    for k, pid in enumerate(cohort.participant_ids):
-        volume = np.ascontiguousarray(cohort.volumes[k], dtype=np.float32)  # [1, N, N, N]
-        rel = tensor3d_relpath(pid)
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(torch.from_numpy(volume), root / rel)
-        nifti = root / nifti_relpath(pid)
-        nifti.parent.mkdir(parents=True, exist_ok=True)
-        nib.save(nib.Nifti1Image(volume[0], affine=np.eye(4)), nifti)
-        if progress is not None:
-            progress(1)
-    extraction = root / "tensor_extraction"
-    extraction.mkdir()
-    (extraction / EXTRACT_JSON_3D).write_text(json.dumps(extraction_json3d(), indent=2))
-    missing = root / "missing_mods"
-    missing.mkdir()
-    (missing / f"missing_mods_{SESSION}.tsv").write_text(
-        "participant_id\tsynthetic\n" + "".join(f"{p}\t1\n" for p in cohort.participant_ids)
-    )
+    extraction = (EXTRACT_JSON_3D, extraction_json3d())
+    write_caps_tree(root, cohort.participant_ids, cohort.volumes, tensor3d_relpath, extraction, progress)
 
 
 def read_caps3d(root: str | Path) -> Cohort3D:
     """Read a 3-D CAPS folder written by :func:`save_dir3d` (tensors loaded with
     ``weights_only=True``); the cohort has no parameters (``params`` None)."""
-    import torch  # start-up: cohort generation and .npz I/O never load torch
-
-    root = Path(root)
-    rows = read_tsv(root / TSV_NAME)
-    volumes, size = [], None
-    for pid, ses, _, _ in rows:
-        path = root / tensor3d_relpath(pid, ses)
-        if not path.exists() and ses in OTHER_SESSION:  # ClinicaDL 0.x and 1.x spellings
-            path = root / tensor3d_relpath(pid, OTHER_SESSION[ses])
-        if not path.exists():
-            msg = f"missing tensor for {pid} {ses}: {root / tensor3d_relpath(pid, ses)}"
-            raise InvalidArgument(msg)
-        try:
-            t = torch.load(path, weights_only=True, map_location="cpu")
-        except Exception as exc:
-            msg = f"unreadable tensor {path}: {exc}"
-            raise InvalidArgument(msg) from exc
-        ok = (
-            isinstance(t, torch.Tensor)
-            and t.ndim == 4
-            and t.shape[0] == 1
-            and t.shape[1] == t.shape[2] == t.shape[3]
-            and t.dtype == torch.float32
-        )
-        if ok and size is None:
-            size = int(t.shape[1])
-        if not ok or t.shape[1] != size:
-            got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
-            msg = f"malformed tensor {path}: expected float32 [1, {size or 'N'}, N, N], got {got}"
-            raise InvalidArgument(msg)
-        volumes.append(t.numpy())
-    if not volumes:
-        msg = f"{root / TSV_NAME} lists no images"
-        raise InvalidArgument(msg)
+    volumes, rows = read_caps_tensors(Path(root), tensor3d_relpath, dims=3)
     labels = np.array([r[2] for r in rows], np.int8)
     subtypes = np.array([r[3] for r in rows], np.int8)
-    return Cohort3D(np.stack(volumes), labels, subtypes, None, participant_ids=[r[0] for r in rows])
+    return Cohort3D(volumes, labels, subtypes, None, participant_ids=[r[0] for r in rows])
