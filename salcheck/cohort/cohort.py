@@ -161,23 +161,16 @@ class Cohort:
 
     def counts(self) -> dict[tuple[int, int], int]:
         """Number of images per (label, subtype)."""
-        keys, n = np.unique(np.stack([self.labels, self.subtypes], 1), axis=0, return_counts=True)
-        return {(int(k[0]), int(k[1])): int(c) for k, c in zip(keys, n, strict=True)}
+        return label_counts(self.labels, self.subtypes)
 
     def summary(self) -> str:
         """One line: counts per label and subtype."""
-        c = self.counts()
-        parts = [f"{LABEL_NAMES[lab]}/{SUBTYPE_NAMES[sub]}={c[(lab, sub)]}" for lab, sub in sorted(c)]
-        return f"{len(self)} images of {self.image_size}x{self.image_size}: " + ", ".join(parts)
+        size = f"{self.image_size}x{self.image_size}"
+        return f"{len(self)} images of {size}: " + counts_text(self.counts())
 
     def indices(self, *, label: int | None = None, subtype: int | None = None) -> np.ndarray:
         """Indices of the images with the given label and/or subtype."""
-        keep = np.ones(len(self), bool)
-        if label is not None:
-            keep &= self.labels == label
-        if subtype is not None:
-            keep &= self.subtypes == subtype
-        return np.flatnonzero(keep)
+        return select(self.labels, self.subtypes, label, subtype)
 
     def subset(self, idx: np.ndarray) -> Cohort:
         """The cohort restricted to ``idx`` (parameters and ids follow)."""
@@ -248,3 +241,28 @@ def make_cohort(
     params = draw_params(rng, subtypes, spec.image_size, smoothing=spec.smoothing)
     images = render(params, spec.image_size, progress=progress)
     return Cohort(images, labels, subtypes, params, spec, seed if isinstance(seed, int) else None)
+
+
+def label_counts(labels: np.ndarray, subtypes: np.ndarray) -> dict[tuple[int, int], int]:
+    """Number of members per (label, subtype), for images and volumes alike."""
+    keys, n = np.unique(np.stack([labels, subtypes], 1), axis=0, return_counts=True)
+    return {(int(k[0]), int(k[1])): int(c) for k, c in zip(keys, n, strict=True)}
+
+
+def counts_text(counts: dict[tuple[int, int], int]) -> str:
+    """``CN/none=6, AD/typical=3, ...``: :func:`label_counts` in label, subtype order."""
+    return ", ".join(
+        f"{LABEL_NAMES[lab]}/{SUBTYPE_NAMES[sub]}={counts[(lab, sub)]}" for lab, sub in sorted(counts)
+    )
+
+
+def select(
+    labels: np.ndarray, subtypes: np.ndarray, label: int | None, subtype: int | None
+) -> np.ndarray:
+    """Indices of the members with the given label and/or subtype."""
+    keep = np.ones(len(labels), bool)
+    if label is not None:
+        keep &= labels == label
+    if subtype is not None:
+        keep &= subtypes == subtype
+    return np.flatnonzero(keep)

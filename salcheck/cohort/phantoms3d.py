@@ -36,7 +36,14 @@ from scipy.ndimage import gaussian_filter
 
 import salcheck.atomic as atomic
 from salcheck.cohort import geometry
-from salcheck.cohort.cohort import LABEL_NAMES, SUBTYPE_NAMES, CohortSpec, draw_subtypes, participant_ids
+from salcheck.cohort.cohort import (
+    CohortSpec,
+    counts_text,
+    draw_subtypes,
+    label_counts,
+    participant_ids,
+    select,
+)
 from salcheck.cohort.geometry import LARGE, SMALL, Geometry
 from salcheck.cohort.phantoms import (
     ATYPICAL_ELLIPSES,
@@ -342,23 +349,15 @@ class Cohort3D:
 
     def counts(self) -> dict[tuple[int, int], int]:
         """Number of volumes per (label, subtype)."""
-        keys, c = np.unique(np.stack([self.labels, self.subtypes], 1), axis=0, return_counts=True)
-        return {(int(k[0]), int(k[1])): int(m) for k, m in zip(keys, c, strict=True)}
+        return label_counts(self.labels, self.subtypes)
 
     def summary(self) -> str:
         """One line: counts per label and subtype."""
-        c = self.counts()
-        parts = [f"{LABEL_NAMES[lab]}/{SUBTYPE_NAMES[sub]}={c[(lab, sub)]}" for lab, sub in sorted(c)]
-        return f"{len(self)} volumes of {self.n}^3: " + ", ".join(parts)
+        return f"{len(self)} volumes of {self.n}^3: " + counts_text(self.counts())
 
     def indices(self, *, label: int | None = None, subtype: int | None = None) -> np.ndarray:
         """Indices of the volumes with the given label and/or subtype."""
-        keep = np.ones(len(self), bool)
-        if label is not None:
-            keep &= self.labels == label
-        if subtype is not None:
-            keep &= self.subtypes == subtype
-        return np.flatnonzero(keep)
+        return select(self.labels, self.subtypes, label, subtype)
 
     def subset(self, idx: np.ndarray) -> Cohort3D:
         """The cohort restricted to ``idx`` (parameters and ids follow)."""
