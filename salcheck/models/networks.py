@@ -131,16 +131,18 @@ def build_model(
 
 
 def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
-    """Re-draw every parameter of ``module`` (and its children) from ``generator``."""
+    """Re-draw every parameter of ``module`` (and its children) from ``generator``: conv (2-D or
+    3-D) and linear weights Kaiming-uniform with a = sqrt(5), biases U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)); BatchNorm weight 1, bias 0, fresh running statistics."""
     with torch.no_grad():
         for m in module.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear)):
                 nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
                 if m.bias is not None:
                     fan_in = m.weight[0].numel()
                     bound = 1 / math.sqrt(fan_in)
                     nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
                 m.reset_running_stats()

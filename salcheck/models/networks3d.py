@@ -15,14 +15,12 @@ Not yet there: a training loop, the criteria on volumes and a tier of 3-D models
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from salcheck.cohort.geometry import check_image_size
 from salcheck.errors import InvalidArgument
-from salcheck.models.networks import GeneratorDropout
+from salcheck.models.networks import GeneratorDropout, reinitialise
 
 #: The channels of the five blocks: ConvNet's own (see :class:`ConvNet3D`).
 WIDTHS_3D = (8, 16, 32, 64, 64)
@@ -99,25 +97,5 @@ def build_model3d(image_size: int, *, dropout: float = 0.0, generator: torch.Gen
     with torch.device("meta"):
         model = ConvNet3D(image_size, dropout)
     model = model.to_empty(device="cpu")
-    reinitialise3d(model, generator)
+    reinitialise(model, generator)
     return model
-
-
-def reinitialise3d(module: nn.Module, generator: torch.Generator) -> None:
-    """Re-draw every Conv3d, Linear and BatchNorm3d of ``module`` from ``generator``.
-
-    Conv and Linear weights: Kaiming-uniform with a = sqrt(5); biases U(-1/sqrt(fan_in),
-    1/sqrt(fan_in)); BatchNorm weight 1, bias 0, fresh running statistics.
-    """
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, (nn.Conv3d, nn.Linear)):
-                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
-                if m.bias is not None:
-                    fan_in = m.weight[0].numel()
-                    bound = 1 / math.sqrt(fan_in)
-                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-                m.reset_running_stats()
