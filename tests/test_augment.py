@@ -99,3 +99,61 @@ def test_compose_applies_in_order_and_records_history():
 def test_unknown_augmentation_lists_names():
     with pytest.raises(InvalidArgument, match="unknown augmentation 'Flip'; accepted: CropPad"):
         Compose(["Flip"])
+
+
+# --- volumes: each augmentation in its 3-D form ---------------------------------------------
+
+
+def volumes(n=6, size=32, seed=0):
+    return torch.rand(n, 1, size, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def test_smoothing_of_volumes_equals_scipy_gaussian_filter():
+    x = volumes()
+    s = Smoothing()
+    params = s.make_params(x, gen())
+    y = s.apply(x, params)
+    for i in range(len(x)):
+        ref = gaussian_filter(x[i, 0].double().numpy(), float(params["sigma"][i]))
+        np.testing.assert_allclose(y[i, 0].numpy(), ref, atol=1e-5)
+
+
+def test_croppad_of_volumes_shifts_all_three_axes_with_zero_fill():
+    x = volumes(size=32)
+    params = CropPad().make_params(x, gen())
+    assert params["shifts"].shape == (6, 3)
+    assert params["shifts"].min() >= -2 and params["shifts"].max() <= 1  # m = round(10 * 32 / 128)
+    y = CropPad().apply(x, params)
+    for i, (dz, dr, dc) in enumerate(params["shifts"].tolist()):
+        src = x[i, 0].numpy()
+        ref = np.zeros_like(src)
+        n = 32
+        ref[max(0, dz) : n + min(0, dz), max(0, dr) : n + min(0, dr), max(0, dc) : n + min(0, dc)] = src[
+            max(0, -dz) : n - max(0, dz), max(0, -dr) : n - max(0, dr), max(0, -dc) : n - max(0, dc)
+        ]
+        assert np.array_equal(y[i, 0].numpy(), ref)
+
+
+def test_erasing_of_volumes_zeroes_one_cuboid_of_the_drawn_volume_fraction():
+    x = torch.ones(400, 1, 32, 32, 32)
+    e = Erasing()
+    params = e.make_params(x, gen())
+    boxes = params["boxes"]
+    assert boxes.shape == (400, 7)  # erased, front, top, left, depth, height, width
+    on = boxes[:, 0] == 1
+    assert 0.4 < on.float().mean() < 0.6
+    y = e.apply(x, params)
+    for i in torch.nonzero(on).flatten()[:50].tolist():
+        _, f, t, left, d, h, w = boxes[i].tolist()
+        zero = y[i, 0] == 0
+        assert int(zero.sum()) == d * h * w and bool(zero[f : f + d, t : t + h, left : left + w].all())
+        assert 0.02 * 32**3 * 0.8 <= d * h * w <= 0.33 * 32**3 * 1.25  # rounding of three sides
+    assert torch.equal(y[~on], x[~on])
+
+
+def test_noise_on_volumes_draws_one_sigma_per_volume():
+    x = torch.zeros(4, 1, 32, 32, 32)
+    params = Noise().make_params(x, gen())
+    y = Noise().apply(x, params)
+    sd = y.reshape(4, -1).std(1)
+    np.testing.assert_allclose(sd.numpy(), params["sigma"].numpy(), rtol=0.05, atol=1e-3)

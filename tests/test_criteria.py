@@ -48,7 +48,9 @@ def test_ratio_edge_cases():
 
 
 def test_bad_map_shape_and_subtype():
-    with pytest.raises(InvalidArgument, match=r"square \[N, N\] array, got shape \(3, 64, 64\)"):
+    with pytest.raises(
+        InvalidArgument, match=r"square \[N, N\] or cubic \[N, N, N\] array, got shape \(3, 64, 64\)"
+    ):
         separability(np.zeros((3, 64, 64)))
     with pytest.raises(InvalidArgument, match="subtype must be 'typical' or 'atypical', got 'x'"):
         specificity(np.zeros((64, 64)), "x")

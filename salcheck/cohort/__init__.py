@@ -25,6 +25,7 @@ from salcheck.cohort.phantoms3d import (
     PARAM_NAMES_3D,
     Cohort3D,
     atypical_box3d,
+    brain_mask3d,
     draw_params3d,
     load3d,
     make_cohort3d,
@@ -34,18 +35,23 @@ from salcheck.cohort.phantoms3d import (
     typical_box3d,
 )
 
+#: A cohort of images or of volumes: what training and evaluation take (``cohort.dims`` says which).
+AnyCohort = Cohort | Cohort3D
+
 __all__ = [
     "LABEL_NAMES",
     "PARAM_NAMES",
     "PARAM_NAMES_3D",
     "PRESETS",
     "SUBTYPE_NAMES",
+    "AnyCohort",
     "Cohort",
     "Cohort3D",
     "CohortSpec",
     "atypical_box",
     "atypical_box3d",
     "brain_mask",
+    "brain_mask3d",
     "check_image_size",
     "draw_params",
     "draw_params3d",

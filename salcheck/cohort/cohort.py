@@ -155,6 +155,9 @@ class Cohort:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    #: Images: what training, saliency and the criteria read to tell images from volumes.
+    dims = 2
+
     @property
     def image_size(self) -> int:
         return int(self.images.shape[-1])

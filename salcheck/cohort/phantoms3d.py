@@ -261,6 +261,27 @@ def reference_render3d(
     return out
 
 
+def brain_mask3d(n: int, *, rim: bool = False) -> np.ndarray:
+    """The voxels criterion c compares against, before the ROI boxes are taken out: the
+    ellipse of 2-D :func:`~salcheck.cohort.geometry.brain_mask` made an ellipsoid centred on
+    z0, with z semi-axis b - N/32 (``rim=False``: the smallest brain any volume can have) or b
+    (``rim=True``: the skull, rim included). Slice N/2 is the 2-D mask; slice k is it with
+    semi-axes scaled by sqrt(1 - ((k - z0)/rz)^2), as the renderer paints."""
+    g = Geometry(check_volume_size(n))
+    o = 0.0 if rim else g.max_offset
+    rows, cols = np.ogrid[0 : g.n, 0 : g.n]
+    rows_f, cols_f = rows.astype(float), cols.astype(float)
+    out = np.zeros((g.n, g.n, g.n), dtype=bool)
+    for k in range(g.n):
+        reach = 1.0 - ((k - z_centre(g.n)) / (g.b - o)) ** 2
+        if reach > 0:
+            s = math.sqrt(reach)
+            out[k] = geometry.inside_ellipse(
+                rows_f, cols_f, g.c + o / 2, g.c, (g.a - o) * s, (g.b - o) * s
+            )
+    return out
+
+
 @dataclass(frozen=True)
 class Box3D:
     """An inclusive voxel box ``z[0]..z[1]`` x ``rows[0]..rows[1]`` x ``cols[0]..cols[1]``."""
@@ -346,6 +367,19 @@ class Cohort3D:
     def n(self) -> int:
         """The volume size N."""
         return int(self.volumes.shape[-1])
+
+    #: Volumes: what training, saliency and the criteria read to tell volumes from images.
+    dims = 3
+
+    @property
+    def images(self) -> np.ndarray:
+        """The volumes, under the name the training loop reads for any cohort."""
+        return self.volumes
+
+    @property
+    def image_size(self) -> int:
+        """N, under the name the training loop reads for any cohort."""
+        return self.n
 
     def counts(self) -> dict[tuple[int, int], int]:
         """Number of volumes per (label, subtype)."""

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort
 from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument, SalcheckError
 
@@ -47,7 +47,7 @@ class Inputs:
     """
 
     model: Any  # the trained torch module
-    cohort: Cohort
+    cohort: AnyCohort
     maps: Mapping[str, np.ndarray]
     groups: Mapping[str, np.ndarray]
     members: Mapping[str, np.ndarray]

@@ -25,7 +25,7 @@ from salcheck.errors import InvalidArgument
 def _check(maps: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.abs(np.asarray(maps, dtype=np.float64))
     s = np.asarray(masks, dtype=bool)
-    if a.ndim == 4:
+    if a.ndim == s.ndim + 1 and a.shape[1] == 1:  # [n, 1, ...] maps against [n, ...] masks
         a = a[:, 0]
     if a.shape != s.shape:
         msg = f"maps of shape {a.shape} do not match masks of shape {s.shape}"

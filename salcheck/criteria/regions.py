@@ -10,7 +10,9 @@ and Rest the brain outside both:
 - c† (specificity)   = mean_Ratyp(M†) / mean_Rest(M†).
 
 A map with no spatial preference gives 1 for each; higher is better. :func:`group_map_scores`
-is the one place these four numbers are computed.
+is the one place these four numbers are computed. On volumes (group maps [N, N, N]) the regions
+are the 3-D boxes and brain ellipsoid (:mod:`salcheck.cohort.phantoms3d`) or the drawn
+ellipsoids, and the formulas are the same.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort, Cohort, atypical_box3d, brain_mask3d, typical_box3d
 from salcheck.cohort.geometry import atypical_box, brain_mask, check_image_size, typical_box
 from salcheck.criteria.base import Criterion, Inputs, ratio, region_mean
 from salcheck.criteria.protocol import EvalProtocol
@@ -31,28 +33,43 @@ from salcheck.saliency import RandomMap, group_map, subtype_maps
 
 SUBTYPES = ("typical", "atypical")
 _OTHER = {"typical": "atypical", "atypical": "typical"}
-Regions = Mapping[str, np.ndarray]  # "typical", "atypical", "rest" -> boolean [N, N]
+Regions = Mapping[str, np.ndarray]  # "typical", "atypical", "rest" -> boolean [N, N] or [N, N, N]
 
 
-def analytic_regions(image_size: int, protocol: EvalProtocol | None = None) -> dict[str, np.ndarray]:
-    """The analytic boxes R_typ, R_atyp and Rest (the brain, or the skull, outside both)."""
+def _brain(n: int, dims: int, rim: bool) -> np.ndarray:
+    return brain_mask(n, rim=rim) if dims == 2 else brain_mask3d(n, rim=rim)
+
+
+def analytic_regions(
+    image_size: int, protocol: EvalProtocol | None = None, *, dims: int = 2
+) -> dict[str, np.ndarray]:
+    """The analytic boxes R_typ, R_atyp and Rest (the brain, or the skull, outside both), as
+    [N, N] masks, or [N, N, N] ones with ``dims=3``."""
     n = check_image_size(image_size)
     rim = (protocol or EvalProtocol()).rest == "skull"
-    typ, atyp = typical_box(n).mask(n), atypical_box(n).mask(n)
-    return {"typical": typ, "atypical": atyp, "rest": brain_mask(n, rim=rim) & ~typ & ~atyp}
+    if dims == 2:
+        typ, atyp = typical_box(n).mask(n), atypical_box(n).mask(n)
+    elif dims == 3:
+        typ, atyp = typical_box3d(n).mask(n), atypical_box3d(n).mask(n)
+    else:
+        msg = f"dims must be 2 (images) or 3 (volumes), got dims={dims!r}"
+        raise InvalidArgument(msg)
+    return {"typical": typ, "atypical": atyp, "rest": _brain(n, dims, rim) & ~typ & ~atyp}
 
 
-def group_regions(cohort: Cohort, members: np.ndarray, protocol: EvalProtocol) -> dict[str, np.ndarray]:
+def group_regions(
+    cohort: AnyCohort, members: np.ndarray, protocol: EvalProtocol
+) -> dict[str, np.ndarray]:
     """The regions a group map of ``cohort``'s images ``members`` is scored on: the analytic
     boxes, or (``regions="drawn"``) the union of those images' ROI-2 and ROI-1 footprints."""
     if protocol.regions == "boxes":
-        return analytic_regions(cohort.image_size, protocol)
+        return analytic_regions(cohort.image_size, protocol, dims=cohort.dims)
     if len(members) == 0:
         msg = "drawn regions need at least one image behind the group map, got none"
         raise InvalidArgument(msg)
     group = cohort.subset(np.asarray(members))
     typ, atyp = np.asarray(group.typical_masks.any(0)), np.asarray(group.atypical_masks.any(0))
-    rest = brain_mask(cohort.image_size, rim=protocol.rest == "skull") & ~typ & ~atyp
+    rest = _brain(cohort.image_size, cohort.dims, protocol.rest == "skull") & ~typ & ~atyp
     return {"typical": typ, "atypical": atyp, "rest": rest}
 
 
@@ -61,8 +78,8 @@ def _check(group_map: np.ndarray, subtype: str) -> np.ndarray:
         msg = f"subtype must be 'typical' or 'atypical', got {subtype!r}"
         raise InvalidArgument(msg)
     m = np.asarray(group_map)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        msg = f"a group map must be a square [N, N] array, got shape {m.shape}"
+    if m.ndim not in (2, 3) or len(set(m.shape)) != 1:
+        msg = f"a group map must be a square [N, N] or cubic [N, N, N] array, got shape {m.shape}"
         raise InvalidArgument(msg)
     return m
 
@@ -73,7 +90,7 @@ def separability(
     """b (subtype="typical") or b† (subtype="atypical") of a group map (default regions: the
     analytic boxes)."""
     m = _check(group_map, subtype)
-    r = regions if regions is not None else analytic_regions(m.shape[0])
+    r = regions if regions is not None else analytic_regions(m.shape[0], dims=m.ndim)
     return ratio(region_mean(m, r[subtype]), region_mean(m, r[_OTHER[subtype]]))
 
 
@@ -82,7 +99,7 @@ def specificity(
 ) -> float:
     """c (subtype="typical") or c† (subtype="atypical") of a group map."""
     m = _check(group_map, subtype)
-    r = regions if regions is not None else analytic_regions(m.shape[0])
+    r = regions if regions is not None else analytic_regions(m.shape[0], dims=m.ndim)
     return ratio(region_mean(m, r[subtype]), region_mean(m, r["rest"]))
 
 

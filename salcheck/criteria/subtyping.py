@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort
 from salcheck.criteria.base import Criterion, Inputs
 from salcheck.errors import InvalidArgument
 from salcheck.training.inference import normalise
@@ -41,7 +41,7 @@ def feature_subtyping(features: np.ndarray, subtypes: np.ndarray, runs: int = 10
 
 
 @torch.no_grad()
-def last_block_features(model: nn.Module, cohort: Cohort, batch_size: int = 64) -> np.ndarray:
+def last_block_features(model: nn.Module, cohort: AnyCohort, batch_size: int = 64) -> np.ndarray:
     """Flattened ``model.features`` of the cohort's normalised images, [n, d]."""
     model.eval()
     device = next(model.parameters()).device
@@ -68,7 +68,7 @@ class FeatureSubtyping(Criterion):
         return {"a": subtype_features_ari(inputs.model, inputs.cohort)}
 
 
-def subtype_features_ari(model: nn.Module, cohort: Cohort) -> float:
+def subtype_features_ari(model: nn.Module, cohort: AnyCohort) -> float:
     """a on the cohort's atrophied typical and atypical images (label errors left out)."""
     keep = cohort.indices(label=1)
     keep = keep[np.isin(cohort.subtypes[keep], (1, 2))]

@@ -48,6 +48,7 @@ from salcheck.models.networks import (
     load_state,
     reinitialise,
 )
+from salcheck.models.networks3d import build_model3d
 
 #: Outputs every network must give: the controls node and the atrophied node.
 N_CLASSES = 2
@@ -208,17 +209,39 @@ def _seamed(name: str, image_size: int) -> FeatureSeam:
     return FeatureSeam(net, layer)
 
 
+#: The networks that take volumes (``dims=3``): the study's ConvNet in 3-D.
+NETWORKS_3D = ("convnet",)
+
+
+def check_dims(dims: Any) -> int:
+    """``dims`` if it is 2 (images) or 3 (volumes), else InvalidArgument naming it."""
+    if isinstance(dims, bool) or dims not in (2, 3):
+        msg = f"dims must be 2 (images) or 3 (volumes), got dims={dims!r}"
+        raise InvalidArgument(msg)
+    return int(dims)
+
+
 def build_network(
-    name: str, image_size: int, *, dropout: float = 0.0, generator: torch.Generator
+    name: str, image_size: int, *, dims: int = 2, dropout: float = 0.0, generator: torch.Generator
 ) -> nn.Module:
     """Network ``name`` with every parameter drawn from ``generator`` (the study's networks
-    through :func:`~salcheck.models.networks.build_model`; others as this module says).
+    through :func:`~salcheck.models.networks.build_model`; others as this module says). With
+    ``dims=3`` it takes volumes: ``convnet`` is :class:`~salcheck.models.networks3d.ConvNet3D`.
 
     Examples:
         >>> m = build_network("convnet", 32, generator=torch.Generator().manual_seed(0))
         >>> tuple(m(torch.zeros(1, 1, 32, 32)).shape)
         (1, 2)
+        >>> v = build_network("convnet", 32, dims=3, generator=torch.Generator().manual_seed(0))
+        >>> tuple(v(torch.zeros(1, 1, 32, 32, 32)).shape)
+        (1, 2)
     """
+    if check_dims(dims) == 3:
+        if check_network_name(name) not in NETWORKS_3D:
+            accepted = ", ".join(NETWORKS_3D)
+            msg = f"network {name!r} takes images only; accepted for volumes (dims=3): {accepted}"
+            raise InvalidArgument(msg)
+        return build_model3d(image_size, dropout=dropout, generator=generator)
     if is_builtin(check_network_name(name)):
         return build_model(name, image_size, dropout=dropout, generator=generator)
     if dropout != 0.0:
@@ -230,10 +253,13 @@ def build_network(
     return model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
-def load_network(name: str, image_size: int, data: bytes, device: str = "cpu") -> nn.Module:
-    """Network ``name`` of ``image_size`` with the weights ``data`` (safetensors,
-    :func:`~salcheck.models.networks.state_bytes`), on ``device``, in eval mode."""
-    model = build_network(name, image_size, generator=torch.Generator())
+def load_network(
+    name: str, image_size: int, data: bytes, device: str = "cpu", *, dims: int = 2
+) -> nn.Module:
+    """Network ``name`` of ``image_size`` (images, or volumes with ``dims=3``) with the weights
+    ``data`` (safetensors, :func:`~salcheck.models.networks.state_bytes`), on ``device``, in
+    eval mode."""
+    model = build_network(name, image_size, dims=dims, generator=torch.Generator())
     return load_state(model, data).to(device).eval()
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort
 from salcheck.errors import InvalidArgument
 from salcheck.saliency.base import CONTROLS, SaliencyMethod
 from salcheck.training.inference import normalise
@@ -19,7 +19,7 @@ GROUPS = {"typical": 1, "atypical": 2}
 
 
 def subtype_maps(
-    method: SaliencyMethod, model: nn.Module, cohort: Cohort, target: int = CONTROLS
+    method: SaliencyMethod, model: nn.Module, cohort: AnyCohort, target: int = CONTROLS
 ) -> dict[str, np.ndarray]:
     """Per-image maps [n_group, N, N] of the atrophied typical and atypical test images.
 
@@ -46,10 +46,12 @@ def subtype_maps(
 
 
 def group_map(maps: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Signed mean over images of [n, N, N] (or [n, 1, N, N]) maps."""
+    """Signed mean over images of [n, N, N] (or [n, 1, N, N]) maps; of volumes, [n, N, N, N]
+    (or [n, 1, N, N, N])."""
     m = np.asarray(maps, dtype=np.float64)
     if m.shape[0] == 0:
         msg = "cannot average an empty group of maps (0 images)"
         raise InvalidArgument(msg)
-    m = m.reshape(m.shape[0], *m.shape[-2:])
+    if m.ndim in (4, 5) and m.shape[1] == 1:  # the channel axis
+        m = m[:, 0]
     return m.mean(0)

@@ -50,8 +50,23 @@ class RandomMap(SaliencyMethod):
         return out
 
 
+def sobel_kernels3d(device: torch.device | str = "cpu") -> torch.Tensor:
+    """The three 3 x 3 x 3 Sobel kernels [3, 1, 3, 3, 3]: the derivative [-1, 0, 1] along one
+    axis times the smoothing [1, 2, 1] along the other two (``scipy.ndimage.sobel``'s)."""
+    d = torch.tensor([-1.0, 0.0, 1.0], device=device)
+    s = torch.tensor([1.0, 2.0, 1.0], device=device)
+    return torch.stack(
+        [
+            torch.einsum("i,j,k->ijk", d, s, s),
+            torch.einsum("i,j,k->ijk", s, d, s),
+            torch.einsum("i,j,k->ijk", s, s, d),
+        ]
+    ).unsqueeze(1)
+
+
 class SobelEdgeMap(SaliencyMethod):
-    """sqrt(Gx^2 + Gy^2) of each input channel with 3 x 3 Sobel kernels, zero padding."""
+    """sqrt(Gx^2 + Gy^2) of each input channel with 3 x 3 Sobel kernels, zero padding; on
+    volumes sqrt(Gx^2 + Gy^2 + Gz^2) with the 3 x 3 x 3 kernels of :func:`sobel_kernels3d`."""
 
     version = 1  # of what it computes (its identity in the store's keys): bump on a change
 
@@ -61,6 +76,10 @@ class SobelEdgeMap(SaliencyMethod):
     def attribute_batch(
         self, model: nn.Module, x: torch.Tensor, target: int, *, offset: int = 0
     ) -> torch.Tensor:
+        if x.ndim == 5:
+            b, c, *spatial = x.shape
+            g = F.conv3d(x.reshape(b * c, 1, *spatial), sobel_kernels3d(x.device), padding=1)
+            return g.pow(2).sum(1).sqrt().reshape(x.shape)
         kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], device=x.device)
         k = torch.stack([kx, kx.T]).unsqueeze(1)
         b, c, h, w = x.shape

@@ -1,7 +1,8 @@
 """Stage 3a: the study's training augmentations (methods.md section 3), on whole batches.
 
 Each augmentation splits sampling from applying, as TorchIO does: ``make_params(x, generator)``
-draws everything random for a batch ``x`` of shape [B, 1, N, N] from an explicit
+draws everything random for a batch ``x`` of shape [B, 1, N, N] (images) or [B, 1, N, N, N]
+(volumes, each augmentation in its 3-D form) from an explicit
 ``torch.Generator`` and returns a dict; ``apply(x, params)`` is a pure function of both.
 :class:`Compose` applies several in the given order and records an :class:`Applied` entry
 per step, so any augmented batch can be replayed. Used on training batches only, after the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +58,7 @@ class Noise(Augmentation):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         g = torch.Generator(device=x.device).manual_seed(int(params["noise_seed"]))
         noise = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
-        return x + noise * params["sigma"].to(x).view(-1, 1, 1, 1)
+        return x + noise * params["sigma"].to(x).view(-1, *[1] * (x.ndim - 1))
 
 
 def gaussian_kernels(sigmas: torch.Tensor, truncate: float = 4.0) -> torch.Tensor:
@@ -88,13 +90,17 @@ def _reflect_pad(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
-    """Blur each image of [B, 1, N, N] with its own sigma; separable, reflect boundary."""
-    b = x.shape[0]
+    """Blur each image of [B, 1, N, N] (or volume of [B, 1, N, N, N]) with its own sigma:
+    separable, one 1-D pass per spatial axis, reflect boundary."""
+    b, spatial = x.shape[0], x.ndim - 2
     k = gaussian_kernels(sigmas).to(x)
     r = (k.shape[1] - 1) // 2
+    conv = F.conv2d if spatial == 2 else F.conv3d
     y = x.reshape(1, b, *x.shape[2:])
-    y = F.conv2d(_reflect_pad(y, r, 2), k.view(b, 1, -1, 1), groups=b)
-    y = F.conv2d(_reflect_pad(y, r, 3), k.view(b, 1, 1, -1), groups=b)
+    for axis in range(spatial):
+        shape = [1] * spatial
+        shape[axis] = -1
+        y = conv(_reflect_pad(y, r, 2 + axis), k.view(b, 1, *shape), groups=b)
     return y.reshape(x.shape)
 
 
@@ -118,31 +124,32 @@ class Smoothing(Augmentation):
         return gaussian_blur(x, params["sigma"])
 
 
-def shift(image: torch.Tensor, d_row: int, d_col: int) -> torch.Tensor:
-    """Translate [..., N, N] so that out[i, j] = image[i - d_row, j - d_col], zero fill."""
+def shift(image: torch.Tensor, *offsets: int) -> torch.Tensor:
+    """Translate the last ``len(offsets)`` axes so that out[i, j] = image[i - d_row, j - d_col]
+    (and out[k, i, j] = image[k - d_z, i - d_row, j - d_col] for three offsets), zero fill."""
     out = torch.zeros_like(image)
-    n_r, n_c = image.shape[-2:]
-    src_r = slice(max(0, -d_row), min(n_r, n_r - d_row))
-    dst_r = slice(max(0, d_row), min(n_r, n_r + d_row))
-    src_c = slice(max(0, -d_col), min(n_c, n_c - d_col))
-    dst_c = slice(max(0, d_col), min(n_c, n_c + d_col))
-    out[..., dst_r, dst_c] = image[..., src_r, src_c]
+    sizes = image.shape[image.ndim - len(offsets) :]
+    src: list[Any] = [...]
+    dst: list[Any] = [...]
+    for d, n in zip(offsets, sizes, strict=True):
+        src.append(slice(max(0, -d), min(n, n - d)))
+        dst.append(slice(max(0, d), min(n, n + d)))
+    out[tuple(dst)] = image[tuple(src)]
     return out
 
 
 class CropPad(Augmentation):
-    """Integer shifts d_row, d_col ~ U{-m, ..., m-1}, m = round(10 N/128); zero fill."""
+    """Integer shifts along each spatial axis (d_row, d_col; d_z first for volumes)
+    ~ U{-m, ..., m-1}, m = round(10 N/128); zero fill."""
 
     name = "CropPad"
 
     def make_params(self, x: torch.Tensor, generator: torch.Generator) -> Params:
         m = max(1, round(10 * x.shape[-1] / 128))
-        return {"shifts": torch.randint(-m, m, (x.shape[0], 2), generator=generator)}
+        return {"shifts": torch.randint(-m, m, (x.shape[0], x.ndim - 2), generator=generator)}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return torch.stack(
-            [shift(x[i], int(dr), int(dc)) for i, (dr, dc) in enumerate(params["shifts"].tolist())]
-        )
+        return torch.stack([shift(x[i], *d) for i, d in enumerate(params["shifts"].tolist())])
 
 
 class Erasing(Augmentation):
@@ -150,6 +157,12 @@ class Erasing(Augmentation):
 
     With probability p, up to 10 tries draw an area fraction and a log-uniform aspect ratio;
     the first box that fits is set to 0. ``boxes`` rows are (erased, top, left, height, width).
+
+    On volumes (torchvision has no 3-D form) a try draws a volume fraction v ~ U(area) and two
+    log-uniform ratios r1 (height/width) and r2 (depth/sqrt(height width)), so that
+    depth x height x width = v N^3: s = (v N^3 / r2)^(1/3), height = s sqrt(r1),
+    width = s / sqrt(r1), depth = r2 s. ``boxes`` rows are then
+    (erased, front, top, left, depth, height, width).
     """
 
     name = "Erasing"
@@ -162,30 +175,46 @@ class Erasing(Augmentation):
     ) -> None:
         self.p, self.scale, self.ratio = p, scale, ratio
 
-    def make_params(self, x: torch.Tensor, generator: torch.Generator) -> Params:
-        n_r, n_c = x.shape[-2:]
-        boxes = torch.zeros(x.shape[0], 5, dtype=torch.long)
+    def _sides(self, sizes: tuple[int, ...], generator: torch.Generator) -> tuple[int, ...]:
+        """One try's box sides (height, width; depth first for volumes)."""
         log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        area = math.prod(sizes) * float(_uniform(1, *self.scale, generator))
+        aspect = math.exp(float(_uniform(1, *log_ratio, generator)))
+        if len(sizes) == 2:
+            return round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+        depth_ratio = math.exp(float(_uniform(1, *log_ratio, generator)))
+        side = (area / depth_ratio) ** (1 / 3)
+        return (
+            round(depth_ratio * side),
+            round(side * math.sqrt(aspect)),
+            round(side / math.sqrt(aspect)),
+        )
+
+    def make_params(self, x: torch.Tensor, generator: torch.Generator) -> Params:
+        sizes = tuple(x.shape[2:])
+        boxes = torch.zeros(x.shape[0], 1 + 2 * len(sizes), dtype=torch.long)
         for i in range(x.shape[0]):
             if float(torch.rand(1, generator=generator)) >= self.p:
                 continue
             for _ in range(10):
-                area = n_r * n_c * float(_uniform(1, *self.scale, generator))
-                aspect = math.exp(float(_uniform(1, *log_ratio, generator)))
-                h = round(math.sqrt(area * aspect))
-                w = round(math.sqrt(area / aspect))
-                if h < n_r and w < n_c:
-                    top = int(torch.randint(0, n_r - h + 1, (1,), generator=generator))
-                    left = int(torch.randint(0, n_c - w + 1, (1,), generator=generator))
-                    boxes[i] = torch.tensor([1, top, left, h, w])
+                sides = self._sides(sizes, generator)
+                if all(d < n for d, n in zip(sides, sizes, strict=True)):
+                    starts = [
+                        int(torch.randint(0, n - d + 1, (1,), generator=generator))
+                        for d, n in zip(sides, sizes, strict=True)
+                    ]
+                    boxes[i] = torch.tensor([1, *starts, *sides])
                     break
         return {"boxes": boxes}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         out = x.clone()
-        for i, (on, top, left, h, w) in enumerate(params["boxes"].tolist()):
+        axes = x.ndim - 2
+        for i, (on, *box) in enumerate(params["boxes"].tolist()):
             if on:
-                out[i, :, top : top + h, left : left + w] = 0
+                region: list[Any] = [i, slice(None)]
+                region += [slice(a, a + d) for a, d in zip(box[:axes], box[axes:], strict=True)]
+                out[tuple(region)] = 0
         return out
 
 

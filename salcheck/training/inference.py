@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from salcheck.cohort import LABEL_NAMES, SUBTYPE_NAMES, Cohort
+from salcheck.cohort import LABEL_NAMES, SUBTYPE_NAMES, AnyCohort
 
 
 def normalise(images: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -38,7 +38,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 64) -> torch.Te
     )
 
 
-def accuracy(model: nn.Module, cohort: Cohort) -> dict[str, float]:
+def accuracy(model: nn.Module, cohort: AnyCohort) -> dict[str, float]:
     """Accuracy on ``cohort`` overall (balanced), per label and per (label, subtype)."""
     pred = predict(model, normalise(cohort.images)).argmax(1).numpy()
     out = {"balanced_accuracy": balanced_accuracy(pred, cohort.labels)}

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort
 from salcheck.errors import InvalidArgument, TrainingDiverged, check_choice
 from salcheck.models.custom import build_network, check_network_name
 from salcheck.models.networks import GeneratorDropout
@@ -166,22 +166,26 @@ def _device(config: TrainConfig) -> torch.device:
     return torch.device(resolve_device(config.device))
 
 
-def initial_network(model: str, image_size: int, seed: int, *, dropout: float = 0.0) -> nn.Module:
+def initial_network(
+    model: str, image_size: int, seed: int, *, dropout: float = 0.0, dims: int = 2
+) -> nn.Module:
     """The network a run of ``seed`` starts from (on the CPU): its initial weights are drawn
-    from the seed's ``init`` child alone, so every variant of one seed starts from them."""
-    return build_network(
-        model, image_size, dropout=dropout, generator=torch_generator(derive_seed(seed, "init"))
-    )
+    from the seed's ``init`` child alone, so every variant of one seed starts from them.
+    ``dims``: 2 for images, 3 for volumes."""
+    generator = torch_generator(derive_seed(seed, "init"))
+    return build_network(model, image_size, dims=dims, dropout=dropout, generator=generator)
 
 
-def start_run(cohort: Cohort, config: TrainConfig, seed: int) -> Run:
+def start_run(cohort: AnyCohort, config: TrainConfig, seed: int) -> Run:
     """Split, normalise and move the data; build the seeded network, optimiser and generators."""
     device = _device(config)
     split_rng = np.random.default_rng(derive_seed(seed, "split"))
     train_idx, val_idx = stratified_split(cohort.labels, cohort.subtypes, config.val_fraction, split_rng)
     x = normalise(cohort.images).to(device)
     y = torch.as_tensor(cohort.labels, dtype=torch.long).to(device)
-    model = initial_network(config.model, cohort.image_size, seed, dropout=config.dropout).to(device)
+    model = initial_network(
+        config.model, cohort.image_size, seed, dropout=config.dropout, dims=cohort.dims
+    ).to(device)
     init_sha256 = state_sha256(model.state_dict())
     drop_gen = torch_generator(derive_seed(seed, "dropout"), device.type)
     for m in model.modules():
@@ -270,7 +274,7 @@ def _epoch_entry(run: Run, epoch: int, train_loss: float, train_pred: torch.Tens
 
 
 def train(
-    cohort: Cohort,
+    cohort: AnyCohort,
     config: TrainConfig,
     seed: int,
     *,
@@ -330,7 +334,7 @@ def _warn(msg: str) -> None:
 
 
 def _begin(
-    cohort: Cohort,
+    cohort: AnyCohort,
     config: TrainConfig,
     seed: int,
     checkpoint: Path | None,
