@@ -11,6 +11,7 @@ from salcheck.cohort.cohort import (
     make_cohort,
     preset,
 )
+from salcheck.cohort.dims import DIMS, AnyCohort, check_dims, make_any_cohort
 from salcheck.cohort.geometry import (
     atypical_box,
     brain_mask,
@@ -35,10 +36,8 @@ from salcheck.cohort.phantoms3d import (
     typical_box3d,
 )
 
-#: A cohort of images or of volumes: what training and evaluation take (``cohort.dims`` says which).
-AnyCohort = Cohort | Cohort3D
-
 __all__ = [
+    "DIMS",
     "LABEL_NAMES",
     "PARAM_NAMES",
     "PARAM_NAMES_3D",
@@ -52,6 +51,7 @@ __all__ = [
     "atypical_box3d",
     "brain_mask",
     "brain_mask3d",
+    "check_dims",
     "check_image_size",
     "draw_params",
     "draw_params3d",
@@ -59,6 +59,7 @@ __all__ = [
     "largest_remainder",
     "load",
     "load3d",
+    "make_any_cohort",
     "make_cohort",
     "make_cohort3d",
     "masks3d",

@@ -68,7 +68,8 @@ class EvalProtocol:
         return ", ".join(f"{k} {v}" for k, v in changed.items()) if changed else "methods.md"
 
     def group_map(self, maps: np.ndarray) -> np.ndarray:
-        """The group map of per-image maps [n, N, N] (or [n, 1, N, N]): mean of m or of |m|.
+        """The group map of per-image maps [n, N, N] (or [n, 1, N, N]; of volumes [n, N, N, N]
+        or [n, 1, N, N, N]): mean of m or of |m|.
 
         Examples:
             >>> m = np.array([[[1.0, -2.0]], [[-3.0, 2.0]]])
@@ -81,5 +82,6 @@ class EvalProtocol:
         if m.ndim < 3 or m.shape[0] == 0:
             msg = f"a group map needs maps shaped [n, N, N] with n >= 1, got shape {m.shape}"
             raise InvalidArgument(msg)
-        m = m.reshape(m.shape[0], *m.shape[-2:])
+        if m.ndim in (4, 5) and m.shape[1] == 1:  # the channel axis
+            m = m[:, 0]
         return (np.abs(m) if self.averaging == "absolute" else m).mean(0)

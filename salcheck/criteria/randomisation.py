@@ -16,7 +16,7 @@ import torch
 from scipy.stats import rankdata
 from torch import nn
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort
 from salcheck.criteria.protocol import EvalProtocol
 from salcheck.criteria.regions import group_map_scores, group_regions
 from salcheck.errors import InvalidArgument
@@ -41,7 +41,7 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def cascading_randomisation(
     method: AttributionMethod,
     model: nn.Module,
-    cohort: Cohort,
+    cohort: AnyCohort,
     *,
     seed: int = 0,
     max_images: int = 64,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from salcheck.cohort import Cohort
+from salcheck.cohort import AnyCohort
 from salcheck.criteria import (
     FEATURE_CRITERIA,
     MAP_CRITERIA,
@@ -43,7 +43,7 @@ RANDOMISATION_IMAGES = 32
 GROUPS = {"typical": 1, "atypical": 2}
 
 
-def test_cohort(test: TestSpec) -> Cohort:
+def test_cohort(test: TestSpec) -> AnyCohort:
     """The test cohort (drawn once per process: every model of a tier shares it)."""
     return test.cohort()
 
@@ -53,7 +53,7 @@ def _device_name(model: Any) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def score_features(model: Any, test: Cohort, *, spec: ModelSpec, test_spec: TestSpec) -> Evaluation:
+def score_features(model: Any, test: AnyCohort, *, spec: ModelSpec, test_spec: TestSpec) -> Evaluation:
     """Criterion a and test accuracy of ``model`` on ``test``."""
     t0 = time.perf_counter()
     was_training = model.training
@@ -77,7 +77,9 @@ def score_features(model: Any, test: Cohort, *, spec: ModelSpec, test_spec: Test
 def model_context(spec: ModelSpec) -> ModelContext:
     """What a method that draws per model (the null maps) knows of the model it maps."""
     return ModelContext(
-        spec.key(), spec.seed, lambda: initial_network(spec.model, spec.image_size, spec.seed)
+        spec.key(),
+        spec.seed,
+        lambda: initial_network(spec.model, spec.image_size, spec.seed, dims=spec.dims),
     )
 
 
@@ -87,7 +89,7 @@ def per_model(method: MethodRef, spec: ModelSpec) -> MethodRef:
     return method if for_model is None else replace(method, method=for_model(model_context(spec)))
 
 
-def members(model: Any, test: Cohort, protocol: EvalProtocol) -> dict[str, np.ndarray]:
+def members(model: Any, test: AnyCohort, protocol: EvalProtocol) -> dict[str, np.ndarray]:
     """The test images behind each group map: every atrophied image of the subtype, or (with
     ``images="correct"``) those ``model`` predicts as atrophied."""
     out = {}
@@ -100,17 +102,16 @@ def members(model: Any, test: Cohort, protocol: EvalProtocol) -> dict[str, np.nd
     return out
 
 
-def _maps(method: MethodRef, model: Any, test: Cohort, idx: np.ndarray) -> np.ndarray:
-    n = test.image_size
+def _maps(method: MethodRef, model: Any, test: AnyCohort, idx: np.ndarray) -> np.ndarray:
     if len(idx) == 0:
-        return np.zeros((0, n, n), np.float32)
+        return np.zeros((0, *(test.image_size,) * test.dims), np.float32)
     return method.method.attribute(model, normalise(test.images[idx]), CONTROLS)[:, 0].numpy()
 
 
 def score_maps(
     method: MethodRef,
     model: Any,
-    test: Cohort,
+    test: AnyCohort,
     *,
     spec: ModelSpec,
     test_spec: TestSpec,
@@ -126,9 +127,9 @@ def score_maps(
         chosen = members(model, test, protocol)
         maps = {g: _maps(method, model, test, idx) for g, idx in chosen.items()}
         t1 = time.perf_counter()
-        n = test.image_size
+        empty = (test.image_size,) * test.dims
         groups = {
-            g: protocol.group_map(m) if len(m) else np.full((n, n), np.nan) for g, m in maps.items()
+            g: protocol.group_map(m) if len(m) else np.full(empty, np.nan) for g, m in maps.items()
         }
         inputs = Inputs(model, test, maps, groups, chosen, protocol)
         criteria = {k: v for c in MAP_CRITERIA for k, v in c()(inputs).items()}
@@ -161,7 +162,7 @@ def score_maps(
 def score_randomisation(
     method: MethodRef,
     model: Any,
-    test: Cohort,
+    test: AnyCohort,
     *,
     spec: ModelSpec,
     test_spec: TestSpec,
@@ -194,7 +195,7 @@ def score(
     part: str,
     method: MethodRef | None,
     model: Any,
-    test: Cohort,
+    test: AnyCohort,
     *,
     spec: ModelSpec,
     test_spec: TestSpec,

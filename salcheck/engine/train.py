@@ -44,7 +44,7 @@ def train_model(
     not what the model is."""
     device = resolve_device(device)
     t0 = time.perf_counter()
-    cohort = make_cohort(spec.train_spec(), derive_seed(spec.seed, "cohort"))
+    cohort = spec.train_cohort()
     t1 = time.perf_counter()
     config = replace(spec.train_config(), device=device)
     trained = train(cohort, config, spec.seed, progress=progress, checkpoint=checkpoint, key=spec.key())
@@ -89,20 +89,22 @@ def _device_name(device: str) -> str:
 
 def load_model(spec: ModelSpec, data: bytes, device: str = "cpu") -> Any:
     """The spec's network with the stored weights, on ``device``, in eval mode."""
-    return load_network(spec.model, spec.image_size, data, resolve_device(device))
+    return load_network(spec.model, spec.image_size, data, resolve_device(device), dims=spec.dims)
 
 
 def train_together(specs: Sequence[ModelSpec], *, device: str = "cpu") -> list[tuple[ModelResult, Any]]:
     """(record, model) per :class:`~salcheck.store.keys.ModelSpec` of one cell (specs differing in
-    the seed only), trained at once; the records are those :func:`train_model` writes, with
-    ``batched_with`` in their timings."""
+    the seed only), trained at once (volumes: one after another); the records are those
+    :func:`train_model` writes, with ``batched_with`` in their timings."""
     cells = {replace(s, seed=0) for s in specs}
     if len(cells) != 1:
         raise InvalidArgument(f"specs of one batch must differ in the seed only, got {len(cells)} cells")
+    if specs[0].dims != 2:  # grouped networks are 2-D: volumes train one seed at a time
+        return [r for s in specs for r in train_model(s, device=device)]
     device = resolve_device(device)
     config = replace(specs[0].train_config(), device=device)
     t0 = time.perf_counter()
-    cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]
+    cohorts = [make_cohort(s.train_spec(), derive_seed(s.seed, "cohort")) for s in specs]  # images
     cohort_s = (time.perf_counter() - t0) / len(specs)
     trained = train_batched(cohorts, config, [s.seed for s in specs])
     out = []

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from salcheck.cohort.dims import check_dims
 from salcheck.cohort.geometry import check_image_size
 from salcheck.errors import InvalidArgument
 from salcheck.fingerprint import Unstable, code_id, import_here, qualname, stable
@@ -211,14 +212,6 @@ def _seamed(name: str, image_size: int) -> FeatureSeam:
 
 #: The networks that take volumes (``dims=3``): the study's ConvNet in 3-D.
 NETWORKS_3D = ("convnet",)
-
-
-def check_dims(dims: Any) -> int:
-    """``dims`` if it is 2 (images) or 3 (volumes), else InvalidArgument naming it."""
-    if isinstance(dims, bool) or dims not in (2, 3):
-        msg = f"dims must be 2 (images) or 3 (volumes), got dims={dims!r}"
-        raise InvalidArgument(msg)
-    return int(dims)
 
 
 def build_network(

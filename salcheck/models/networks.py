@@ -151,7 +151,9 @@ def reinitialise(module: nn.Module, generator: torch.Generator) -> None:
 def trainable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Layers with parameters, from input to output (for cascading randomisation)."""
     return [
-        (n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d))
+        (n, m)
+        for n, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm2d, nn.BatchNorm3d))
     ]
 
 

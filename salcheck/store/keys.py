@@ -18,10 +18,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from salcheck.cohort import Cohort, CohortSpec, make_cohort, preset
+from salcheck.cohort import AnyCohort, CohortSpec, check_dims, make_any_cohort, preset
 from salcheck.cohort.io import FORMAT_VERSION as COHORT_FORMAT_VERSION
 from salcheck.errors import InvalidArgument, InvalidRecord, check_choice
 from salcheck.models.custom import check_network_name, is_builtin, network_fingerprint
+from salcheck.rng import derive_seed
 from salcheck.store.schema import fields_of, short
 from salcheck.training.augment import AUGMENTATIONS
 from salcheck.training.loop import TrainConfig
@@ -77,9 +78,11 @@ class ModelSpec:
     #: The fingerprint of a network other than the study's (None for theirs): computed when the
     #: spec is made, kept as stored when it is read back.
     network: str | None = None
+    dims: int = 2  # 2: images, 3: volumes (salcheck.cohort.phantoms3d)
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
+        check_dims(self.dims)
         self._network_identity()
         parse_variant(self.variant)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -127,7 +130,13 @@ class ModelSpec:
             d["mix"] = list(d["mix"])
         if d["network"] is None:
             del d["network"]  # the study's networks: the keys they always had
+        if d["dims"] == 2:
+            del d["dims"]  # images: the keys they always had
         return d
+
+    def train_cohort(self) -> AnyCohort:
+        """The training cohort this model is trained on (drawn from the seed's ``cohort`` child)."""
+        return make_any_cohort(self.train_spec(), derive_seed(self.seed, "cohort"), dims=self.dims)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, where: str = "spec") -> ModelSpec:
@@ -164,7 +173,8 @@ class ModelSpec:
         mix = f" mix {'/'.join(f'{m:g}' for m in self.mix)}" if self.mix is not None else ""
         stop = f"<={self.epochs} ep, patience {self.patience}" if self.patience else f"{self.epochs} ep"
         net = "" if self.network is None else f" on {self.model}"
-        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {stop}{mix}){net}"
+        volumes = ", volumes" if self.dims == 3 else ""
+        return f"{self.dataset}/{self.variant}/seed{self.seed} ({n}/class, {stop}{mix}{volumes}){net}"
 
 
 @dataclass(frozen=True)
@@ -176,22 +186,26 @@ class TestSpec:
     image_size: int = 128
     n_per_class: int = 1000
     seed: int = 12345
+    dims: int = 2  # 2: images, 3: volumes
 
     def cohort_spec(self) -> CohortSpec:
         return preset("test", image_size=self.image_size, n_per_class=self.n_per_class)
 
-    def cohort(self) -> Cohort:
+    def cohort(self) -> AnyCohort:
         """The test cohort, drawn once per process (every model of a tier shares it)."""
         if self not in _TEST_COHORTS:
             _TEST_COHORTS.clear()
-            _TEST_COHORTS[self] = make_cohort(self.cohort_spec(), self.seed)
+            _TEST_COHORTS[self] = make_any_cohort(self.cohort_spec(), self.seed, dims=self.dims)
         return _TEST_COHORTS[self]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "cohort_format": COHORT_FORMAT_VERSION}
+        d = dataclasses.asdict(self)
+        if d["dims"] == 2:
+            del d["dims"]  # images: the keys they always had
+        return {**d, "cohort_format": COHORT_FORMAT_VERSION}
 
 
-_TEST_COHORTS: dict[TestSpec, Cohort] = {}
+_TEST_COHORTS: dict[TestSpec, AnyCohort] = {}
 
 #: The declared version of what each evaluation part computes: bump a part's number in the
 #: same commit as any change to what it computes (a criterion, the group maps, the per-model

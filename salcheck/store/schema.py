@@ -98,7 +98,7 @@ def decode_array(d: Any) -> np.ndarray:
 
 def _name(hint: Any) -> str:
     if hint is np.ndarray:
-        return "a non-empty 2-D array (its JSON form: dtype float16, shape, scale, zlib_base64)"
+        return "a non-empty 2-D or 3-D array (its JSON form: dtype float16, shape, scale, zlib_base64)"
     return (hint.__name__ if isinstance(hint, type) else str(hint)).replace("typing.", "")
 
 
@@ -118,7 +118,7 @@ def _is_array(value: Any) -> bool:
         a = decode_array(value)
     except ValueError:
         return False
-    return a.ndim == 2 and a.size > 0
+    return a.ndim in (2, 3) and a.size > 0  # a group map: an image's, or a volume's
 
 
 _SCALARS = {

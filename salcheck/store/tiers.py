@@ -54,12 +54,23 @@ class Tier:
     selection: str = "loss"
     evaluation: EvalProtocol = field(default_factory=EvalProtocol)  # how criteria read maps
     network: str = "convnet"  # the network of every model (salcheck.models.custom)
+    dims: int = 2  # 2: images; 3: volumes (every cohort, model and map of the tier)
 
     def __hash__(self) -> int:
         """Hash of the fields but the dict (frozen dataclasses hash every field, and a dict has
         no hash): a tier names check suites, which plans hold in sets."""
         sizes = tuple(sorted(self.n_per_class.items()))
-        return hash((self.name, self.image_size, sizes, self.test_n_per_class, self.seeds, self.network))
+        return hash(
+            (
+                self.name,
+                self.image_size,
+                sizes,
+                self.test_n_per_class,
+                self.seeds,
+                self.network,
+                self.dims,
+            )
+        )
 
     def with_network(self, network: str | None) -> Tier:
         """This tier on ``network`` (None: as it is).
@@ -113,13 +124,14 @@ class Tier:
             "n_per_class": self.n_per_class[dataset],
             "image_size": self.image_size,
             "model": self.network,
+            "dims": self.dims,
             **overrides,
         }
         return ModelSpec(dataset=dataset, variant=variant, seed=seed, **fields)
 
     def test(self) -> TestSpec:
         """The test set every model of the tier is scored on."""
-        return TestSpec(self.image_size, self.test_n_per_class, self.test_seed)
+        return TestSpec(self.image_size, self.test_n_per_class, self.test_seed, self.dims)
 
     def cells(
         self, datasets: Iterable[str] | None = None, variants: Iterable[str] | None = None

@@ -54,7 +54,7 @@ def read_network(store: Store, spec: ModelSpec, device: str = "cpu") -> Any:
     data = store.get_blob("models", spec.key(), record.weights_sha256)
     if data is None:
         raise MissingResults(f"the weights of model {spec.label()} are missing or corrupted")
-    return load_network(spec.model, spec.image_size, data, resolve_device(device))
+    return load_network(spec.model, spec.image_size, data, resolve_device(device), dims=spec.dims)
 
 
 def read_evaluation(
