@@ -68,7 +68,7 @@ def test_evaluation_records_are_strict_and_name_the_field():
         "lacks the field(s) ['part', 'model']": {"status": "done"},
         "part must be one of features, maps, randomisation, got 'scores'": {**maps, "part": "scores"},
         "criteria.b must be float, got 'x'": {**maps, "criteria": {"b": "x"}},
-        "maps.typical must be a non-empty 2-D array (its JSON form: dtype float16, shape, "
+        "maps.typical must be a non-empty 2-D or 3-D array (its JSON form: dtype float16, shape, "
         "scale, zlib_base64), got [1, 2]": {
             **maps,
             "maps": {"typical": [1, 2]},
