@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 from scipy.stats import trim_mean
 
-from salcheck.science.ranking import stratified_interval
+from salcheck.science.ranking_stats import stratified_interval
 
 MEANS = np.array([0.0, 0.3, 0.8])
 SCALE, SEEDS = 0.2, 5

@@ -22,19 +22,15 @@ from hypothesis import strategies as st
 
 from salcheck.science.dose import trend_test
 from salcheck.science.verdicts import gate
-from salcheck.studies.dose import (
-    HEADLINE,
-    ROUTES,
-    collect,
-    decide,
-    dose_plan,
+from salcheck.studies.dose import HEADLINE, collect, decide
+from salcheck.studies.dose_grid import ROUTES, dose_plan, size_point
+from salcheck.studies.dose_record import (
     full_decisions,
     points_plan,
     property_curves,
     property_key,
     property_points,
     property_trends,
-    size_point,
     trend_gate_input,
 )
 

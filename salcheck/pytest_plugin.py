@@ -12,8 +12,8 @@ resolved once), ``salcheck_compute`` (executes a plan: the one way a property co
 ``salcheck_view`` (a read-only view of the method's results, after the property suite's plan
 is executed), ``salcheck_recorded`` (record entries), ``salcheck_expected`` (recorded
 outcomes), ``assert_comparison`` and ``assert_dose`` (the same gate for the dose-response
-verdicts, ``salcheck.studies.dose``); verdicts that changed from their record are listed in the
-terminal summary. Nothing heavy is imported until a fixture is used.
+verdicts, ``salcheck.studies.dose_record``); verdicts that changed from their record are listed
+in the terminal summary. Nothing heavy is imported until a fixture is used.
 """
 
 from __future__ import annotations
@@ -193,15 +193,15 @@ def salcheck_dose_recorded(
 ) -> dict[str, dict[str, Any]]:
     """Dose record entry per key for this tier and method (``<tier>-<method>-dose.json``,
     written by ``salcheck dose --write``; empty without one)."""
-    from salcheck.studies.dose import dose_entries  # start-up: keeps torch off pytest's collection
+    from salcheck.studies import dose_record  # start-up: keeps torch off pytest's collection
 
     view = salcheck_view
-    return dose_entries(_verdicts_dir(request), view.tier.name, view.method_name)
+    return dose_record.dose_entries(_verdicts_dir(request), view.tier.name, view.method_name)
 
 
 @pytest.fixture
 def assert_dose(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_dose_recorded: Any) -> Any:
-    """Call with (record key, :class:`salcheck.studies.dose.GateInput`): the gate of
+    """Call with (record key, :class:`salcheck.studies.dose_record.GateInput`): the gate of
     :func:`assert_comparison` on a dose-response verdict and its recorded entry (with no
     record it must replicate at alpha: an inconclusive trend is not a pass)."""
     from salcheck.science.verdicts import gate  # start-up: keeps torch off pytest's collection

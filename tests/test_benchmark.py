@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from salcheck.report.methods_page import _card_rank, _scores_table, render_benchmark, slug
-from salcheck.science.ranking import Interval, Row
+from salcheck.science.ranking import Row
+from salcheck.science.ranking_stats import Interval
 from salcheck.store.files import Store
 from salcheck.store.records import Evaluation
 from salcheck.studies.method_benchmark import (

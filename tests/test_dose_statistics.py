@@ -9,16 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import salcheck.science.dose as dose
+import salcheck.science.dose_crossover as dose_crossover
 from salcheck.errors import InvalidArgument
 from salcheck.report.figures import dose_figure
-from salcheck.science.dose import (
-    crossover,
-    dose_curve,
-    exceedance_at,
-    route_differences,
-    routes_collapse,
-    trend_test,
-)
+from salcheck.science.dose import route_differences, routes_collapse, trend_test
+from salcheck.science.dose_crossover import crossover, dose_curve, exceedance_at
 
 GRID = 25 * 2.0 ** np.arange(7)  # 25 ... 1600 atypical images, doubling
 
@@ -290,8 +285,9 @@ def test_routes_that_cannot_be_compared_are_named():
         routes_collapse(a, dose_curve("two", GRID, np.ones((2, 7)), 1.0))
 
 
-def test_docstring_examples_run():
-    assert doctest.testmod(dose).failed == 0
+@pytest.mark.parametrize("module", [dose_crossover, dose])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_dose_figure_is_written_atomically(tmp_path):

@@ -10,7 +10,9 @@ import math
 import numpy as np
 import pytest
 
-import salcheck.studies.dose as study
+import salcheck.studies.dose
+import salcheck.studies.dose_grid
+import salcheck.studies.dose_record
 from salcheck.cli import main
 from salcheck.cohort import make_cohort
 from salcheck.cohort.cohort import draw_subtypes
@@ -18,31 +20,32 @@ from salcheck.engine.plan import cells_plan
 from salcheck.errors import InvalidArgument
 from salcheck.report.dose_page import page_stem, render_dose
 from salcheck.saliency.resolve import null_refs
+from salcheck.science.dose import trend_test
 from salcheck.science.verdicts import gate
 from salcheck.store.files import Store
 from salcheck.store.records import Evaluation, ModelResult
 from salcheck.store.tiers import get_tier
 from salcheck.store.view import MissingResults, ResultsView
-from salcheck.studies.dose import (
-    ACCURACY,
-    CRITERIA,
-    HEADLINE,
+from salcheck.studies.dose import ACCURACY, CRITERIA, HEADLINE, collect, decide
+from salcheck.studies.dose_grid import (
     ROUTES,
     DoseGrid,
     check_routes,
-    collect,
-    decide,
-    dose_entries,
     dose_plan,
     dose_specs,
     estimate_cost,
-    full_decisions,
     n_atyp,
+    route_points,
+    size_point,
+)
+from salcheck.studies.dose_record import (
+    GateInput,
+    dose_entries,
+    full_decisions,
     property_curves,
     property_points,
     property_trends,
-    route_points,
-    size_point,
+    trend_gate_input,
     write_dose_record,
 )
 from salcheck.training.loop import stratified_split
@@ -51,8 +54,11 @@ CI = get_tier("ci")
 SEEDS = (0, 1, 2, 3, 4)
 
 
-def test_doctests():
-    assert doctest.testmod(study).failed == 0
+@pytest.mark.parametrize(
+    "module", [salcheck.studies.dose_grid, salcheck.studies.dose, salcheck.studies.dose_record]
+)
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -354,21 +360,21 @@ def test_the_record_round_trips_through_the_gate(filled, data, verdicts, tmp_pat
         result = gate(entries[key], now, list(SEEDS))
         assert result.status == "pass" and "re-read, unchanged" in result.message
     # with no record a trend must replicate; an inconclusive one fails with its numbers
-    flat = study.GateInput("b† rises", "inconclusive", 0.3, "b† rises: inconclusive (p = 0.3)", (1.0,))
+    flat = GateInput("b† rises", "inconclusive", 0.3, "b† rises: inconclusive (p = 0.3)", (1.0,))
     result = gate(None, flat, list(SEEDS))
     assert result.status == "fail" and "p = 0.3" in result.message
     # recorded inconclusive: expected to fail while inconclusive, fails once contradicted
     recorded = {**entries["dose-F2-b"], "outcome": "inconclusive", "digest": "0" * 16}
     assert gate(recorded, flat, list(SEEDS)).status == "xfail"
-    falls = study.GateInput("b† rises", "contradicted", 0.99, "b† falls", (2.0,))
+    falls = GateInput("b† rises", "contradicted", 0.99, "b† falls", (2.0,))
     assert gate(recorded, falls, list(SEEDS)).status == "fail"
 
 
 def test_a_digest_changes_with_the_values(data):
     curve = data.curves[HEADLINE]["size"]
-    t = study.trend_test(curve)
-    a = study.trend_gate_input(t, curve)
-    b = study.trend_gate_input(t, curve.with_point(800, curve.values[:, -1] * 2, 1.0))
+    t = trend_test(curve)
+    a = trend_gate_input(t, curve)
+    b = trend_gate_input(t, curve.with_point(800, curve.values[:, -1] * 2, 1.0))
     assert a.digest() != b.digest() and a.p_forward == t.p_increasing
 
 

@@ -227,11 +227,12 @@ def test_network_plan_trains_each_network_on_the_same_cohorts(user_nets, tiny):
     [["run"], ["report"], ["benchmark"], ["verdicts"], ["protocol"], ["check", "vanilla"]],
 )
 def test_every_computing_command_takes_a_network(command):
-    from salcheck.cli import _tier, build_parser
+    from salcheck.cli import build_parser
+    from salcheck.commands.shared import tier_of
 
     args = build_parser().parse_args([*command, "--network", "monai:DenseNet121"])
-    assert _tier(args).network == "monai:DenseNet121"
-    assert _tier(build_parser().parse_args(command)).network == "convnet"
+    assert tier_of(args).network == "monai:DenseNet121"
+    assert tier_of(build_parser().parse_args(command)).network == "convnet"
 
 
 def test_tiers_hash_so_that_plans_can_hold_their_check_suites(tiny):

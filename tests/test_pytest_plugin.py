@@ -167,7 +167,7 @@ def test_options_are_registered(pytester):
 DOSE_TESTS = textwrap.dedent("""
     import pytest
 
-    from salcheck.studies.dose import GateInput
+    from salcheck.studies.dose_record import GateInput
 
     def now(outcome, p):
         return GateInput("b† rises", outcome, p, f"b† rises: {outcome} (p = {p})", (1.0, 2.0))

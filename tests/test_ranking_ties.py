@@ -10,16 +10,14 @@ from salcheck.errors import InvalidArgument
 from salcheck.report.ranking_section import ranking_section
 from salcheck.science.ranking import (
     PASSES,
-    Friedman,
-    Interval,
     Neighbours,
     Ranking,
-    Resampling,
     Row,
     identical_methods,
     log_ratio_to_best_null,
     rank,
 )
+from salcheck.science.ranking_stats import Friedman, Interval, Resampling
 
 DATASETS = ("homogeneous", "heterogeneous", "large")
 CRITERIA = ("b", "c", "b_dagger", "c_dagger")

@@ -19,22 +19,20 @@ from salcheck.report.figures import dose_figure
 from salcheck.report.methods_page import slug
 from salcheck.report.tier_sections import fmt, training_rule
 from salcheck.report.verdict_table import table_text
-from salcheck.science.dose import COLLAPSE_MARGIN, Crossover
+from salcheck.science.dose import COLLAPSE_MARGIN
+from salcheck.science.dose_crossover import Crossover
 from salcheck.studies.dose import (
     ACCURACY,
     ACCURACY_LEVEL,
     CRITERIA,
-    EXTENDED_SIZES,
     HEADLINE,
     MAP_KEYS,
     SYMBOLS,
-    TYPICAL_EPOCHS,
     DoseData,
-    DoseGrid,
     DoseVerdicts,
-    estimate_cost,
     measured_seconds,
 )
+from salcheck.studies.dose_grid import EXTENDED_SIZES, TYPICAL_EPOCHS, DoseGrid, estimate_cost
 
 READING = (
     "x: n_atyp, the atypical images of the training cohort as drawn (before the 20 % validation "

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from salcheck.science.dose import Crossover, DoseCurve
+    from salcheck.science.dose_crossover import Crossover, DoseCurve
 
 
 def _pyplot() -> ModuleType:

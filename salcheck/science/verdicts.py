@@ -60,7 +60,7 @@ ENTRY_KEYS = ("outcome", "seeds", "digest")
 
 class Decided(Protocol):
     """What the gate reads of a verdict: a findings' :class:`~salcheck.science.stats.Verdict`,
-    or a dose-response verdict (``salcheck.studies.dose.GateInput``)."""
+    or a dose-response verdict (``salcheck.studies.dose_record.GateInput``)."""
 
     @property
     def outcome(self) -> str: ...

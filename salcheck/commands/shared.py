@@ -1,0 +1,64 @@
+"""What the sub-commands share: the store, tier and results view their options name, and
+running a plan into the store with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from salcheck.store.files import Store, store_root
+
+
+def store_of(args: argparse.Namespace) -> Any:
+    return Store(store_root(args.store))
+
+
+def tier_of(args: argparse.Namespace) -> Any:
+    from salcheck.store.tiers import get_tier  # CLI start-up
+
+    return get_tier(args.tier, getattr(args, "network", None))
+
+
+def execute_plan(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
+    """Make ``store`` hold ``plan`` with a progress bar; returns the number of failures."""
+    from tqdm import tqdm  # CLI start-up
+
+    from salcheck.engine.plan import execute  # CLI start-up
+    from salcheck.engine.runner import check_workers  # CLI start-up
+
+    check_workers(args.workers)
+    if getattr(args, "evaluate_only", False):
+        plan = plan.trained_only(store)
+    todo = plan.missing(store)
+    if not len(todo):
+        return 0
+    print(f"salcheck {what}: computing {todo.summary()} into {store.root}")
+    failed = 0
+    with tqdm(total=len(todo), unit="task", desc=what, disable=None) as bar:
+
+        def on_progress(outcome: Any) -> None:
+            nonlocal failed
+            failed += outcome.status != "done"
+            bar.update(1)
+            bar.write(outcome.line())
+
+        execute(
+            todo,
+            store,
+            workers=args.workers,
+            scheduler=getattr(args, "scheduler", None),
+            dask_local=getattr(args, "dask_local", None),
+            device=args.device,
+            batch_models=args.batch_models,
+            on_progress=on_progress,
+        )
+    print(f"salcheck {what}: {failed} failed" if failed else f"salcheck {what}: done")
+    return failed
+
+
+def results_view(args: argparse.Namespace, method: Any) -> Any:
+    """The read-only view the report and the verdicts decide on: the method, beyond the nulls."""
+    from salcheck.saliency.resolve import null_refs  # CLI start-up
+    from salcheck.store.view import ResultsView  # CLI start-up
+
+    return ResultsView(store_of(args), tier_of(args), method, seeds=args.seeds, nulls=null_refs())
