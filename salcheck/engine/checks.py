@@ -21,7 +21,7 @@ import torch
 from salcheck.errors import SalcheckError
 from salcheck.provenance import provenance
 from salcheck.saliency import ConstantMap, RandomMap, SobelEdgeMap, method_tags
-from salcheck.saliency.resolve import MethodRef, method_name, resolve
+from salcheck.saliency.resolve import MethodRef, method_name, null_refs, resolve
 from salcheck.science.findings import SPEARMAN_CEILING
 from salcheck.science.stats import paired_test
 from salcheck.store.records import CheckRecord
@@ -232,7 +232,10 @@ NULL_METHODS = (RandomMap, ConstantMap, SobelEdgeMap)
 def check_localises(ev: Evidence) -> CheckResult:
     """Relevance mass in the atrophied typical ROI beats every null map (random, constant, Sobel)."""
     ours = float(np.mean(ev.scores()["rma_typical"]))
-    nulls = {cls.name: float(np.mean(ev.scores(_null(cls))["rma_typical"])) for cls in NULL_METHODS}
+    nulls = {
+        cls.name: float(np.mean(ev.scores(ref)["rma_typical"]))
+        for cls, ref in zip(NULL_METHODS, null_method_refs(), strict=True)
+    }
     numbers = {"rma": ours, **{f"rma {k}": v for k, v in nulls.items()}}
     return CheckResult(
         _name(ev.method),
@@ -243,11 +246,11 @@ def check_localises(ev: Evidence) -> CheckResult:
     )
 
 
-_NULLS: dict[type, Any] = {}
-
-
-def _null(cls: type) -> Any:
-    return _NULLS.setdefault(cls, cls())
+def null_method_refs() -> list[MethodRef]:
+    """The refs of :data:`NULL_METHODS`, in its order: those :func:`null_refs` resolved, once
+    per process, for every command and the check suite alike."""
+    by_class = {type(ref.method): ref for ref in null_refs()}
+    return [by_class[cls] for cls in NULL_METHODS]
 
 
 def check_randomisation_sensitivity(ev: Evidence) -> CheckResult:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from salcheck.criteria import EvalProtocol, part_of
-from salcheck.engine.checks import NULL_METHODS
+from salcheck.engine.checks import null_method_refs
 from salcheck.engine.runner import run_checks, run_tasks
 from salcheck.engine.tasks import CheckSuite, Task
 from salcheck.errors import InvalidArgument
@@ -195,7 +195,7 @@ def comparisons_plan(
 def check_tasks(suite: CheckSuite) -> list[Task]:
     """The evaluations a check suite reads: the method's maps and randomisation curve on the
     reference models, and the null maps' maps there (relevance mass against the nulls)."""
-    nulls = [resolve(cls()) for cls in NULL_METHODS]
+    nulls = null_method_refs()  # resolved once per process
     specs = suite.models()
     return evaluation_tasks(
         specs, [suite.method], ("maps", "randomisation"), suite.protocol

@@ -28,7 +28,7 @@ from salcheck.engine.checks import results_of
 from salcheck.engine.plan import cells_plan, checks_plan
 from salcheck.engine.tasks import CheckSuite
 from salcheck.saliency.catalogue import METHODS, NULLS
-from salcheck.saliency.resolve import MethodRef, resolve
+from salcheck.saliency.resolve import MethodRef, null_refs, resolve
 from salcheck.science.findings import NAMED, Comparison
 from salcheck.science.ranking import RANK_CRITERIA, Ranking, Table, rank
 from salcheck.science.stats import Verdict
@@ -255,7 +255,9 @@ def benchmark_plan(
     each resolved once."""
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     keys = list(dict.fromkeys([*(methods or default_methods()), *NULLS]))
-    refs = [resolve(k) for k in keys]  # fails early on a bad name
+    nulls = {ref.spec: ref for ref in null_refs()}  # resolved once per process
+    # each resolved once (the check suites read the same null refs); fails early on a bad name
+    refs = [nulls[k] if isinstance(k, str) and k in nulls else resolve(k) for k in keys]
     cells = [(d, "default") for d in DATASETS]
     plan = cells_plan(
         tier, cells, methods=refs, parts=("features", "maps", "randomisation"), seeds=seeds

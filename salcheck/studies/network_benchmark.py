@@ -22,8 +22,7 @@ import numpy as np
 from salcheck.criteria import part_of
 from salcheck.engine.plan import cells_plan
 from salcheck.errors import InvalidArgument
-from salcheck.saliency.catalogue import NULLS
-from salcheck.saliency.resolve import MethodRef, resolve
+from salcheck.saliency.resolve import MethodRef, null_refs, resolve
 from salcheck.science.findings import Comparison, FindingVerdict
 from salcheck.store.files import Store
 from salcheck.store.tiers import Tier, check_seeds
@@ -151,7 +150,7 @@ def network_plan(
     network and method is checked here, before anything is trained."""
     seeds = check_seeds(tier.seeds if seeds is None else seeds, at_least=2)
     refs = [resolve(m) for m in dict.fromkeys(methods)]
-    nulls = [resolve(n) for n in NULLS]
+    nulls = null_refs()  # resolved once per process
     tiers = [tier.with_network(n) for n in dict.fromkeys(networks)]
     cells = [(d, "default") for d in DATASETS]
     plan = None
@@ -180,7 +179,7 @@ def collect(
         seeds,
         tuple(dict.fromkeys(networks)),
         [resolve(m) for m in methods],
-        [resolve(n) for n in NULLS],
+        null_refs(),
         store,
     )
     for n in bench.networks:

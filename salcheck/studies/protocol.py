@@ -206,9 +206,10 @@ def adopted_plan(
     store: Store, tier: Tier, method: Any = "vanilla", *, seeds: Iterable[int] | None = None
 ) -> Any:
     """The plan of the adopted combination, decided from the stored switches' rows."""
-    rows = collect(store, tier, method, seeds=seeds, adopted=False)
+    ref = resolve(method)
+    rows = collect(store, tier, ref, seeds=seeds, adopted=False)
     chosen = protocols(tier, adopted_switches(rows))
-    return _plan(tier, resolve(method), {"adopted": chosen["adopted"]}, seeds)
+    return _plan(tier, ref, {"adopted": chosen["adopted"]}, seeds)
 
 
 def adopted_protocol(rows: dict[str, Row]) -> tuple[dict[str, Any], EvalProtocol]:
