@@ -52,7 +52,7 @@ class Option:
 OPTIONS: dict[str, Option] = {
     o.name: o
     for o in (
-        Option("tier", "scale of the simulated study: ci or paper (default ci)", "ci"),
+        Option("tier", "scale of the simulated study: ci, paper or ci3d (volumes) (default ci)", "ci"),
         Option("store", "result store directory (default $SALCHECK_STORE or ~/.cache/salcheck)"),
         Option(
             "method",

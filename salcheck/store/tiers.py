@@ -55,6 +55,8 @@ class Tier:
     evaluation: EvalProtocol = field(default_factory=EvalProtocol)  # how criteria read maps
     network: str = "convnet"  # the network of every model (salcheck.models.custom)
     dims: int = 2  # 2: images; 3: volumes (every cohort, model and map of the tier)
+    #: The (dataset, variant) cells the tier trains; None: the poster's 21 cells and the control.
+    grid_cells: tuple[tuple[str, str], ...] | None = None
 
     def __hash__(self) -> int:
         """Hash of the fields but the dict (frozen dataclasses hash every field, and a dict has
@@ -69,6 +71,7 @@ class Tier:
                 self.seeds,
                 self.network,
                 self.dims,
+                self.grid_cells,
             )
         )
 
@@ -136,12 +139,14 @@ class Tier:
     def cells(
         self, datasets: Iterable[str] | None = None, variants: Iterable[str] | None = None
     ) -> list[tuple[str, str]]:
-        """(dataset, variant) pairs: by default the poster's 21 cells and the control."""
-        datasets = list(datasets or POSTER_CELLS)
+        """(dataset, variant) pairs: by default the tier's grid (the poster's 21 cells and the
+        control, unless the tier names its own ``grid_cells``)."""
+        grid = list(self.grid_cells or ((d, v) for d, vs in POSTER_CELLS.items() for v in vs))
+        datasets = list(datasets or dict.fromkeys(d for d, _ in grid))
         for d in datasets:
             check_choice("dataset", d, CELL_DATASETS)
         if variants is None:
-            return [(d, v) for d in datasets for v in POSTER_CELLS[d]]
+            return [(d, v) for d in datasets for dd, v in grid if dd == d]
         variants = list(variants)
         for v in variants:
             parse_variant(v)
@@ -190,6 +195,19 @@ TIERS: dict[str, Tier] = {
         {"homogeneous": 500, "heterogeneous": 500, "large": 10_000},
         1000,
         seeds=(0, 1, 2, 3, 4),
+        **PROTOCOL,  # type: ignore[arg-type]
+    ),
+    # Volumes, sized by measurement for two workers of this CPU (docs/cohorts3d.md): ConvNet3D
+    # at 32^3 costs about 0.02 CPU-s per volume and training step (64^3: 0.17), so three
+    # default cells x 5 seeds at 150 / 150 / 600 volumes per class train cold in about 45 min.
+    "ci3d": Tier(
+        "ci3d",
+        32,
+        {"homogeneous": 150, "heterogeneous": 150, "large": 600},
+        200,
+        seeds=(0, 1, 2, 3, 4),
+        dims=3,
+        grid_cells=(("homogeneous", "default"), ("heterogeneous", "default"), ("large", "default")),
         **PROTOCOL,  # type: ignore[arg-type]
     ),
     "ci": Tier(
