@@ -169,6 +169,12 @@ def cells_plan(
 Operand = tuple[str, str, str] | float
 
 
+def in_grid(tier: Tier, comparisons: Iterable[Any]) -> list[Any]:
+    """The comparisons whose every cell operand is a cell of ``tier``'s grid."""
+    grid = set(tier.cells())
+    return [c for c in comparisons if set(c.cells()) <= grid]
+
+
 def comparisons_plan(
     tier: Tier,
     comparisons: Iterable[Any],
@@ -178,12 +184,14 @@ def comparisons_plan(
     protocol: EvalProtocol | None = None,
 ) -> Plan:
     """What deciding ``comparisons`` (``science.findings.Comparison``) reads, for each method:
-    per cell operand and seed, the part its criterion lives in (:func:`part_of`)."""
+    per cell operand and seed, the part its criterion lives in (:func:`part_of`). A comparison
+    on a cell outside the tier's grid (a variant of a tier that trains the default cells only)
+    is left out: the tier cannot decide it."""
     seeds = check_seeds(tier.seeds if seeds is None else seeds)
     refs = [resolve(m) for m in methods]
     protocol = protocol or tier.evaluation
     tasks: list[Task] = []
-    for c in comparisons:
+    for c in in_grid(tier, comparisons):
         for operand in (c.x, c.y):
             if isinstance(operand, tuple):
                 dataset, variant, criterion = operand
