@@ -172,7 +172,13 @@ def test_progress_counts_the_grid_and_estimates_the_hours_left_from_recorded_tra
     zoo.add(store, tmp_path / "zoo", TIER, zoo.tier_models(store, TIER))
     got = zoo.progress(zoo.tier_dir(tmp_path / "zoo", TIER.tag), TIER)
     n = len(TIER.grid())
-    assert got == {"done": 2, "of": n, "hours_left": (n - 2) * 3600 / 2 / 3600}
+    # each done model: 3600 s for one epoch of 2 x 12 images, 150 s per image-epoch; the tiny
+    # tier trains one epoch, its step-matched control 20 x 2 epochs, and large 24 per class
+    done = {TIER.spec("homogeneous", "default", seed).key() for seed in (0, 1)}
+    missing = [s for s in TIER.grid() if s.key() not in done]
+    seconds = sum(150 * 2 * s.train_spec().n_per_class * s.epochs for s in missing)
+    assert got == {"done": 2, "of": n, "hours_left": pytest.approx(seconds / 2 / 3600)}
+    assert seconds > (n - 2) * 3600  # the control's and the large set's models cost more
 
 
 def test_a_failed_or_corrupted_store_entry_hides_no_finished_zoo_entry(made, tmp_path):

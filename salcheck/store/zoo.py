@@ -218,26 +218,40 @@ def _check_blob(layer: Path, key: str, entry: dict[str, Any], where: str) -> lis
 
 def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
     """How far the zoo folder ``layer`` holds ``tier``'s grid: models done of the grid's, and
-    the hours left on ``workers`` estimated from the training time the done models recorded
-    (their mean, per dataset where it has one)."""
-    done: dict[str, list[float]] = {}
-    missing: list[str] = []
+    the hours left on ``workers``, measured from the epochs the done models ran: their mean
+    seconds per training image and epoch, times each missing model's images (2 n_per_class)
+    and epochs (its fixed length without early stopping; with it, the mean epochs the done
+    models of its dataset ran, else of every done model that stopped early)."""
+    done, rates, epochs_run = 0, [], {}  # type: ignore[var-annotated]
+    missing = []
     for spec in tier.grid():
         path = layer / "models" / f"{spec.key()}.json"
-        if path.exists():
-            try:
-                seconds = float(json.loads(path.read_text())["entry"]["timings"]["train_s"])
-            except (ValueError, KeyError, TypeError):
-                seconds = 0.0  # verify names a damaged file; its time is not counted
-            done.setdefault(spec.dataset, []).append(seconds)
-        else:
-            missing.append(spec.dataset)
-    every = [t for ts in done.values() for t in ts]
-    mean = {d: sum(ts) / len(ts) for d, ts in done.items()}
-    overall = sum(every) / len(every) if every else None
-    left = [mean.get(d, overall) for d in missing]
-    hours = None if any(t is None for t in left) else sum(left) / workers / 3600  # type: ignore[arg-type]
-    return {"done": len(every), "of": len(every) + len(missing), "hours_left": hours}
+        if not path.exists():
+            missing.append(spec)
+            continue
+        done += 1
+        try:
+            entry = json.loads(path.read_text())["entry"]
+            ran = len(entry["history"])
+            rates.append(float(entry["timings"]["train_s"]) / (ran * 2 * spec.train_spec().n_per_class))
+        except (ValueError, KeyError, TypeError, ZeroDivisionError):
+            continue  # verify names a damaged file; its time is not counted
+        if spec.patience is not None:
+            epochs_run.setdefault(spec.dataset, []).append(ran)
+    every = [e for runs in epochs_run.values() for e in runs]
+
+    def epochs(spec: Any) -> float:
+        if spec.patience is None:
+            return float(spec.epochs)
+        runs = epochs_run.get(spec.dataset) or every or [spec.epochs]
+        return sum(runs) / len(runs)
+
+    hours = None
+    if rates:
+        rate = sum(rates) / len(rates)
+        seconds = sum(rate * 2 * s.train_spec().n_per_class * epochs(s) for s in missing)
+        hours = seconds / workers / 3600
+    return {"done": done, "of": done + len(missing), "hours_left": hours}
 
 
 def status(root: Path | None = None) -> list[dict[str, Any]]:
