@@ -11,9 +11,10 @@ per volume a ``[1, N, N, N]`` float32 tensor
 ``subjects/<participant>/<session>/deeplearning_prepare_data/image_based/custom/<participant>_
 <session>_space-SheppLogan_phantom.pt`` (the NIfTI file's name with ``.pt``) and
 ``tensor_extraction/extract_SheppLogan_image.json`` (``mode: image``, with the ``custom_suffix``).
-The layout follows ClinicaDL 1.6.1's image-mode reader; unlike the 2-D layout it has not been run
-through ClinicaDL itself. A CAPS folder keeps no drawn parameters, so a cohort read from it has no
-per-voxel masks. Every write builds the directory under a temporary name and renames it into place.
+ClinicaDL 1.6.1's image mode reads the layout as written (checked with ClinicaDL itself:
+``tests/interop/check_clinicadl_3d.sh``). A CAPS folder keeps no drawn parameters, so a cohort
+read from it has no per-voxel masks. Every write builds the directory under a temporary name and
+renames it into place.
 """
 
 from __future__ import annotations

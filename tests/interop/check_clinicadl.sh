@@ -11,20 +11,14 @@
 # its trainer reads ../labels.tsv beside the split folder; the phantoms have no demographics,
 # so the split gets a labels.tsv copy of data.tsv with the constants ClinicaDL's own trivial
 # generator writes (age_bl 60, sex F). Everything else is salcheck's output as written.
+# check_clinicadl_3d.sh does the same for 3-D CAPS (image mode); both take the same VENV.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 VENV="${1:-$(mktemp -d)/clinicadl-venv}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export PYTHONWARNINGS=ignore
-if [ ! -x "$VENV/bin/clinicadl" ]; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q torch==2.13.0
-    "$VENV/bin/pip" install -q clinicadl==1.6.1 "scipy<1.15" "setuptools<81"
-    "$VENV/bin/pip" install -q --no-deps torchvision==0.16.2
-fi
-echo "ClinicaDL: $("$VENV/bin/pip" show clinicadl | grep ^Version)"
-quiet() { grep -iv 'warn\|import \|pynvml\|pkg_resources\|^\s*$' || true; }
+. "$REPO/tests/interop/clinicadl_venv.sh"
 
 cd "$WORK"
 (cd "$REPO" && python3 -m salcheck.cli generate homogeneous "$WORK/caps" --format caps \
