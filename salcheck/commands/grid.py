@@ -72,6 +72,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if execute_plan(plan, store_of(args), args, "report"):
             print("salcheck report: some tasks failed; their cells are marked missing")
     view = results_view(args, method)
+    if tier.dims == 3:  # a tier of volumes: its own page (no poster numbers, no ci beside it)
+        from salcheck.report.volume_page import render_volume_report  # CLI start-up
+
+        print(f"salcheck report: wrote {render_volume_report(view, args.out)}")
+        return 0
     beside = None
     if args.tier != "ci" and args.beside:
         from salcheck.science.verdicts import expected_outcomes  # CLI start-up
@@ -97,20 +102,25 @@ def add_verdicts(sub: Any) -> None:
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
-    from salcheck.engine.plan import report_plan  # CLI start-up
+    from salcheck.engine.plan import in_grid, report_plan  # CLI start-up
     from salcheck.saliency.resolve import resolve  # CLI start-up
+    from salcheck.science.findings import ALL  # CLI start-up
     from salcheck.science.verdicts import build_record, write_record  # CLI start-up
 
     method = resolve(args.method)
+    tier = tier_of(args)
     if args.run:
-        plan = report_plan(tier_of(args), method, seeds=args.seeds)
+        plan = report_plan(tier, method, seeds=args.seeds)
         execute_plan(plan, store_of(args), args, "verdicts")
     view = results_view(args, method)
+    # only what the tier's grid can decide: a cell outside it (a variant at ci3d) that the
+    # store happens to hold is no verdict of the tier
+    comparisons = {c.key: c for c in in_grid(tier, ALL.values())}
     if args.write:
-        path = write_record(view, args.write)
+        path = write_record(view, args.write, comparisons)
         print(f"salcheck verdicts: wrote {path}")
         return 0
-    record = build_record(view)
+    record = build_record(view, comparisons)
     for key, v in record["verdicts"].items():
         p = "–" if v["p_forward"] is None else f"{v['p_forward']:.3g}"
         print(f"{v['outcome']:13} {key:42} p = {p:6}  {v['claim']}")

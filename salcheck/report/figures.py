@@ -1,7 +1,8 @@
 """PNG figures for reports (matplotlib, Agg backend): phantoms with their region boxes,
-typical / atypical group maps per variant on a diverging colour map centred on 0, the
-critical-difference diagram of the method ranking, and dose-response curves of a criterion
-against the number of atypical training images."""
+typical / atypical group maps per variant on a diverging colour map centred on 0, group maps
+of volumes as three orthogonal slices through each region box, the critical-difference diagram
+of the method ranking, and dose-response curves of a criterion against the number of atypical
+training images."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from salcheck.cohort.phantoms3d import Box3D
     from salcheck.science.dose_crossover import Crossover, DoseCurve
 
 
@@ -92,6 +94,114 @@ def group_map_figure(
             ax.axis("off")
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
     _save(fig, path)
+
+
+#: A volume's axes, indexed [z, row, col], and the plane that cuts each.
+VOLUME_AXES = ("z", "row", "col")
+PLANES = (("axial", 0), ("coronal", 1), ("sagittal", 2))
+#: The outline colours of the boxes of a volume figure, in order (R_typ, R_atyp as in 2-D).
+BOX_COLOURS = ("tab:orange", "tab:cyan", "tab:green", "tab:purple")
+
+
+def box_centre(box: Box3D) -> tuple[int, int, int]:
+    """The centre voxel of an inclusive box, ``(z, row, col)``, each rounded down.
+
+    Examples:
+        >>> from salcheck.cohort import typical_box3d
+        >>> typical_box3d(32), box_centre(typical_box3d(32))
+        (Box3D(z=(15, 17), rows=(25, 27), cols=(15, 20)), (16, 26, 17))
+    """
+    z, r, c = ((lo + hi) // 2 for lo, hi in (box.z, box.rows, box.cols))
+    return z, r, c
+
+
+def orthogonal_slices(volume: np.ndarray, box: Box3D) -> list[tuple[str, int, np.ndarray]]:
+    """The axial, coronal and sagittal slices of ``volume`` [z, row, col] through ``box``'s
+    centre (:func:`box_centre`), as (plane, index, slice): each slice keeps the two other axes
+    in order (axial: [row, col] at z = index; coronal: [z, col] at row = index; sagittal:
+    [z, row] at col = index).
+
+    Examples:
+        >>> from salcheck.cohort import typical_box3d
+        >>> v = np.zeros((32, 32, 32))
+        >>> [(p, i, s.shape) for p, i, s in orthogonal_slices(v, typical_box3d(32))]
+        [('axial', 16, (32, 32)), ('coronal', 26, (32, 32)), ('sagittal', 17, (32, 32))]
+    """
+    centre = box_centre(box)
+    return [(plane, centre[axis], np.take(volume, centre[axis], axis=axis)) for plane, axis in PLANES]
+
+
+def _outlines(ax: Axes, axis: int, index: int, boxes: Mapping[str, Box3D]) -> None:
+    """Outline every box that the plane ``axis = index`` cuts, in the slice's coordinates."""
+    from matplotlib.patches import Rectangle  # matplotlib: slow to import, figures only
+
+    for (label, box), colour in zip(boxes.items(), BOX_COLOURS, strict=False):
+        ranges = (box.z, box.rows, box.cols)
+        if not ranges[axis][0] <= index <= ranges[axis][1]:
+            continue
+        (r0, r1), (c0, c1) = (ranges[a] for a in range(3) if a != axis)
+        ax.add_patch(
+            Rectangle(
+                (c0 - 0.5, r0 - 0.5),
+                c1 - c0 + 1,
+                r1 - r0 + 1,
+                fill=False,
+                edgecolor=colour,
+                linewidth=1.2,
+                label=label,
+            )
+        )
+
+
+def volume_slices_figure(
+    path: Path,
+    maps: Sequence[tuple[str, np.ndarray]],
+    boxes: Mapping[str, Box3D],
+    *,
+    title: str = "",
+    undefined: str = "no volume in the group",
+) -> np.ndarray:
+    """Group maps of volumes [N, N, N]: for each map and each box (at most four), a row of three
+    panels, the axial, coronal and sagittal slices through the box's centre
+    (:func:`orthogonal_slices`), on a diverging colour map centred on 0 and shared by the map's
+    panels, with every box the slice cuts outlined. A map with no finite voxel (NaN: no volume
+    behind it) gets panels that say it is undefined, with ``undefined``, its reason. Returns
+    the axes, [maps x boxes, 3]."""
+    plt = _pyplot()
+    from matplotlib.patches import Patch  # matplotlib: slow to import, figures only
+
+    rows = [(name, m, label, box) for name, m in maps for label, box in boxes.items()]
+    fig, axes = plt.subplots(
+        len(rows), 3, figsize=(8.4, 2.9 * len(rows)), squeeze=False, layout="constrained"
+    )
+    for (name, m, label, box), ax_row in zip(rows, axes, strict=True):
+        finite = np.isfinite(m)
+        lim = float(np.abs(m[finite]).max()) if finite.any() else 0.0
+        for ax, (plane, index, image) in zip(ax_row, orthogonal_slices(m, box), strict=True):
+            axis = dict(PLANES)[plane]
+            ax.set_title(f"{name}, {label}:\n{plane} {VOLUME_AXES[axis]} = {index}", fontsize=7)
+            if not finite.any():
+                ax.text(0.5, 0.5, f"undefined\n({undefined})", ha="center", va="center", fontsize=7)
+                ax.axis("off")
+                continue
+            im = ax.imshow(image, cmap="RdBu_r", vmin=-(lim or 1.0), vmax=lim or 1.0)
+            _outlines(ax, axis, index, boxes)
+            y, x = (VOLUME_AXES[a] for a in range(3) if a != axis)
+            ax.set_xlabel(x, fontsize=7)
+            ax.set_ylabel(y, fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if finite.any():
+            fig.colorbar(im, ax=ax_row[-1], fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+    handles = [
+        Patch(fill=False, edgecolor=colour, label=label)
+        for label, colour in zip(boxes, BOX_COLOURS, strict=False)
+    ]
+    fig.legend(handles=handles, loc="outside upper right", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    _save(fig, path)
+    return axes
 
 
 def critical_difference_figure(
