@@ -12,8 +12,10 @@ resolved once), ``salcheck_compute`` (executes a plan: the one way a property co
 ``salcheck_view`` (a read-only view of the method's results, after the property suite's plan
 is executed), ``salcheck_recorded`` (record entries), ``salcheck_expected`` (recorded
 outcomes), ``assert_comparison`` and ``assert_dose`` (the same gate for the dose-response
-verdicts, ``salcheck.studies.dose_record``); verdicts that changed from their record are listed
-in the terminal summary. Nothing heavy is imported until a fixture is used.
+verdicts, ``salcheck.studies.dose_record``); ``salcheck_tier_view`` and ``assert_comparison_on``
+give the same view and gate for a tier a test names (``ci3d``), on that tier's seeds and against
+its record, whatever the run's tier. Verdicts that changed from their record are listed in the
+terminal summary. Nothing heavy is imported until a fixture is used.
 """
 
 from __future__ import annotations
@@ -94,6 +96,19 @@ def salcheck_compute(request: pytest.FixtureRequest, salcheck_store: Any) -> Any
     return compute
 
 
+def _held_view(tier: Any, store: Any, method: Any, compute: Any, seeds: Any = None) -> Any:
+    """A read-only view of ``method``'s results on ``tier`` (beyond the null maps), once
+    ``compute`` has made the store hold the property suite's plan on its seeds (None: the
+    tier's): the one path of :func:`salcheck_view` and :func:`salcheck_tier_view`."""
+    from salcheck.engine.plan import properties_plan  # start-up: keeps torch off pytest's collection
+    from salcheck.saliency.resolve import null_refs  # start-up: keeps torch off pytest's collection
+    from salcheck.store.view import ResultsView  # start-up: keeps torch off pytest's collection
+
+    view = ResultsView(store, tier, method, seeds=seeds, nulls=null_refs())
+    compute(properties_plan(tier, method, seeds=view.seeds))
+    return view
+
+
 @pytest.fixture(scope="session")
 def salcheck_view(
     request: pytest.FixtureRequest,
@@ -103,14 +118,28 @@ def salcheck_view(
     salcheck_compute: Any,
 ) -> Any:
     """The read-only view of the method's results, once the property suite's plan is held."""
-    from salcheck.engine.plan import properties_plan  # start-up: keeps torch off pytest's collection
-    from salcheck.saliency.resolve import null_refs  # start-up: keeps torch off pytest's collection
-    from salcheck.store.view import ResultsView  # start-up: keeps torch off pytest's collection
-
     seeds = request.config.getoption("salcheck_seeds")
-    view = ResultsView(salcheck_store, salcheck_tier, salcheck_method, seeds=seeds, nulls=null_refs())
-    salcheck_compute(properties_plan(salcheck_tier, salcheck_method, seeds=view.seeds))
-    return view
+    return _held_view(salcheck_tier, salcheck_store, salcheck_method, salcheck_compute, seeds)
+
+
+@pytest.fixture(scope="session")
+def salcheck_tier_view(salcheck_store: Any, salcheck_method: Any, salcheck_compute: Any) -> Any:
+    """``salcheck_tier_view(name)``: the :func:`salcheck_view` of the tier called ``name``
+    (``ci3d``: the properties of ``properties/test_ci3d.py``) on that tier's own seeds and
+    network, whatever ``--salcheck-tier``, ``--salcheck-seeds`` and ``--salcheck-network`` say:
+    those choose the run's tier. The method, store and compute are the run's; each tier's plan
+    is executed once per session."""
+    from salcheck.store.tiers import get_tier  # start-up: keeps torch off pytest's collection
+
+    views: dict[str, Any] = {}
+
+    def view_of(name: str) -> Any:
+        if name not in views:
+            tier = get_tier(name)
+            views[name] = _held_view(tier, salcheck_store, salcheck_method, salcheck_compute)
+        return views[name]
+
+    return view_of
 
 
 def _verdicts_dir(request: pytest.FixtureRequest) -> Path:
@@ -125,10 +154,9 @@ def _verdicts_dir(request: pytest.FixtureRequest) -> Path:
     return Path(__file__).resolve().parent / "properties" / "verdicts"
 
 
-@pytest.fixture(scope="session")
-def salcheck_recorded(request: pytest.FixtureRequest, salcheck_view: Any) -> dict[str, dict[str, Any]]:
-    """Record entry per comparison key for this tier and method (empty without a record); a
-    claim on the model alone (criterion a) takes the tier's reference method's record, since
+def _recorded(request: pytest.FixtureRequest, view: Any) -> dict[str, dict[str, Any]]:
+    """Record entry per comparison key for ``view``'s tier and method (empty without a record);
+    a claim on the model alone (criterion a) takes the tier's reference method's record, since
     its numbers are the same for every method."""
     from salcheck.saliency.resolve import resolve  # start-up: keeps torch off pytest's collection
     from salcheck.science.findings import ALL  # start-up: keeps torch off pytest's collection
@@ -137,9 +165,14 @@ def salcheck_recorded(request: pytest.FixtureRequest, salcheck_view: Any) -> dic
         tier_tag,
     )
 
-    view = salcheck_view
     reference = resolve(OPTIONS["method"].default).name
     return method_entries(_verdicts_dir(request), tier_tag(view.tier), view.method_name, reference, ALL)
+
+
+@pytest.fixture(scope="session")
+def salcheck_recorded(request: pytest.FixtureRequest, salcheck_view: Any) -> dict[str, dict[str, Any]]:
+    """Record entry per comparison key for this tier and method (:func:`_recorded`)."""
+    return _recorded(request, salcheck_view)
 
 
 @pytest.fixture(scope="session")
@@ -164,27 +197,56 @@ def _apply_gate(request: pytest.FixtureRequest, key: str, result: Any, extra: st
         pytest.xfail(message)
 
 
+def _decider(request: pytest.FixtureRequest, view: Any, recorded: Any, *, named: bool = False) -> Any:
+    """``decide(key)`` of :func:`assert_comparison` on ``view`` gated against ``recorded``;
+    ``named``: the view is of a tier named by the test, so its changes are listed with the
+    tier's tag."""
+    from salcheck.engine.plan import in_grid  # start-up: keeps torch off pytest's collection
+    from salcheck.science.findings import ALL  # start-up: keeps torch off pytest's collection
+    from salcheck.science.verdicts import gate, tier_tag  # start-up: keeps torch off collection
+
+    tag = tier_tag(view.tier)
+
+    def decide(key: str) -> Any:
+        if key not in ALL:
+            msg = f"unknown comparison {key!r}; see salcheck.science.findings.ALL"
+            raise pytest.UsageError(msg)
+        if not in_grid(view.tier, [ALL[key]]):
+            grid = set(view.tier.cells())
+            lacks = ", ".join(f"{d} {v}" for d, v in ALL[key].cells() if (d, v) not in grid)
+            pytest.skip(f"{key}: outside the grid of tier {tag} (no {lacks}); it cannot decide it")
+        finding = view.finding(ALL[key])
+        own = finding.own if finding.rule is not None else None
+        result = gate(recorded.get(key), finding.verdict, list(view.seeds), own)
+        label = f"{key} on {tag}" if named else key
+        _apply_gate(request, label, result, finding.rule.message() if finding.rule is not None else "")
+        return finding.verdict
+
+    return decide
+
+
 @pytest.fixture
 def assert_comparison(request: pytest.FixtureRequest, salcheck_view: Any, salcheck_recorded: Any) -> Any:
     """Call with a key of ``salcheck.science.findings.ALL``: decides it on the view (for the
     method, beyond the null maps) and applies :func:`salcheck.science.verdicts.gate` to its
     record entry: "fail" fails with the numbers, "xfail" xfails at once (so a test stops at its
     first expected failure), "pass" returns the verdict. A changed verdict is also listed in the
-    terminal summary."""
-    from salcheck.science.findings import ALL  # start-up: keeps torch off pytest's collection
-    from salcheck.science.verdicts import gate  # start-up: keeps torch off pytest's collection
+    terminal summary. A comparison on a cell outside the tier's grid (F3 at ``ci3d``, which
+    trains the default cells only) is skipped, naming the key and the tier."""
+    return _decider(request, salcheck_view, salcheck_recorded)
 
-    def decide(key: str) -> Any:
-        if key not in ALL:
-            msg = f"unknown comparison {key!r}; see salcheck.science.findings.ALL"
-            raise pytest.UsageError(msg)
-        finding = salcheck_view.finding(ALL[key])
-        own = finding.own if finding.rule is not None else None
-        result = gate(salcheck_recorded.get(key), finding.verdict, list(salcheck_view.seeds), own)
-        _apply_gate(request, key, result, finding.rule.message() if finding.rule is not None else "")
-        return finding.verdict
 
-    return decide
+@pytest.fixture
+def assert_comparison_on(request: pytest.FixtureRequest, salcheck_tier_view: Any) -> Any:
+    """``assert_comparison_on(name)``: the :func:`assert_comparison` of the tier called
+    ``name`` (:func:`salcheck_tier_view`: its own seeds), gated against that tier's record
+    (``<tier>-<method>.json``); its changes are listed as ``KEY on TIER``."""
+
+    def on(name: str) -> Any:
+        view = salcheck_tier_view(name)
+        return _decider(request, view, _recorded(request, view), named=True)
+
+    return on
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ import pytest
 
 CONFTEST = textwrap.dedent("""
     import math
-    from types import SimpleNamespace
 
     import pytest
 
     from salcheck.science.stats import paired_test, undecidable
+    from salcheck.store.tiers import get_tier
 
     D = {"strong": [2.3, 2.2, 2.5, 2.4, 2.1], "near": [0.5, -0.2, 0.4, -0.1, 0.3],
          "weak": [0.5, -0.4, 0.3, -0.3, 0.1]}
@@ -28,7 +28,7 @@ CONFTEST = textwrap.dedent("""
         return paired_test([math.exp(sign * d) for d in D[kind]], [1.0] * 5, claim=claim)
 
     class FakeView:
-        tier = SimpleNamespace(name="ci")
+        tier = get_tier("ci")
         method_name = "Fake"
         seeds = (0, 1, 2, 3, 4)
 
@@ -204,5 +204,127 @@ def test_dose_verdicts_pass_the_findings_gate(suite, opt_in):
         [
             "*inconclusive (p = 0.3)*no record: must replicate at alpha; it is inconclusive*",
             "*recorded inconclusive, now CONTRADICTED at alpha*",
+        ]
+    )
+
+
+#: The plugin's own views (``salcheck_view``, ``salcheck_tier_view``), nothing trained: compute
+#: records the plans it is given, and ResultsView.finding decides by the tier's name and the key.
+TIERS_CONFTEST = textwrap.dedent("""
+    import math
+
+    import pytest
+
+    from salcheck.science.findings import FindingVerdict
+    from salcheck.science.stats import paired_test
+    from salcheck.store.view import ResultsView
+
+    STRONG = [2.3, 2.2, 2.5, 2.4, 2.1]
+    NOW = {("ci3d", "F1-homogeneous"): -1, ("ci3d", "F2-b"): -1, ("ci", "F1-homogeneous"): 1}
+    PLANS = []
+
+    def finding(self, c):
+        sign = NOW[(self.tier.name, c.key)]
+        v = paired_test([math.exp(sign * d) for d in STRONG], [1.0] * 5, claim=c.claim)
+        return FindingVerdict(v, {}, None, v)
+
+    @pytest.fixture(scope="session", autouse=True)
+    def fake_findings():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(ResultsView, "finding", finding)
+            yield
+
+    @pytest.fixture(scope="session")
+    def salcheck_compute():
+        return PLANS.append
+""")
+
+
+def tier_record(**outcomes):
+    return {"record_version": 2, "verdicts": {k: entry(o) for k, o in outcomes.items()}}
+
+
+@pytest.fixture
+def tiers_suite(pytester):
+    """Records for ci and ci3d on the same seeds (0-4) that disagree, so the record read shows."""
+    pytester.makeconftest(TIERS_CONFTEST)
+    verdicts = pytester.path / "verdicts"
+    verdicts.mkdir()
+    ci = tier_record(**{"F1-homogeneous": "contradicted", "F2-b": "replicated"})
+    ci3d = tier_record(**{"F1-homogeneous": "replicated", "F2-b": "contradicted"})
+    (verdicts / "ci-vanilla-gradient.json").write_text(json.dumps(ci))
+    (verdicts / "ci3d-vanilla-gradient.json").write_text(json.dumps(ci3d))
+    return pytester
+
+
+def run_tiers(suite, *args):
+    common = ["--salcheck-verdicts", "verdicts", "--salcheck-store", "store", "-p", "no:cacheprovider"]
+    return suite.runpytest(*common, "-rA", *args)
+
+
+@pytest.mark.parametrize(
+    ("key", "outcome", "line"),
+    [
+        # ci3d recorded replicated, now contradicted: fails (the ci record would xfail it)
+        ("F1-homogeneous", {"failed": 1}, "*FELL from replicated*recorded replicated on seeds*"),
+        # ci3d recorded contradicted and still: an xfail (the ci record would fail it)
+        ("F2-b", {"xfailed": 1}, "*recorded contradicted; expected to fail*"),
+    ],
+)
+def test_a_named_tier_is_gated_against_its_own_record(tiers_suite, key, outcome, line):
+    """``assert_comparison_on("ci3d")`` decides on the ci3d view and reads
+    ``ci3d-<method>.json``, whatever the run's tier (here the default, ci)."""
+    tiers_suite.makepyfile(
+        test_named=f"""
+        def test_it(assert_comparison_on):
+            assert_comparison_on("ci3d")("{key}")
+    """
+    )
+    result = run_tiers(tiers_suite)
+    result.assert_outcomes(**outcome)
+    result.stdout.fnmatch_lines([line])
+    if "failed" in outcome:
+        result.stdout.fnmatch_lines([CHANGED, f"{key} on ci3d: *CHANGED from replicated*"])
+
+
+def test_a_named_tier_takes_its_own_seeds_and_network(tiers_suite):
+    """``--salcheck-seeds`` and ``--salcheck-network`` choose the run's tier only; the named
+    tier's view is built once, on its seeds, after its properties plan was computed."""
+    tiers_suite.makepyfile(
+        test_seeds="""
+        from conftest import PLANS
+
+        def test_views(salcheck_view, salcheck_tier_view):
+            assert salcheck_view.seeds == (0, 1, 2) and salcheck_view.tier.network == "conv5_fc3"
+            view = salcheck_tier_view("ci3d")
+            assert salcheck_tier_view("ci3d") is view
+            assert (view.tier.name, view.tier.dims, view.seeds) == ("ci3d", 3, (0, 1, 2, 3, 4))
+            assert view.tier.network == "convnet"
+            assert [p.test.dims for p in PLANS] == [2, 3]
+            assert {t.spec.seed for t in PLANS[1].tasks} == {0, 1, 2, 3, 4}
+    """
+    )
+    result = run_tiers(tiers_suite, "--salcheck-seeds", "0", "1", "2", "--salcheck-network", "conv5_fc3")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_comparison_outside_the_tiers_grid_is_skipped(tiers_suite):
+    """Run on ci3d, F3 (a variant's cell, which ci3d does not train) is skipped, naming the key
+    and the tier; F1 on the grid is decided against the ci3d record."""
+    tiers_suite.makepyfile(
+        test_grid="""
+        import pytest
+
+        @pytest.mark.parametrize("key", ["F3-homogeneous-Noise-b", "F1-homogeneous"])
+        def test_it(assert_comparison, key):
+            assert_comparison(key)
+    """
+    )
+    result = run_tiers(tiers_suite, "--salcheck-tier", "ci3d")
+    result.assert_outcomes(skipped=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*F1-homogeneous*FELL from replicated*recorded replicated on seeds*",
+            "SKIPPED*F3-homogeneous-Noise-b: outside the grid of tier ci3d (no homogeneous Noise)*",
         ]
     )

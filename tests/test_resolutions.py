@@ -229,3 +229,22 @@ def test_the_null_maps_are_resolved_once_per_process(resolutions, tmp_path):
         NAMES["saliency"]: 1,
         **{NAMES[n]: 1 for n in NULLS},
     }
+
+
+def test_verdicts_record_only_what_the_tiers_grid_decides(planted, monkeypatch, tmp_path):
+    """A store may hold cells outside a tier's grid (``run --variants Noise`` at ci3d, which
+    trains the default cells only): the tier's record decides only its grid's comparisons."""
+    from dataclasses import replace
+
+    from salcheck.science.verdicts import read_record
+
+    narrow = replace(PLANTED, name="narrow", grid_cells=(("homogeneous", "default"),))
+    monkeypatch.setitem(tiers.TIERS, "planted", PLANTED)
+    monkeypatch.setitem(tiers.TIERS, "narrow", narrow)
+    store = ["--store", str(tmp_path / "store"), "--workers", "1"]
+    cells = ["--datasets", "homogeneous", "--variants", "default", "Noise"]
+    assert main(["run", "--tier", "planted", *cells, *store]) == 0
+    assert main(["verdicts", "--tier", "narrow", "--write", str(tmp_path / "v"), *store]) == 0
+    decided = read_record(tmp_path / "v" / "narrow-vanilla-gradient.json")["verdicts"]
+    assert "A-homogeneous-default" in decided  # the grid's cell, features only: no null maps
+    assert "A-homogeneous-Noise" not in decided  # held in the store, outside the grid

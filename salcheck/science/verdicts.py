@@ -122,8 +122,9 @@ def verdict_dict(
 
 
 def build_record(view: ResultsView, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
-    """Decide every comparison on ``view`` (a ResultsView); cells it lacks are left out."""
-    decided = view.findings_available(comparisons or ALL)
+    """Decide every comparison (default: :data:`~salcheck.science.findings.ALL`) on ``view``
+    (a ResultsView); cells it lacks are left out."""
+    decided = view.findings_available(ALL if comparisons is None else comparisons)
     seeds = list(view.seeds)
     out = {
         key: verdict_dict(f.verdict, seeds, f.own if f.rule is not None else None)
@@ -144,10 +145,14 @@ def build_record(view: ResultsView, comparisons: dict[str, Comparison] | None = 
     }
 
 
-def write_record(view: ResultsView, directory: str | Path) -> Path:
-    """Write the view's record atomically under ``directory``; returns its path."""
+def write_record(
+    view: ResultsView, directory: str | Path, comparisons: dict[str, Comparison] | None = None
+) -> Path:
+    """Write the view's record of ``comparisons`` (:func:`build_record`) atomically under
+    ``directory``; returns its path."""
     path = Path(directory) / record_name(tier_tag(view.tier), view.method_name)
-    atomic.write_text(path, json.dumps(build_record(view), indent=1, sort_keys=True) + "\n")
+    record = build_record(view, comparisons)
+    atomic.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return path
 
 
