@@ -158,7 +158,7 @@ def trainable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def training_flops_per_image(model: nn.Module, image_size: int) -> int:
-    """Multiply-add FLOPs (2 per MAC) of one training step on one image: 3x the forward.
+    """Multiply-add FLOPs (2 per MAC) of one training step on one image (or volume): 3x the forward.
 
     Counted from the conv and linear layers' shapes (forward, plus about twice that for the
     gradients of inputs and weights); BatchNorm, activations and pooling are left out.
@@ -166,10 +166,10 @@ def training_flops_per_image(model: nn.Module, image_size: int) -> int:
     flops = 0
     size = image_size
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            k = m.kernel_size[0] * m.kernel_size[1]
-            flops += 2 * m.in_channels * m.out_channels * k * size * size
-        elif isinstance(m, nn.MaxPool2d):
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):  # a kernel of k^d weights at each of size^d outputs
+            k = math.prod(m.kernel_size)
+            flops += 2 * m.in_channels * m.out_channels * k * size ** len(m.kernel_size)
+        elif isinstance(m, (nn.MaxPool2d, nn.MaxPool3d)):
             size //= 2
         elif isinstance(m, nn.Linear):
             flops += 2 * m.in_features * m.out_features
