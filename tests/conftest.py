@@ -27,3 +27,33 @@ def _no_zoo():
 @pytest.fixture(scope="session")
 def tiny():
     return TINY
+
+
+#: A tier of volumes small enough for unit tests: 32^3, the three default cells (so F2's
+#: comparisons are in its grid), two seeds, one epoch.
+TINY3D = Tier(
+    "tiny3d",
+    32,
+    {"homogeneous": 8, "heterogeneous": 8, "large": 16},
+    4,
+    1,
+    8,
+    (0, 1),
+    dims=3,
+    grid_cells=(("homogeneous", "default"), ("heterogeneous", "default"), ("large", "default")),
+)
+
+
+@pytest.fixture(scope="session")
+def tiny3d_store(tmp_path_factory):
+    """TINY3D's report plan (every model, the method and the nulls on each, F8's curves),
+    computed once per session into a store of its own (slow: trains 6 small 3-D models; with
+    ``batch_models=2``, which volumes answer by training one seed at a time)."""
+    from salcheck.engine.plan import execute, report_plan
+    from salcheck.store.files import Store
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SALCHECK_ZOO", "none")
+        store = Store(tmp_path_factory.mktemp("store3d"))
+        execute(report_plan(TINY3D, "vanilla"), store, batch_models=2)
+    return store

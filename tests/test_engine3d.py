@@ -4,17 +4,13 @@ keys), so no stored 2-D result is recomputed."""
 
 import numpy as np
 import pytest
+from conftest import TINY3D
 
-from salcheck.engine.plan import cells_plan, execute
 from salcheck.errors import InvalidArgument
 from salcheck.models.networks3d import ConvNet3D
 from salcheck.saliency.resolve import null_refs
-from salcheck.store.files import Store
 from salcheck.store.keys import ModelSpec, TestSpec
-from salcheck.store.tiers import Tier
 from salcheck.store.view import ResultsView, read_network
-
-TINY3D = Tier("tiny3d", 32, {"homogeneous": 8, "heterogeneous": 8, "large": 16}, 4, 1, 8, (0, 1), dims=3)
 
 
 def test_images_keep_the_keys_they_always_had():
@@ -29,22 +25,18 @@ def test_images_keep_the_keys_they_always_had():
 
 
 @pytest.mark.slow
-def test_a_tier_of_volumes_trains_evaluates_and_reads_back(tmp_path):
-    store = Store(tmp_path / "store")
-    cells = [("homogeneous", "default"), ("heterogeneous", "default")]
-    plan = cells_plan(
-        TINY3D, cells, methods=["vanilla", *null_refs()], parts=("features", "maps", "randomisation")
-    )
-    execute(plan, store, batch_models=2)  # volumes train one seed at a time even so
+def test_a_tier_of_volumes_trains_evaluates_and_reads_back(tiny3d_store):
+    store = tiny3d_store  # TINY3D's report plan, computed with batch_models=2
     view = ResultsView(store, TINY3D)
-    for dataset, _ in cells:
+    for dataset in ("homogeneous", "heterogeneous"):
         runs = view.evaluations(dataset, "default", "maps")
         assert all(r.maps["typical"].shape == (32, 32, 32) for r in runs)
         b = view.values(dataset, "default", "b")
         assert len(b) == 2 and all(np.isfinite(v) and v > 0 for v in b)
         assert len(view.values(dataset, "default", "a")) == 2
-        assert all(np.isfinite(v) for v in view.values(dataset, "default", "spearman_randomised"))
+    assert all(np.isfinite(v) for v in view.values("homogeneous", "default", "spearman_randomised"))
     random = view.for_method(null_refs()[0])
     assert random.values("homogeneous", "default", "b") != random.values("heterogeneous", "default", "b")
     model = read_network(store, TINY3D.spec("homogeneous", "default", 0))
     assert isinstance(model, ConvNet3D)
+    assert {r.spec.dims for r in view.models("large")} == {3}

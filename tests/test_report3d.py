@@ -7,27 +7,15 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import TINY3D
 
 from salcheck.cohort import atypical_box3d, typical_box3d
 from salcheck.report.figures import orthogonal_slices, volume_slices_figure
 from salcheck.report.verdict_table import WORDS, table_text
 from salcheck.science.stats import p_text
-from salcheck.store.tiers import Tier
 
 N = 32
-CELLS = (("homogeneous", "default"), ("heterogeneous", "default"), ("large", "default"))
-#: Three cells (so F2's comparisons and the large-set signs are in its grid), two seeds, an epoch.
-TINY3D = Tier(
-    "tiny3d",
-    N,
-    {"homogeneous": 8, "heterogeneous": 8, "large": 16},
-    4,
-    1,
-    8,
-    (0, 1),
-    dims=3,
-    grid_cells=CELLS,
-)
+CELLS = TINY3D.grid_cells
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -109,16 +97,12 @@ def test_the_2d_page_refuses_a_tier_of_volumes(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    from salcheck.engine.plan import execute, report_plan
+def built(tmp_path_factory, tiny3d_store):
     from salcheck.report.volume_page import render_volume_report
     from salcheck.saliency.resolve import null_refs
-    from salcheck.store.files import Store
     from salcheck.store.view import ResultsView
 
-    store = Store(tmp_path_factory.mktemp("store3d"))
-    execute(report_plan(TINY3D, "vanilla"), store)
-    view = ResultsView(store, TINY3D, nulls=null_refs())
+    view = ResultsView(tiny3d_store, TINY3D, nulls=null_refs())
     out = tmp_path_factory.mktemp("reports")
     return view, render_volume_report(view, out)
 
