@@ -127,3 +127,35 @@ def test_monai_cam_needs_a_convolution(images):
     linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32 * 32, 2))
     with pytest.raises(InvalidArgument, match="has no Conv2d layer for a class activation map"):
         build_method("monai-grad-cam").attribute(linear, images)
+
+
+# --- volumes: MONAI's networks with spatial_dims=3 ------------------------------------------
+
+SMALL_3D = ["monai:DenseNetSmall", "monai:Classifier", "monai:ResNet10"]
+
+
+@pytest.mark.parametrize("name", SMALL_3D)
+def test_monai_networks_take_volumes_drawn_from_the_seed(name):
+    build = lambda seed: build_network(name, 32, dims=3, generator=torch.Generator().manual_seed(seed))
+    a, b, c = build(0).eval(), build(0).eval(), build(1).eval()
+    assert any(isinstance(m, torch.nn.Conv3d) for m in a.modules())
+    x = torch.rand(2, 1, 32, 32, 32, generator=torch.Generator().manual_seed(2))
+    assert a(x).shape == (2, 2) and a.features(x).shape[0] == 2
+    assert torch.equal(a(x), b(x)) and not torch.equal(a(x), c(x))
+    with pytest.raises(InvalidArgument, match="accepted for volumes"):
+        build_network("conv5_fc3", 32, dims=3, generator=torch.Generator())
+
+
+def test_a_network_for_volumes_has_its_own_fingerprint():
+    assert network_fingerprint("monai:Classifier", 32, 3) != network_fingerprint("monai:Classifier", 32)
+
+
+@pytest.mark.slow
+def test_a_monai_network_trains_on_a_volume_cohort():
+    from salcheck.cohort import make_cohort3d, preset
+    from salcheck.training import TrainConfig, train
+
+    cohort = make_cohort3d(preset("homogeneous", n_per_class=6, image_size=32), 0)
+    trained = train(cohort, TrainConfig(model="monai:Classifier", epochs=1), 0)
+    assert len(trained.history) == 1 and np.isfinite(trained.history[0]["train_loss"])
+    assert any(isinstance(m, torch.nn.Conv3d) for m in trained.model.modules())

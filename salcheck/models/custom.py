@@ -57,7 +57,13 @@ N_CLASSES = 2
 SEAM_VERSION = 1
 #: The layer types :func:`~salcheck.models.networks.reinitialise` draws (and cascading
 #: randomisation re-draws); a module with parameters or buffers of another type is refused.
-DRAWN_LAYERS: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear, nn.BatchNorm2d)
+DRAWN_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.Linear,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+)
 #: Modules that draw from torch's global generator in training (nn.Dropout is swapped instead).
 GLOBAL_RANDOM: tuple[type[nn.Module], ...] = (
     nn.Dropout1d,
@@ -141,13 +147,15 @@ class FeatureSeam(nn.Module):
         return seen[-1]
 
 
-def _call_factory(name: str, factory: Callable[..., Any], image_size: int) -> nn.Module:
-    """``factory(image_size, 2)`` on the meta device; InvalidArgument naming what went wrong."""
+def _call_factory(name: str, factory: Callable[..., Any], image_size: int, dims: int = 2) -> nn.Module:
+    """``factory(image_size, 2)`` (volumes: ``factory(image_size, 2, dims=3)``) on the meta
+    device; InvalidArgument naming what went wrong."""
+    extra = {} if dims == 2 else {"dims": dims}
     try:
         with torch.device("meta"):
-            net = factory(image_size, N_CLASSES)
+            net = factory(image_size, N_CLASSES, **extra)
     except Exception as exc:
-        call = f"(image_size={image_size}, n_classes={N_CLASSES})"
+        call = f"(image_size={image_size}, n_classes={N_CLASSES}{', dims=3' if extra else ''})"
         msg = f"network {name!r}: calling its factory {call} failed: {exc}"
         raise InvalidArgument(msg) from exc
     if not isinstance(net, nn.Module):
@@ -200,18 +208,18 @@ def _check_layer(name: str, net: nn.Module, layer: str | None) -> None:
         raise InvalidArgument(msg)
 
 
-def _seamed(name: str, image_size: int) -> FeatureSeam:
+def _seamed(name: str, image_size: int, dims: int = 2) -> FeatureSeam:
     """The network ``name`` on the meta device, prepared and wrapped (nothing drawn yet)."""
     factory, layer = network_factory(name)
-    net = _call_factory(name, factory, check_image_size(image_size))
+    net = _call_factory(name, factory, check_image_size(image_size), dims)
     _prepare(net)
     _refuse_undrawable(name, net)
     _check_layer(name, net, layer)
     return FeatureSeam(net, layer)
 
 
-#: The networks that take volumes (``dims=3``): the study's ConvNet in 3-D.
-NETWORKS_3D = ("convnet",)
+#: The networks that take volumes (``dims=3``): the study's ConvNet in 3-D, and MONAI's by name.
+NETWORKS_3D = ("convnet", "monai:NAME")
 
 
 def build_network(
@@ -229,21 +237,22 @@ def build_network(
         >>> tuple(v(torch.zeros(1, 1, 32, 32, 32)).shape)
         (1, 2)
     """
-    if check_dims(dims) == 3:
-        if check_network_name(name) not in NETWORKS_3D:
-            accepted = ", ".join(NETWORKS_3D)
-            msg = f"network {name!r} takes images only; accepted for volumes (dims=3): {accepted}"
-            raise InvalidArgument(msg)
+    if check_dims(dims) == 3 and check_network_name(name) == "convnet":
         return build_model3d(image_size, dropout=dropout, generator=generator)
+    if dims == 3 and not name.startswith("monai:"):
+        accepted = ", ".join(NETWORKS_3D)
+        msg = f"network {name!r} takes images only; accepted for volumes (dims=3): {accepted}"
+        raise InvalidArgument(msg)
     if is_builtin(check_network_name(name)):
         return build_model(name, image_size, dropout=dropout, generator=generator)
     if dropout != 0.0:
         msg = f"dropout applies to the study's networks; network {name!r} sets its own, got {dropout!r}"
         raise InvalidArgument(msg)
-    model = _seamed(name, image_size).to_empty(device="cpu")
+    model = _seamed(name, image_size, dims).to_empty(device="cpu")
     reinitialise(model, generator)
+    layout = torch.channels_last if dims == 2 else torch.channels_last_3d
     # torch's stubs list no memory_format for Module.to, which accepts it.
-    return model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model.to(memory_format=layout)  # type: ignore[call-overload]
 
 
 def load_network(
@@ -256,17 +265,19 @@ def load_network(
     return load_state(model, data).to(device).eval()
 
 
-def _probe(name: str, model: nn.Module, image_size: int) -> None:
-    """Run two images through the network: InvalidArgument unless logits are [2, 2] and the
-    features seam gives one row per image (a network too deep for the size fails here)."""
-    x = torch.rand(2, 1, image_size, image_size, generator=torch.Generator().manual_seed(0))
+def _probe(name: str, model: nn.Module, image_size: int, dims: int = 2) -> None:
+    """Run two images (or volumes) through the network: InvalidArgument unless logits are
+    [2, 2] and the features seam gives one row per image (a network too deep for the size
+    fails here)."""
+    x = torch.rand(2, 1, *(image_size,) * dims, generator=torch.Generator().manual_seed(0))
     try:
         with torch.no_grad():
             out, features = model.eval()(x), model.features(x)  # type: ignore[operator]
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        inputs = f"{'images' if dims == 2 else 'volumes'} of {' x '.join([str(image_size)] * dims)}"
         msg = (
-            f"network {name!r} fails on 2 images of {image_size} x {image_size} (too deep for this "
+            f"network {name!r} fails on 2 {inputs} (too deep for this "
             f"image size? take a larger image size or a shallower network): {first}"
         )
         raise InvalidArgument(msg) from exc
@@ -291,11 +302,12 @@ def _class_id(cls: type) -> str | None:
 
 
 @functools.cache
-def network_fingerprint(name: str, image_size: int) -> str:
+def network_fingerprint(name: str, image_size: int, dims: int = 2) -> str:
     """sha256 of what a network is (module docstring); checks it first: the factory, its
-    output and features at ``image_size`` (InvalidArgument naming what is wrong)."""
-    model = build_network(name, image_size, generator=torch.Generator().manual_seed(0))
-    _probe(name, model, image_size)
+    output and features at ``image_size`` (InvalidArgument naming what is wrong). A network for
+    volumes (``dims=3``) is another network: its dimension is part of what is hashed."""
+    model = build_network(name, image_size, dims=dims, generator=torch.Generator().manual_seed(0))
+    _probe(name, model, image_size, dims)
     factory, layer = network_factory(name)
     try:
         code = stable(factory)
@@ -309,5 +321,6 @@ def network_fingerprint(name: str, image_size: int) -> str:
         "factory": code,
         "classes": sorted(c for c in classes if c is not None),
         "seam": SEAM_VERSION,
+        **({"dims": dims} if dims != 2 else {}),  # images: the fingerprints they always had
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

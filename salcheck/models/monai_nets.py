@@ -1,7 +1,8 @@
 """MONAI's classifiers by name (``--network monai:DenseNet121``; needs ``salcheck[monai]``).
 
-Each entry is a factory ``(image_size, n_classes) -> nn.Module`` with 2-D settings (one input
-channel) and the layer criterion a reads (:mod:`salcheck.models.custom`):
+Each entry is a factory ``(image_size, n_classes, dims=2) -> nn.Module`` with one input channel
+(``dims=3``: the same network with ``spatial_dims=3``, for volumes) and the layer criterion a
+reads (:mod:`salcheck.models.custom`):
 
 - ``DenseNet121``: ``DenseNet121(spatial_dims=2, in_channels=1, out_channels=n)``, MONAI's
   defaults otherwise (init_features 64, growth rate 32, blocks 6-12-24-16, no dropout);
@@ -39,15 +40,15 @@ def _import_nets() -> Any:
     return nets
 
 
-def densenet121(image_size: int, n_classes: int) -> Any:
-    """MONAI's DenseNet121 for one-channel 2-D images."""
-    return _import_nets().DenseNet121(spatial_dims=2, in_channels=1, out_channels=n_classes)
+def densenet121(image_size: int, n_classes: int, dims: int = 2) -> Any:
+    """MONAI's DenseNet121 for one-channel images (or volumes)."""
+    return _import_nets().DenseNet121(spatial_dims=dims, in_channels=1, out_channels=n_classes)
 
 
-def densenet_small(image_size: int, n_classes: int) -> Any:
+def densenet_small(image_size: int, n_classes: int, dims: int = 2) -> Any:
     """MONAI's DenseNet at a small size (init 16, growth 8, blocks 2-2-2-2)."""
     return _import_nets().DenseNet(
-        spatial_dims=2,
+        spatial_dims=dims,
         in_channels=1,
         out_channels=n_classes,
         init_features=16,
@@ -56,10 +57,10 @@ def densenet_small(image_size: int, n_classes: int) -> Any:
     )
 
 
-def classifier(image_size: int, n_classes: int) -> Any:
+def classifier(image_size: int, n_classes: int, dims: int = 2) -> Any:
     """MONAI's Classifier at the study's depth (5 strided stages, 8 to 64 channels)."""
     return _import_nets().Classifier(
-        in_shape=(1, image_size, image_size),
+        in_shape=(1, *(image_size,) * dims),
         classes=n_classes,
         channels=(8, 16, 32, 64, 64),
         strides=(2, 2, 2, 2, 2),
@@ -69,22 +70,22 @@ def classifier(image_size: int, n_classes: int) -> Any:
     )
 
 
-def resnet18(image_size: int, n_classes: int) -> Any:
-    """MONAI's ResNet18 with the 2-D stem (stride-2 7x7 convolution)."""
+def resnet18(image_size: int, n_classes: int, dims: int = 2) -> Any:
+    """MONAI's ResNet18 with the 2-D stem (stride-2 7x7 convolution; 7x7x7 for volumes)."""
     return _import_nets().resnet18(
-        spatial_dims=2, n_input_channels=1, num_classes=n_classes, conv1_t_stride=2
+        spatial_dims=dims, n_input_channels=1, num_classes=n_classes, conv1_t_stride=2
     )
 
 
-def resnet10(image_size: int, n_classes: int) -> Any:
+def resnet10(image_size: int, n_classes: int, dims: int = 2) -> Any:
     """MONAI's ResNet10 (one basic block per stage) with the 2-D stem."""
     return _import_nets().resnet10(
-        spatial_dims=2, n_input_channels=1, num_classes=n_classes, conv1_t_stride=2
+        spatial_dims=dims, n_input_channels=1, num_classes=n_classes, conv1_t_stride=2
     )
 
 
 #: name -> (factory, the layer criterion a reads).
-MONAI_NETWORKS: dict[str, tuple[Callable[[int, int], Any], str]] = {
+MONAI_NETWORKS: dict[str, tuple[Callable[..., Any], str]] = {
     "DenseNet121": (densenet121, "features"),
     "DenseNetSmall": (densenet_small, "features"),
     "Classifier": (classifier, "net"),
@@ -93,7 +94,7 @@ MONAI_NETWORKS: dict[str, tuple[Callable[[int, int], Any], str]] = {
 }
 
 
-def monai_network(name: str) -> tuple[Callable[[int, int], Any], str]:
+def monai_network(name: str) -> tuple[Callable[..., Any], str]:
     """(factory, features layer) of ``monai:<name>``.
 
     Examples:

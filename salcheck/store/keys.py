@@ -100,7 +100,9 @@ class ModelSpec:
             msg = f"the study's {self.model!r} takes no network fingerprint, got {self.network!r}"
             raise InvalidArgument(msg)
         if not is_builtin(self.model) and self.network is None:
-            object.__setattr__(self, "network", network_fingerprint(self.model, self.image_size))
+            object.__setattr__(
+                self, "network", network_fingerprint(self.model, self.image_size, self.dims)
+            )
 
     def train_spec(self) -> CohortSpec:
         over: dict[str, Any] = {"image_size": self.image_size}
