@@ -125,7 +125,7 @@ def test_monai_smoothgrad_is_seeded_per_image(images):
 
 def test_monai_cam_needs_a_convolution(images):
     linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32 * 32, 2))
-    with pytest.raises(InvalidArgument, match="has no Conv2d layer for a class activation map"):
+    with pytest.raises(InvalidArgument, match="no Conv2d or Conv3d layer for a class activation map"):
         build_method("monai-grad-cam").attribute(linear, images)
 
 

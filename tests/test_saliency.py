@@ -196,7 +196,7 @@ def test_layer_methods_name_a_bad_layer(model, images):
 
     with pytest.raises(InvalidArgument, match=r"has no layer 'conv9'; accepted: convolutions"):
         CaptumMethod(LayerGradCam, layer="conv9").attribute(model, images)
-    with pytest.raises(InvalidArgument, match="has no Conv2d layer"):
+    with pytest.raises(InvalidArgument, match="has no Conv2d or Conv3d layer"):
         CaptumMethod(LayerGradCam).attribute(
             torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1024, 2)), images
         )

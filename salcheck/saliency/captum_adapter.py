@@ -2,7 +2,8 @@
 
 ``CaptumMethod(captum.attr.IntegratedGradients)`` behaves like any salcheck method. Layer
 methods (``LayerGradCam``) get the model's last convolutional layer unless ``layer`` names one,
-and their maps are upsampled bilinearly to the image size. ``NoiseTunnel`` wraps a base class:
+and their maps are upsampled bilinearly to the image size (trilinearly to a volume's).
+``NoiseTunnel`` wraps a base class:
 ``CaptumMethod(NoiseTunnel, base=Saliency, nt_type="smoothgrad", nt_samples=10)``. captum's
 noise is drawn from torch's global generator; the adapter runs each batch inside
 ``torch.random.fork_rng`` seeded from (seed, first image index), so maps are reproducible and the
@@ -38,10 +39,11 @@ from salcheck.saliency.rectifier import RECTIFIERS
 
 
 def last_conv(model: nn.Module) -> nn.Module:
-    """The last ``nn.Conv2d`` of ``model`` (Grad-CAM's usual layer)."""
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    """The last ``nn.Conv2d`` (of a network for volumes, ``nn.Conv3d``) of ``model``
+    (Grad-CAM's usual layer)."""
+    convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
     if not convs:
-        msg = f"{type(model).__name__} has no Conv2d layer for a layer attribution method"
+        msg = f"{type(model).__name__} has no Conv2d or Conv3d layer for a layer attribution method"
         raise InvalidArgument(msg)
     return convs[-1]
 
@@ -134,16 +136,17 @@ class CaptumMethod(SaliencyMethod):
                 maps = method.attribute(x, target=target, **kwargs)
         finally:
             np.random.set_state(numpy_state)
-        if self.is_layer and maps.shape[-2:] != x.shape[-2:]:
+        if self.is_layer and maps.shape[2:] != x.shape[2:]:
+            mode = "bilinear" if x.ndim == 4 else "trilinear"  # images, volumes
             maps = F.interpolate(
-                maps.mean(1, keepdim=True), size=x.shape[-2:], mode="bilinear", align_corners=False
+                maps.mean(1, keepdim=True), size=x.shape[2:], mode=mode, align_corners=False
             )
         return maps.detach()
 
 
 class ScaledOcclusion(CaptumMethod):
-    """captum's Occlusion with a window of N/8 and a stride of N/16 pixels (zero fill), so the
-    number of windows does not change with the image size N."""
+    """captum's Occlusion with a window of N/8 and a stride of N/16 pixels (voxels, for
+    volumes) along each axis (zero fill), so the number of windows does not change with N."""
 
     version = 1  # of what it computes (its identity in the store's keys): bump on a change
 
@@ -153,10 +156,10 @@ class ScaledOcclusion(CaptumMethod):
         super().__init__(Occlusion, batch_size=batch_size, seed=seed)
 
     def call_kwargs(self, x: torch.Tensor) -> dict[str, Any]:
-        n = x.shape[-1]
+        n, axes = x.shape[-1], x.ndim - 2
         return {
-            "sliding_window_shapes": (x.shape[1], n // 8, n // 8),
-            "strides": (x.shape[1], n // 16, n // 16),
+            "sliding_window_shapes": (x.shape[1], *(n // 8,) * axes),
+            "strides": (x.shape[1], *(n // 16,) * axes),
         }
 
 

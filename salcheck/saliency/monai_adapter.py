@@ -65,10 +65,11 @@ def batched(monai_cls: type) -> type:
 
 
 def last_conv_name(model: nn.Module) -> str:
-    """The name of the last ``nn.Conv2d`` of ``model`` (what MONAI's CAMs are given)."""
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    """The name of the last ``nn.Conv2d`` (of a network for volumes, ``nn.Conv3d``) of
+    ``model`` (what MONAI's CAMs are given)."""
+    names = [n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
     if not names:
-        msg = f"{type(model).__name__} has no Conv2d layer for a class activation map"
+        msg = f"{type(model).__name__} has no Conv2d or Conv3d layer for a class activation map"
         raise InvalidArgument(msg)
     return names[-1]
 
