@@ -21,6 +21,7 @@ from typing import Any
 
 from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument, check_choice
+from salcheck.models.custom import check_network_name
 from salcheck.store.keys import BASE_VARIANTS, DATASETS, ModelSpec, TestSpec, parse_variant
 
 #: Training datasets a cell may name: the presets and the step-matched control.
@@ -82,8 +83,6 @@ class Tier:
             >>> get_tier("ci").with_network("monai:DenseNet121").tag
             'ci-monai-densenet121'
         """
-        from salcheck.models.custom import check_network_name
-
         return self if network is None else replace(self, network=check_network_name(network))
 
     @property
