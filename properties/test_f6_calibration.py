@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from salcheck.cohort import make_cohort
-from salcheck.criteria import feature_subtyping, random_map_criteria
+from salcheck.criteria import feature_subtyping
+from salcheck.engine.calibration import random_map_criteria
 from salcheck.science.findings import CALIBRATION_A_BOUND, CALIBRATION_BAND
 from salcheck.strategies import cohort_specs, seeds
 

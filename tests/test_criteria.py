@@ -15,7 +15,6 @@ from salcheck.criteria import (
     feature_subtyping,
     localisation_scores,
     pointing_game,
-    random_map_criteria,
     relevance_mass_accuracy,
     relevance_rank_accuracy,
     roc_auc,
@@ -23,6 +22,7 @@ from salcheck.criteria import (
     spearman_rows,
     specificity,
 )
+from salcheck.engine.calibration import random_map_criteria
 from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.models.networks import build_model
 from salcheck.saliency import VanillaGradient

@@ -26,7 +26,6 @@ from salcheck.criteria.regions import (
     analytic_regions,
     group_map_scores,
     group_regions,
-    random_map_criteria,
     separability,
     specificity,
 )
@@ -100,7 +99,6 @@ __all__ = [
     "localisation_scores",
     "part_of",
     "pointing_game",
-    "random_map_criteria",
     "region_mean",
     "relevance_mass_accuracy",
     "relevance_rank_accuracy",

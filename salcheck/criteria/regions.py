@@ -21,15 +21,12 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
-import torch
 
-from salcheck.cohort import AnyCohort, Cohort, atypical_box3d, brain_mask3d, typical_box3d
+from salcheck.cohort import AnyCohort, atypical_box3d, brain_mask3d, typical_box3d
 from salcheck.cohort.geometry import atypical_box, brain_mask, check_image_size, typical_box
 from salcheck.criteria.base import Criterion, Inputs, ratio, region_mean
 from salcheck.criteria.protocol import EvalProtocol
 from salcheck.errors import InvalidArgument
-from salcheck.models import build_model
-from salcheck.saliency import RandomMap, group_map, subtype_maps
 
 SUBTYPES = ("typical", "atypical")
 _OTHER = {"typical": "atypical", "atypical": "typical"}
@@ -157,13 +154,3 @@ class Specificity(Criterion):
     def compute(self, inputs: Inputs) -> dict[str, float]:
         s = _scores(inputs)
         return {k: s[k] for k in self.keys}
-
-
-def random_map_criteria(cohort: Cohort, draws: int, seed: int = 0) -> dict[str, float]:
-    """Mean b, c, b†, c† over ``draws`` iid random-map group maps of ``cohort`` (chance: 1)."""
-    model = build_model("convnet", cohort.image_size, generator=torch.Generator())
-    values = []
-    for k in range(draws):
-        maps = subtype_maps(RandomMap(seed=seed + k), model, cohort)
-        values.append(group_map_scores({g: group_map(maps[g]) for g in SUBTYPES}))
-    return {key: float(np.mean([v[key] for v in values])) for key in values[0]}
