@@ -11,7 +11,6 @@ from salcheck.criteria import (
     CRITERIA,
     Inputs,
     Separability,
-    cascading_randomisation,
     feature_subtyping,
     localisation_scores,
     pointing_game,
@@ -23,6 +22,7 @@ from salcheck.criteria import (
     specificity,
 )
 from salcheck.engine.calibration import random_map_criteria
+from salcheck.engine.randomisation import cascading_randomisation
 from salcheck.errors import InvalidArgument, SalcheckError
 from salcheck.models.networks import build_model
 from salcheck.saliency import VanillaGradient

@@ -17,7 +17,6 @@ from salcheck.criteria.protocol import EvalProtocol
 from salcheck.criteria.randomisation import (
     RANDOMISATION_SCORES,
     RANDOMISATION_SYMBOLS,
-    cascading_randomisation,
     spearman_rows,
 )
 from salcheck.criteria.regions import (
@@ -91,7 +90,6 @@ __all__ = [
     "Separability",
     "Specificity",
     "analytic_regions",
-    "cascading_randomisation",
     "feature_subtyping",
     "group_map_scores",
     "group_regions",

@@ -27,8 +27,8 @@ from salcheck.criteria import (
     MAP_CRITERIA,
     EvalProtocol,
     Inputs,
-    cascading_randomisation,
 )
+from salcheck.engine.randomisation import cascading_randomisation
 from salcheck.provenance import provenance
 from salcheck.saliency.base import CONTROLS, ModelContext
 from salcheck.saliency.resolve import MethodRef
