@@ -212,9 +212,11 @@ def test_dose_verdicts_pass_the_findings_gate(suite, opt_in):
 #: records the plans it is given, and ResultsView.finding decides by the tier's name and the key.
 TIERS_CONFTEST = textwrap.dedent("""
     import math
+    import os
 
     import pytest
 
+    from salcheck.engine.plan import Plan
     from salcheck.science.findings import FindingVerdict
     from salcheck.science.stats import paired_test
     from salcheck.store.view import ResultsView
@@ -232,6 +234,8 @@ TIERS_CONFTEST = textwrap.dedent("""
     def fake_findings():
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(ResultsView, "finding", finding)
+            if not os.environ.get("NOTHING_HELD"):  # the store holds every model of every plan
+                mp.setattr(Plan, "missing", lambda self, store: Plan(self.test, (), ()))
             yield
 
     @pytest.fixture(scope="session")
@@ -306,6 +310,22 @@ def test_a_named_tier_takes_its_own_seeds_and_network(tiers_suite):
     )
     result = run_tiers(tiers_suite, "--salcheck-seeds", "0", "1", "2", "--salcheck-network", "conv5_fc3")
     result.assert_outcomes(passed=1)
+
+
+def test_a_named_tier_whose_models_are_nowhere_is_skipped_not_trained(tiers_suite, monkeypatch):
+    """The tier beside the run's (ci3d) is read from the zoo or the store, never trained by the
+    suite: with none of its models held, its properties skip, saying how to get them, and no
+    plan of it reaches compute."""
+    monkeypatch.setenv("NOTHING_HELD", "1")
+    tiers_suite.makepyfile(
+        test_nowhere="""
+        def test_side_tier(assert_comparison_on):
+            assert_comparison_on("ci3d")("F1-homogeneous")
+    """
+    )
+    result = run_tiers(tiers_suite)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*tier ci3d: 15 of its models are in neither the zoo nor the store*"])
 
 
 def test_a_comparison_outside_the_tiers_grid_is_skipped(tiers_suite):
