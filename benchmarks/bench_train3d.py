@@ -23,22 +23,13 @@ import sys
 import time
 
 import torch
+from bench_train import matmul_gflops  # this folder's script: the same matmul rate, measured here
 
 from salcheck.cohort import make_any_cohort
 from salcheck.models.custom import build_network
 from salcheck.models.networks import training_flops_per_image
 from salcheck.store.tiers import get_tier
 from salcheck.training.loop import TrainConfig, train
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-    a @ b
-    t = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
 
 
 def steps_per_s(dims: int, size: int, batch: int = 8, steps: int = 6) -> float:
@@ -71,7 +62,7 @@ def epoch_seconds(tier_name: str) -> float:
 def main() -> None:
     torch.set_num_threads(1)
     epochs = float(sys.argv[1]) if len(sys.argv) > 1 else 25.0
-    peak = matmul_gflops()
+    peak = matmul_gflops(repeats=5)
     rate3d, rate2d = steps_per_s(3, 32), steps_per_s(2, 64, batch=32)
     flops3d = training_flops_per_image(
         build_network("convnet", 32, dims=3, generator=torch.Generator()), 32

@@ -25,6 +25,24 @@ if TYPE_CHECKING:
     from salcheck.science.dose_crossover import Crossover, DoseCurve
 
 
+def _outline(ax: Axes, rows: tuple[int, int], cols: tuple[int, int], colour: str, label: str) -> None:
+    """Outline the inclusive pixel box rows x cols on ``ax``."""
+    from matplotlib.patches import Rectangle  # matplotlib: slow to import, figures only
+
+    (r0, r1), (c0, c1) = rows, cols
+    ax.add_patch(
+        Rectangle(
+            (c0 - 0.5, r0 - 0.5),
+            c1 - c0 + 1,
+            r1 - r0 + 1,
+            fill=False,
+            edgecolor=colour,
+            linewidth=1.2,
+            label=label,
+        )
+    )
+
+
 def _pyplot() -> ModuleType:
     import matplotlib  # matplotlib: slow to import, figures only
 
@@ -42,24 +60,12 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def _boxes(ax: Axes, image_size: int) -> None:
-    from matplotlib.patches import Rectangle  # matplotlib: slow to import, figures only
 
     for box, colour, label in (
         (typical_box(image_size), "tab:orange", "R_typ"),
         (atypical_box(image_size), "tab:cyan", "R_atyp"),
     ):
-        (r0, r1), (c0, c1) = box.rows, box.cols
-        ax.add_patch(
-            Rectangle(
-                (c0 - 0.5, r0 - 0.5),
-                c1 - c0 + 1,
-                r1 - r0 + 1,
-                fill=False,
-                edgecolor=colour,
-                linewidth=1.2,
-                label=label,
-            )
-        )
+        _outline(ax, box.rows, box.cols, colour, label)
 
 
 def phantom_figure(path: Path, image_size: int, seed: int = 0) -> None:
@@ -133,24 +139,13 @@ def orthogonal_slices(volume: np.ndarray, box: Box3D) -> list[tuple[str, int, np
 
 def _outlines(ax: Axes, axis: int, index: int, boxes: Mapping[str, Box3D]) -> None:
     """Outline every box that the plane ``axis = index`` cuts, in the slice's coordinates."""
-    from matplotlib.patches import Rectangle  # matplotlib: slow to import, figures only
 
     for (label, box), colour in zip(boxes.items(), BOX_COLOURS, strict=False):
         ranges = (box.z, box.rows, box.cols)
         if not ranges[axis][0] <= index <= ranges[axis][1]:
             continue
-        (r0, r1), (c0, c1) = (ranges[a] for a in range(3) if a != axis)
-        ax.add_patch(
-            Rectangle(
-                (c0 - 0.5, r0 - 0.5),
-                c1 - c0 + 1,
-                r1 - r0 + 1,
-                fill=False,
-                edgecolor=colour,
-                linewidth=1.2,
-                label=label,
-            )
-        )
+        rows, cols = (ranges[a] for a in range(3) if a != axis)
+        _outline(ax, rows, cols, colour, label)
 
 
 def volume_slices_figure(
