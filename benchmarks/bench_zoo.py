@@ -42,12 +42,16 @@ from salcheck.store.tiers import get_tier
 
 
 def sizes(folder: Path) -> dict[str, float]:
+    """Megabytes (10^6 bytes) of the files, the weights among them, and on disk (the file
+    system's blocks, what ``du`` counts)."""
+    files_ = [p for p in folder.rglob("*") if p.is_file()]
     weights = sum(p.stat().st_size for p in folder.rglob(f"*{BLOB_SUFFIX}"))
-    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in files_)
     return {
-        "zoo_mb": total / 2**20,
-        "weights_mb": weights / 2**20,
-        "evaluations_mb": (total - weights) / 2**20,
+        "zoo_mb": total / 1e6,
+        "weights_mb": weights / 1e6,
+        "evaluations_mb": (total - weights) / 1e6,
+        "on_disk_mb": sum(p.stat().st_blocks * 512 for p in files_) / 1e6,
     }
 
 

@@ -112,6 +112,69 @@ def test_verify_names_each_failure(made):
     assert len(zoo.verify(root).problems) == 4
 
 
+def test_a_group_map_is_kept_once_and_every_entry_reads_back_whole(made, tmp_path):
+    """The three fabricated maps evaluations hold the same two group maps: the zoo keeps two
+    array files, and each entry read through the zoo equals the store's own."""
+    store, root, keys = made
+    arrays = sorted((root / TIER.tag / files.ARRAYS).iterdir())
+    assert len(arrays) == 2
+    on_disk = json.loads(_file(root, "maps", keys["maps"][0]).read_text())["entry"]
+    assert all(files.is_array_reference(v) for v in on_disk["maps"].values())
+    fresh = Store(tmp_path / "fresh", layers=files.zoo_layers(root))
+    for key in keys["maps"]:
+        assert fresh.get("maps", key) == store.get("maps", key)
+
+
+def test_pack_moves_inline_maps_into_shared_arrays_and_reads_back_equal(made, tmp_path):
+    """An entry an earlier salcheck wrote with its maps inline reads as it is, and ``pack``
+    rewrites it to name shared arrays (nothing else changes; a second pack rewrites nothing)."""
+    store, root, keys = made
+    path = _file(root, "maps", keys["maps"][1])
+    path.write_text(files.entry_json(store.get("maps", keys["maps"][1])))  # the inline form
+    shutil.rmtree(root / TIER.tag / files.ARRAYS)
+    (root / TIER.tag / files.ARRAYS).mkdir()
+    assert not zoo.verify(root).ok  # the two other entries now name missing arrays
+    for key in (keys["maps"][0], keys["maps"][2]):
+        _file(root, "maps", key).write_text(files.entry_json(store.get("maps", key)))
+    fresh = Store(tmp_path / "fresh", layers=files.zoo_layers(root))
+    assert fresh.get("maps", keys["maps"][1]) == store.get("maps", keys["maps"][1])
+    assert zoo.pack(root / TIER.tag) == 3
+    assert zoo.pack(root / TIER.tag) == 0
+    assert len(list((root / TIER.tag / files.ARRAYS).iterdir())) == 2
+    assert zoo.verify(root).ok
+    for key in keys["maps"]:
+        assert fresh.get("maps", key) == store.get("maps", key)
+
+
+def test_verify_names_a_missing_a_damaged_and_an_orphaned_array(made, tmp_path):
+    _, root, keys = made
+    folder = root / TIER.tag / files.ARRAYS
+    ones, zeros = (
+        json.loads(_file(root, "maps", keys["maps"][0]).read_text())["entry"]["maps"][g]["array"]
+        for g in ("typical", "atypical")
+    )
+    (folder / f"{ones}.json").unlink()  # missing: every entry naming it is reported
+    problems = zoo.verify(root).problems
+    assert sum(f"{ones[:12]}... is missing" in p for p in problems) == 3
+    damaged = folder / f"{zeros}.json"
+    damaged.write_text(damaged.read_text().replace('"scale"', '"scale" ', 1))
+    (folder / f"{'0' * 64}.json").write_text("{}")  # named by no entry (and not its hash)
+    problems = zoo.verify(root).problems
+    # the three entries naming it, and the file itself
+    assert sum(zeros[:12] in p and "does not match its name" in p for p in problems) == 4
+    assert any(f"{'0' * 64}.json: its text does not match its name" in p for p in problems)
+    orphan = json.dumps({"x": 1})
+    import hashlib
+
+    name = hashlib.sha256(orphan.encode()).hexdigest()
+    (folder / f"{name}.json").write_text(orphan)
+    assert any(f"{name}.json: no entry names it" in p for p in zoo.verify(root).problems)
+    warnings = []
+    user = Store(tmp_path / "user", layers=files.zoo_layers(root), warn=warnings.append)
+    assert user.get("maps", keys["maps"][0]) is None  # recomputed into the store, not trusted
+    assert "corrupted zoo entry" in warnings[0] and "does not match its name" in warnings[0]
+
+
 def test_add_skips_what_does_not_belong(tmp_path):
     store = Store(tmp_path / "store", layers=())
     keys = se.fill(store, n=1, status="failed")
@@ -124,7 +187,7 @@ def test_the_command_line_verifies_and_reports(made, capsys):
     _, root, _ = made
     assert main(["zoo", "verify", "--zoo", str(root)]) == 0
     assert (
-        "intact: checked 1 checks, 3 features, 3 maps, 3 models, 3 randomisation"
+        "intact: checked 2 arrays, 1 checks, 3 features, 3 maps, 3 models, 3 randomisation"
         in capsys.readouterr().out
     )
     assert main(["zoo", "status", "--zoo", str(root)]) == 0

@@ -128,9 +128,10 @@ def add_zoo(sub: Any) -> None:
     )
     z.add_argument(
         "action",
-        choices=["status", "verify", "add", "fetch"],
+        choices=["status", "verify", "add", "fetch", "pack"],
         help="status: what it holds; verify: every file; add: copy from --store; fetch: take a "
-        "commit's zoo/<tier>/ from --source",
+        "commit's zoo/<tier>/ from --source; pack: keep each group map of --tier once (entries "
+        "an earlier salcheck wrote with their maps inline)",
     )
     z.add_argument(
         "--zoo",
@@ -144,7 +145,7 @@ def add_zoo(sub: Any) -> None:
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:
-    """``salcheck zoo status | verify | add | fetch``."""
+    """``salcheck zoo status | verify | add | fetch | pack``."""
     from salcheck.store import zoo  # CLI start-up
 
     if args.action == "fetch":
@@ -166,6 +167,11 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         size = f"{found.megabytes:.1f} MB, {found.seconds:.1f} s"
         print(f"salcheck zoo: {root} {state}: checked {checked}, {size}")
         return 0 if found.ok else 1
+    if args.action == "pack":
+        layer = zoo.tier_dir(root, tier_of(args).tag)
+        n = zoo.pack(layer)
+        print(f"salcheck zoo: {layer}: {n} entries now name shared arrays")
+        return 0
     if args.action == "add":
         tier = tier_of(args)
         store = Store(store_root(args.store), layers=())

@@ -9,7 +9,9 @@ Loading is plain JSON and safetensors: no pickle anywhere.
 A store reads through to read-only *layers* (the committed model zoo, :mod:`salcheck.store.zoo`)
 laid out the same way: an entry or blob the store lacks is read from the first layer that holds
 it, checked exactly as the store's own, and never written there; what is computed goes to the
-store.
+store. A layer keeps each group map once, however many of its evaluations hold it
+(:data:`ARRAYS`); reading an entry puts its maps back (:func:`inline_arrays`), so a layer's
+entry reads exactly as the store's.
 Files are written atomically (temporary file, fsync, rename), so a crash or ``kill -9`` leaves
 the old state or the whole new file. A per-entry lock (``fcntl.flock``) makes two processes
 sharing a store wait for each other instead of computing the same entry twice. Every read
@@ -41,6 +43,12 @@ BLOB_SUFFIX = ".safetensors"
 KINDS = ("models", "features", "maps", "randomisation", "checks")
 
 Payload = dict[str, Any]
+#: A layer's folder of shared arrays: ``<layer>/arrays/<sha256>.json``, each the JSON form of one
+#: array (:func:`salcheck.store.schema.encode_array`) named by the sha256 of its text. An
+#: evaluation in a layer names its group maps as ``{"array": <sha256>}``: the Sobel and
+#: constant maps are one per test set and the untrained network's one per seed, so the zoo
+#: keeps them once instead of once per model.
+ARRAYS = "arrays"
 #: What reading a corrupted entry raises (InvalidRecord is a ValueError).
 CORRUPTED = (ValueError, KeyError, TypeError, RecursionError)
 
@@ -121,7 +129,7 @@ class Store:
         for layer in self.layers:
             path = layer / kind / f"{key}.json"
             try:
-                return _valid(kind, key, _read(path))
+                return _valid(kind, key, read_layer_entry(layer, path))
             except FileNotFoundError:
                 continue
             except CORRUPTED as exc:
@@ -240,6 +248,49 @@ def _read(path: Path) -> Payload:
     if data["sha256"] != checksum(entry):
         raise ValueError("checksum mismatch")
     return entry
+
+
+def array_text(encoded: Payload) -> str:
+    """The text of a shared array file (canonical JSON); its name is this text's sha256."""
+    return json.dumps(encoded, sort_keys=True)
+
+
+def is_array_reference(value: Any) -> bool:
+    """Whether ``value`` names a shared array (``{"array": <sha256>}``) instead of holding one."""
+    return isinstance(value, dict) and set(value) == {"array"}
+
+
+def read_array(layer: Path, sha256: Any) -> Payload:
+    """The JSON form of the shared array ``sha256`` of ``layer``; ValueError when the name is
+    not a sha256, the file is missing, or its text is not the one its name hashes."""
+    if not isinstance(sha256, str) or len(sha256) != 64 or set(sha256) - set("0123456789abcdef"):
+        raise ValueError(f"an array reference must be a sha256 (64 hex digits), got {sha256!r}")
+    path = layer / ARRAYS / f"{sha256}.json"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ValueError(f"its array {ARRAYS}/{sha256[:12]}... is missing") from None
+    if hashlib.sha256(text.encode()).hexdigest() != sha256:
+        raise ValueError(f"its array {ARRAYS}/{sha256[:12]}... does not match its name")
+    encoded = json.loads(text)
+    if not isinstance(encoded, dict):
+        raise ValueError(f"its array {ARRAYS}/{sha256[:12]}... is not an array's JSON form")
+    return encoded
+
+
+def inline_arrays(layer: Path, entry: Payload) -> Payload:
+    """``entry`` (read from ``layer``) with each group map it names read from the layer's
+    :data:`ARRAYS`; an entry that names none is returned as it is."""
+    maps = entry.get("maps")
+    if not isinstance(maps, dict) or not any(is_array_reference(v) for v in maps.values()):
+        return entry
+    inlined = {k: read_array(layer, v["array"]) if is_array_reference(v) else v for k, v in maps.items()}
+    return {**entry, "maps": inlined}
+
+
+def read_layer_entry(layer: Path, path: Path) -> Payload:
+    """The entry of a layer's file, checksum checked and its shared arrays put back."""
+    return inline_arrays(layer, _read(path))
 
 
 #: The environment variable naming the zoo folder (``none``: no zoo).

@@ -4,15 +4,21 @@ Train once, judge anywhere: a fresh clone reads the zoo instead of retraining. T
 store's layout (:mod:`salcheck.store.files`) without its format folder: ``zoo/<tier>/<kind>/
 <key>.json`` (each ``{"sha256", "entry"}``, checked on every read like a store entry) and
 ``zoo/<tier>/models/<key>.safetensors`` (float16 weights, their sha256 in the model's entry).
-No pickle anywhere. Every :class:`~salcheck.store.files.Store` reads the zoo as a read-only
-layer after its own entries; what is computed goes to the store, never to the zoo.
+An evaluation's group maps lie once in ``zoo/<tier>/arrays/<sha256>.json``, named by the
+evaluation (:data:`~salcheck.store.files.ARRAYS`): a null map that does not depend on the model
+is kept once, not once per model. No pickle anywhere. Every
+:class:`~salcheck.store.files.Store` reads the zoo as a read-only layer after its own entries;
+what is computed goes to the store, never to the zoo.
 
 ``add`` copies finished entries from a store: it adds files and rewrites none, so a long run
-can commit what it finished at any point. ``verify`` checks every file: its checksum, its record,
-its key against its content under this code's declared versions (a forgotten bump of
+can commit what it finished at any point. ``pack`` moves the group maps of entries written
+with their maps inline (by an earlier salcheck) into the shared arrays, reading each back
+equal. ``verify`` checks every file: its checksum, its record, its key against its content
+under this code's declared versions (a forgotten bump of
 :data:`~salcheck.store.keys.MODEL_FORMAT_VERSION` or
 :data:`~salcheck.store.keys.EVALUATION_VERSIONS` shows as entries of another version), and
-each model's weights against their sha256.
+each model's weights against their sha256, and every shared array against its name (one no
+entry names is reported too).
 
 Where: ``$SALCHECK_ZOO`` (``none`` reads no zoo: everything is computed afresh), else the
 ``zoo/`` folder of the source checkout salcheck runs from, else (an installed package) the
@@ -33,13 +39,18 @@ from typing import Any
 import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument
 from salcheck.store.files import (  # where the zoo is: beside where the store is
+    ARRAYS,
     BLOB_SUFFIX,
     CORRUPTED,
     KINDS,
     Store,
     _read,
     _valid,
+    array_text,
     entry_json,
+    inline_arrays,
+    is_array_reference,
+    read_layer_entry,
     zoo_layers,
     zoo_root,
 )
@@ -141,9 +152,48 @@ def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added
                     out.skipped.append(f"{kind}/{key} (weights missing)")
                     continue
                 atomic.write_bytes(target / kind / f"{key}{BLOB_SUFFIX}", blob)
-            atomic.write_text(dest, entry_json(entry))
+            atomic.write_text(dest, entry_json(share_arrays(target, entry)))
             out.copied[kind] += 1
     return out
+
+
+def share_arrays(layer: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with each inline group map written to ``layer``'s shared arrays (once: a file
+    already there is the same array, its name being its text's hash) and named by its sha256."""
+    maps = entry.get("maps")
+    if not isinstance(maps, dict) or not maps:
+        return entry
+    named = {}
+    for group, encoded in maps.items():
+        if is_array_reference(encoded):
+            named[group] = encoded
+            continue
+        text = array_text(encoded)
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        path = layer / ARRAYS / f"{sha}.json"
+        if not path.exists():
+            atomic.write_text(path, text)
+        named[group] = {"array": sha}
+    return {**entry, "maps": named}
+
+
+def pack(layer: Path) -> int:
+    """Move the inline group maps of ``layer``'s evaluations into its shared arrays; returns
+    how many entries were rewritten. Each rewritten entry is read back and must equal the one it
+    replaces (else ValueError, and that file is left as it was)."""
+    rewritten = 0
+    for kind in KINDS:
+        for path in sorted((layer / kind).glob("*.json")):
+            entry = _read(path)
+            maps = entry.get("maps")
+            if not isinstance(maps, dict) or all(is_array_reference(v) for v in maps.values()):
+                continue
+            shared = share_arrays(layer, entry)
+            if inline_arrays(layer, json.loads(entry_json(shared))["entry"]) != entry:
+                raise ValueError(f"{path}: its packed form does not read back equal; left as it was")
+            atomic.write_text(path, entry_json(shared))
+            rewritten += 1
+    return rewritten
 
 
 @dataclass
@@ -169,6 +219,7 @@ def verify(root: Path | None = None) -> Verified:
         out.problems.append(f"{root or zoo_root()}: no tier folder (<tier>/models/) to verify")
     for layer in layers:
         test_of_layer: set[str] = set()
+        named: set[str] = set()  # the shared arrays some entry names
         for kind in KINDS:
             folder = layer / kind
             names = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -176,7 +227,9 @@ def verify(root: Path | None = None) -> Verified:
                 out.checked[kind] += 1
                 where = f"{layer.name}/{kind}/{path.name}"
                 try:
-                    entry = _valid(kind, path.stem, _read(path))
+                    maps = _read(path).get("maps") or {}
+                    named |= {v["array"] for v in maps.values() if is_array_reference(v)}
+                    entry = _valid(kind, path.stem, read_layer_entry(layer, path))
                 except CORRUPTED as exc:
                     out.problems.append(f"{where}: {exc}")
                     continue
@@ -191,13 +244,31 @@ def verify(root: Path | None = None) -> Verified:
                 p.name for p in (folder.iterdir() if folder.is_dir() else []) if not _expected(kind, p)
             )
             out.problems += [f"{layer.name}/{kind}/{name}: not a zoo file" for name in stray]
+        out.problems += _check_arrays(layer, named, out)
         if len(test_of_layer) > 1:
             out.problems.append(f"{layer.name}: evaluations on {len(test_of_layer)} test sets")
     out.megabytes = (
-        sum(p.stat().st_size for layer in layers for p in layer.rglob("*") if p.is_file()) / 2**20
+        sum(p.stat().st_size for layer in layers for p in layer.rglob("*") if p.is_file()) / 1e6
     )
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _check_arrays(layer: Path, named: set[str], out: Verified) -> list[str]:
+    """Problems of ``layer``'s shared arrays: a file no entry names, or one whose text is not
+    the one its name hashes (an entry naming a missing or damaged array is reported with it)."""
+    folder = layer / ARRAYS
+    problems = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        out.checked[ARRAYS] += 1
+        where = f"{layer.name}/{ARRAYS}/{path.name}"
+        if path.suffix != ".json":
+            problems.append(f"{where}: not a zoo file")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != path.stem:
+            problems.append(f"{where}: its text does not match its name")
+        elif path.stem not in named:
+            problems.append(f"{where}: no entry names it")
+    return problems
 
 
 def _expected(kind: str, path: Path) -> bool:
@@ -268,7 +339,7 @@ def status(root: Path | None = None) -> list[dict[str, Any]]:
             except (ValueError, KeyError, TypeError):
                 continue  # verify names it
             cells.setdefault(cell, set()).add(seed)
-        size = sum(p.stat().st_size for p in layer.rglob("*") if p.is_file()) / 2**20
+        size = sum(p.stat().st_size for p in layer.rglob("*") if p.is_file()) / 1e6
         out.append(
             {
                 "tier": layer.name,
