@@ -8,11 +8,16 @@ per switch beside the poster's row, and each switch's *log-distance* to the post
 
     D = mean over datasets d and criteria k in (b, c, b†, c†) of | mean_s log x_{d,k,s} - log p_{d,k} |
 
-(x: salcheck's value on seed s; p: the poster's number). A switch is *settled* when ClinicaDL's
-own code (the poster's implementation) decides it, and salcheck follows the code whatever D
-says: the row ``ClinicaDL's code`` applies every settled decision. Each unsettled switch is then
-measured on top of that row, and adopted when it brings salcheck closer to the poster (lower D
-than ``ClinicaDL's code``); ``adopted`` combines them.
+(x: salcheck's value on seed s; p: the poster's number). A poster number is one training run,
+so D of the seed mean leaves out the poster's own run-to-run spread; :meth:`Row.single_run`
+gives the D of single runs instead, one seed per dataset against the poster, over every
+combination of seeds (the exact distribution a percentile bootstrap of one drawn seed per
+dataset approximates), and its central 95 % range. Every row trains with the tier's own stop
+rule (early stopping on the validation loss, as the tiers' models do). A switch is *settled*
+when ClinicaDL's own code (the poster's implementation) decides it, and salcheck follows the
+code whatever D says: the row ``ClinicaDL's code`` applies every settled decision. Each
+unsettled switch is then measured on top of that row, and adopted when it brings salcheck
+closer to the poster (lower D than ``ClinicaDL's code``); ``adopted`` combines them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 from salcheck.criteria import EvalProtocol
 from salcheck.engine.plan import Plan
 from salcheck.engine.tasks import Task
+from salcheck.errors import InvalidArgument
 from salcheck.saliency.resolve import MethodRef, resolve
 from salcheck.science.findings import CRITERIA_KEYS, POSTER
 from salcheck.store.files import Store
@@ -127,11 +133,46 @@ class Row:
         ]
         return float(np.mean(gaps)) if all(np.isfinite(gaps)) else math.nan
 
+    def single_run(self) -> np.ndarray:
+        """D of every single run: for seeds (s_hom, s_het), the mean over datasets and
+        criteria of | log x_{d,k,s_d} - log p_{d,k} |, one value per combination of seeds
+        (the criteria of one dataset come from one run, as the poster's do). NaN where a
+        value is not positive."""
+        sums = []
+        for d in DATASETS:
+            keys = [(i, k) for i, k in enumerate(CRITERIA_KEYS) if k in DISTANCE_KEYS]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logs = np.log(np.array([self.values[d][k] for _, k in keys], float))  # (K, S_d)
+            poster = np.log([POSTER[(d, "default")][i] for i, _ in keys])
+            sums.append(np.abs(logs - poster[:, None]).sum(0))  # (S_d,)
+        n_terms = len(DATASETS) * len(DISTANCE_KEYS)
+        total = sums[0][:, None] + sums[1][None, :]
+        return np.where(np.isfinite(total), total / n_terms, np.nan).ravel()
+
+    def single_run_range(self, level: float = 0.95) -> tuple[float, float]:
+        """The central ``level`` range of :meth:`single_run` (NaN when a run's D is undefined)."""
+        if not 0 < level < 1:
+            raise InvalidArgument(f"level must be in (0, 1), got {level!r}")
+        runs = self.single_run()
+        if not runs.size or not np.isfinite(runs).all():
+            return math.nan, math.nan
+        lo, hi = np.quantile(runs, [(1 - level) / 2, (1 + level) / 2])
+        return float(lo), float(hi)
+
 
 def baseline(tier: Tier) -> tuple[dict[str, Any], EvalProtocol]:
     """The baseline the switches change: ClinicaDL 1.x's batch 8, the best-loss model, the
-    study's 20 epochs without early stopping, and methods.md's definitions."""
-    return {"batch_size": 8, "selection": "loss", "epochs": 20, "patience": None}, EvalProtocol()
+    tier's own stop rule (its epochs cap and patience: early stopping on the validation loss)
+    and methods.md's definitions."""
+    return {"batch_size": 8, "selection": "loss"}, EvalProtocol()
+
+
+def stop_rule(tier: Tier) -> str:
+    """The stop rule every row trains with, in words (the tier's default training)."""
+    spec = tier.spec(DATASETS[0])
+    if spec.patience is None:
+        return f"{spec.epochs} epochs without early stopping"
+    return f"early stopping on the validation loss (patience {spec.patience}, cap {spec.epochs} epochs)"
 
 
 def _apply(
