@@ -71,11 +71,11 @@ def test_points_that_are_tier_cells_use_the_cells_exact_specs():
         share = dose_specs(CI, "share", seed)
         homogeneous = CI.spec("homogeneous", "default", seed)
         large = CI.spec("large", "default", seed)
-        assert size[2] == homogeneous and size[2].key() == homogeneous.key()
-        assert size[4] == large and size[4].key() == large.key()
-        assert share[1].key() == homogeneous.key()
+        assert size[4] == homogeneous and size[4].key() == homogeneous.key()
+        assert size[6] == large and size[6].key() == large.key()
+        assert share[2].key() == homogeneous.key()
         others = [s for s in size + share if s.key() not in (homogeneous.key(), large.key())]
-        assert len(others) == 9 and all(s.dataset == "homogeneous" for s in others)
+        assert len(others) == 12 and all(s.dataset == "homogeneous" for s in others)
     # the default models of the tier's own plan are the dose points' models: none is trained twice
     tier_models = {
         s.key() for s in cells_plan(CI, [("homogeneous", "default"), ("large", "default")]).models()
@@ -85,8 +85,8 @@ def test_points_that_are_tier_cells_use_the_cells_exact_specs():
 
 
 def test_n_atyp_is_the_cohorts_count_before_the_split():
-    assert [p.n_atyp for p in route_points(CI, "size")] == [13, 25, 50, 100, 200, 400]
-    assert [p.n_atyp for p in route_points(CI, "share")] == [25, 50, 75, 125, 175, 250]
+    assert [p.n_atyp for p in route_points(CI, "size")] == [13, 18, 25, 35, 50, 100, 200, 400]
+    assert [p.n_atyp for p in route_points(CI, "share")] == [13, 25, 50, 75, 125, 175, 250]
     rng = np.random.default_rng(0)
     for p in [*route_points(CI, "size")[:3], *route_points(CI, "share")]:
         cohort = p.spec(CI, 0).train_spec()
@@ -104,14 +104,14 @@ def test_a_drawn_cohort_holds_n_atyp_atypical_images():
 
 def test_the_share_route_mix_and_its_cells():
     points = route_points(CI, "share")
-    assert [p.cell for p in points] == [None, "homogeneous", None, None, None, None]
-    assert points[3].mix == (0.05, 0.95 - 0.25, 0.25)
+    assert [p.cell for p in points] == [None, None, "homogeneous", None, None, None, None]
+    assert points[4].mix == (0.05, 0.95 - 0.25, 0.25)
     assert all(p.n_per_class == 500 for p in points)
 
 
 def test_the_size_route_holds_the_tiers_cells_and_the_extended_point():
     paper = [p.n_per_class for p in route_points(get_tier("paper"), "size")]
-    assert paper == [125, 250, 500, 1000, 2000, 4000, 10_000]
+    assert paper == [125, 177, 250, 354, 500, 1000, 2000, 4000, 10_000]
     assert route_points(get_tier("paper"), "size")[-1].cell == "large"
     extended = route_points(CI, "size", DoseGrid.extended())
     assert extended[-1].n_per_class == 8000 and extended[-1].n_atyp == 800
@@ -164,25 +164,25 @@ def test_routes_by_name():
 def test_the_plan_trains_each_model_once_and_evaluates_the_method_and_every_null():
     plan = dose_plan(CI, "vanilla", "both", seeds=(0, 1))
     models = plan.models()
-    assert len(models) == 2 * 11  # 6 + 6 points per seed, the homogeneous cell shared
+    assert len(models) == 2 * 14  # 8 + 7 points per seed, the homogeneous cell shared
     parts = {}
     for t in plan.tasks:
         parts.setdefault(t.part, []).append(t)
-    assert len(parts["model"]) == len(parts["features"]) == 22
+    assert len(parts["model"]) == len(parts["features"]) == 28
     names = sorted({t.method.name for t in parts["maps"]})
     assert names == sorted(["Vanilla gradient", *(n.name for n in null_refs())])
-    assert len(parts["maps"]) == 22 * 5
+    assert len(parts["maps"]) == 28 * 5
     assert all(t.protocol == CI.evaluation for t in parts["maps"])
     size_only = dose_plan(CI, "vanilla", "size", seeds=(0, 1))
-    assert len(size_only.models()) == 12
+    assert len(size_only.models()) == 16
 
 
 def test_the_estimated_cost_counts_only_new_models():
     cost = estimate_cost(CI, seeds=SEEDS)
-    assert (cost.new_models, cost.reused_models) == (45, 10)
-    assert estimate_cost(CI).new_models == 9 * len(CI.seeds)  # the tier's own seeds by default
-    # 125+250+1000+4000 per class on the size route, 5 x 500 on the share route; 2 images/class
-    images = 2 * (125 + 250 + 1000 + 4000 + 5 * 500)
+    assert (cost.new_models, cost.reused_models) == (60, 10)
+    assert estimate_cost(CI).new_models == 12 * len(CI.seeds)  # the tier's own seeds by default
+    # 125+177+250+354+1000+4000 per class on the size route, 6 x 500 on the share route
+    images = 2 * (125 + 177 + 250 + 354 + 1000 + 4000 + 6 * 500)
     assert cost.train_s == pytest.approx(images / 1000 * 1.4 * 20 * 5)
     assert 0.3 < cost.hours(2) < 1.0
     assert estimate_cost(CI, grid=DoseGrid.extended()).hours(2) > cost.hours(2) + 0.25
@@ -275,7 +275,7 @@ def test_reading_computes_nothing_and_names_what_is_missing(tmp_path):
 def test_collect_reads_every_criterion_along_both_routes(data):
     assert set(data.curves) == set(CRITERIA) and data.routes == ROUTES
     b = data.curves[HEADLINE]["size"]
-    assert b.n_atyp.tolist() == [13, 25, 50, 100, 200, 400] and b.values.shape == (5, 6)
+    assert b.n_atyp.tolist() == [13, 18, 25, 35, 50, 100, 200, 400] and b.values.shape == (5, 8)
     assert b.seeds == SEEDS and b.scale == "log" and b.criterion == "b†"
     assert data.curves["a"]["share"].scale == "difference"
     assert np.all(data.curves["a"]["size"].level == 0.0)
@@ -284,19 +284,19 @@ def test_collect_reads_every_criterion_along_both_routes(data):
     expected = [
         0.02 * 50 * math.exp(_noise(CI.spec("homogeneous", "default", s).key(), 0.05)) for s in SEEDS
     ]
-    assert b.values[:, 2] == pytest.approx(expected)
+    assert b.values[:, 4] == pytest.approx(expected)
 
 
 def test_the_level_is_the_null_with_the_highest_mean_at_each_point(data):
     names = data.best_null[HEADLINE]["size"]
-    assert names[:5] == ("Random map",) * 5
-    assert names[5] == "Vanilla gradient of an untrained network"
+    assert names[:7] == ("Random map",) * 7
+    assert names[7] == "Vanilla gradient of an untrained network"
     level = data.curves[HEADLINE]["size"].level
     untrained = [
         1.5 * math.exp(_noise(CI.spec("homogeneous", "default", s, n_per_class=4000).key(), 0.05))
         for s in SEEDS
     ]
-    assert level[:, 5] == pytest.approx(untrained)  # per seed, the same models
+    assert level[:, 7] == pytest.approx(untrained)  # per seed, the same models
     random = [
         1.05 * math.exp(_noise(CI.spec("homogeneous", "default", s, n_per_class=125).key(), 0.05))
         for s in SEEDS

@@ -4,8 +4,8 @@ The dose-response study (:mod:`salcheck.studies.dose`) puts the criteria against
 number of atypical images in the training cohort, along two *routes* (:data:`ROUTES`):
 
 - ``size``: the set size at the homogeneous mix (errors, typical, atypical) = (0.05, 0.85,
-  0.10), :data:`SIZES` images per class (8,000 only by :meth:`DoseGrid.extended`: one point
-  that costs as much as the rest of the run);
+  0.10), :data:`SIZES` images per class (half-octave steps where the curves cross; 8,000 only
+  by :meth:`DoseGrid.extended`: one point that costs as much as the rest of the run);
 - ``share``: the atypical share s at the tier's homogeneous size (500 per class), errors 0.05,
   typical 0.95 - s, s in :data:`SHARES`.
 
@@ -40,13 +40,16 @@ ROUTES = ("size", "share")
 MIX: tuple[float, float, float] = PRESETS["homogeneous"].mix
 #: The share route's label errors.
 ERRORS = 0.05
-#: Images per class of the size route (doubling; the tier's homogeneous and large sizes are
-#: always added, they are cells the tier trains).
-SIZES = (125, 250, 500, 1000, 2000, 4000)
+#: Images per class of the size route: doubling, with half-octave steps (177, 354) from 125 to
+#: 500 per class, where the five-seed curves crossed their levels (n_atyp 13 to 50), so a
+#: crossover there is bracketed by points a factor sqrt 2 apart instead of 2 (the tier's
+#: homogeneous and large sizes are always added, they are cells the tier trains).
+SIZES = (125, 177, 250, 354, 500, 1000, 2000, 4000)
 #: Added by ``--extended``: 8,000 per class costs as much training as the rest of the ci run.
 EXTENDED_SIZES = (8000,)
-#: Atypical shares of the share route (0.10 is the homogeneous cell).
-SHARES = (0.05, 0.10, 0.15, 0.25, 0.35, 0.50)
+#: Atypical shares of the share route (0.10 is the homogeneous cell; 0.025 below 0.05, where
+#: the five-seed curves had already crossed at the smallest point).
+SHARES = (0.025, 0.05, 0.10, 0.15, 0.25, 0.35, 0.50)
 
 
 def n_atyp(n_per_class: int, mix: Sequence[float]) -> int:
@@ -177,9 +180,9 @@ def route_points(tier: Tier, route: str, grid: DoseGrid | None = None) -> list[D
     Examples:
         >>> from salcheck.store.tiers import get_tier
         >>> [p.n_atyp for p in route_points(get_tier("ci"), "size")]
-        [13, 25, 50, 100, 200, 400]
-        >>> [p.cell for p in route_points(get_tier("ci"), "share")][:3]
-        [None, 'homogeneous', None]
+        [13, 18, 25, 35, 50, 100, 200, 400]
+        >>> [p.cell for p in route_points(get_tier("ci"), "share")][:4]
+        [None, None, 'homogeneous', None]
     """
     check_choice("route", route, ROUTES)
     grid = grid or DoseGrid()
@@ -220,7 +223,7 @@ def dose_specs(tier: Tier, route: str, seed: int, grid: DoseGrid | None = None) 
     Examples:
         >>> from salcheck.store.tiers import get_tier
         >>> ci = get_tier("ci")
-        >>> dose_specs(ci, "size", 0)[2] == ci.spec("homogeneous", "default", 0)
+        >>> dose_specs(ci, "size", 0)[4] == ci.spec("homogeneous", "default", 0)
         True
     """
     check_seeds([seed])
