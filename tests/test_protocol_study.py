@@ -103,3 +103,5 @@ def test_the_page_prints_the_stop_rule_and_one_runs_range(tmp_path):
     lo, hi = rows["baseline"].single_run_range()
     assert f"| 0.347 | {lo:.3f}-{hi:.3f} |" in text
     assert not re.search(r"\bnan\b", text)
+    # c / c† run by run: seed 1 doubles c and c† alike, so both runs keep the poster's ratio
+    assert "| baseline | homogeneous | 1.00-2.00 | 1.00-2.00 | 1.26-1.26 | 1.26 | 2 of 2 |" in text
