@@ -1,7 +1,8 @@
 """The model zoo: its size, the time to verify it, whether float16 weights change a printed
 number, and the time to judge a new method from it.
 
-1. Size: megabytes on disk of ``zoo/<tier>`` (weights and evaluations apart).
+1. Size: megabytes (10^6 bytes) of the files of ``zoo/<tier>`` (weights and evaluations apart),
+   and of the file system's blocks they take (what ``du`` counts).
 2. Verify: seconds of ``salcheck zoo verify``'s check of every file.
 3. Rounding: the models of ``--cells`` (default: the default cells of homogeneous and
    heterogeneous) are retrained here in float32, as training leaves them, and the study's

@@ -4,8 +4,8 @@ The default suite reads only what it affords: three points of the size route (th
 mix) that the tier trains anyway or that cost little: half the homogeneous size (a point of the
 dose grid), the homogeneous cell and the large cell (ci: 250, 500, 2,000 per class; n_atyp 25,
 50, 200), and hypothesis draws points between them (30-80 % of the homogeneous size: 150-400
-per class at ci). The whole study (both routes and the null maps; about half an hour on two
-workers at ci) runs only with ``--salcheck-dose``; its committed report is
+per class at ci). The whole study (both routes and the null maps; about an hour on two
+workers at ci's ten seeds, cold) runs only with ``--salcheck-dose``; its committed report is
 ``reports/<tier>-dose.md``.
 
 Decision rule: Page's L trend test over seeds (the points ranked within each seed), three-way

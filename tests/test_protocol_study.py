@@ -54,8 +54,9 @@ def test_one_run_d_pairs_one_seed_per_dataset_over_every_combination():
     assert row.distance() == pytest.approx(math.log(2) / 2)
     lo, hi = row.single_run_range()
     assert 0.0 <= lo < row.distance() < hi <= math.log(2)
-    # three seeds on one dataset and two on the other: six single runs
-    assert _row({"homogeneous": [1.0, 2.0, 4.0], "heterogeneous": [1.0, 1.0]}).single_run().shape == (6,)
+    # three seeds on one dataset and two on the other: six single runs, each pair once
+    uneven = _row({"homogeneous": [1.0, 2.0, 4.0], "heterogeneous": [1.0, 1.0]}).single_run()
+    assert np.sort(uneven) == pytest.approx(np.repeat([0.0, math.log(2) / 2, math.log(2)], 2))
 
 
 def test_one_run_d_is_undefined_when_a_value_is_not_positive():
@@ -105,3 +106,10 @@ def test_the_page_prints_the_stop_rule_and_one_runs_range(tmp_path):
     assert not re.search(r"\bnan\b", text)
     # c / c† run by run: seed 1 doubles c and c† alike, so both runs keep the poster's ratio
     assert "| baseline | homogeneous | 1.00-2.00 | 1.00-2.00 | 1.26-1.26 | 1.26 | 2 of 2 |" in text
+    # c above the poster's ratio on one run, below it on the other
+    tilted = _row({d: [1.0, 1.0, 1.0] for d in DATASETS}, "tilted")
+    tilted.values["homogeneous"]["c"][:] = [5.3 * 3, 5.3 * 0.5, 5.3 * 0.6]
+    out = tmp_path / "tilted"
+    every = {name: _row({d: [1.0, 1.0, 1.0] for d in DATASETS}, name) for name in rows}
+    text = render_protocol({**every, "tilted": tilted}, tier, (0, 1, 2), out).read_text()
+    assert "| tilted | homogeneous | 0.50-3.00 | 1.00-1.00 | 0.63-3.79 | 1.26 | 2 of 3 |" in text

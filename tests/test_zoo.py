@@ -3,6 +3,7 @@ it (read-only) before it computes anything. Entries are fabricated (``store_entr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -10,6 +11,7 @@ import pytest
 import store_entries as se
 
 from salcheck.cli import main
+from salcheck.errors import InvalidArgument
 from salcheck.store import files, zoo
 from salcheck.store.files import Store
 from salcheck.store.keys import EVALUATION_VERSIONS
@@ -138,8 +140,8 @@ def test_pack_moves_inline_maps_into_shared_arrays_and_reads_back_equal(made, tm
         _file(root, "maps", key).write_text(files.entry_json(store.get("maps", key)))
     fresh = Store(tmp_path / "fresh", layers=files.zoo_layers(root))
     assert fresh.get("maps", keys["maps"][1]) == store.get("maps", keys["maps"][1])
-    assert zoo.pack(root / TIER.tag) == 3
-    assert zoo.pack(root / TIER.tag) == 0
+    assert zoo.pack(root / TIER.tag).rewritten == 3
+    assert zoo.pack(root / TIER.tag).rewritten == 0
     assert len(list((root / TIER.tag / files.ARRAYS).iterdir())) == 2
     assert zoo.verify(root).ok
     for key in keys["maps"]:
@@ -161,11 +163,9 @@ def test_verify_names_a_missing_a_damaged_and_an_orphaned_array(made, tmp_path):
     (folder / f"{'0' * 64}.json").write_text("{}")  # named by no entry (and not its hash)
     problems = zoo.verify(root).problems
     # the three entries naming it, and the file itself
-    assert sum(zeros[:12] in p and "does not match its name" in p for p in problems) == 4
-    assert any(f"{'0' * 64}.json: its text does not match its name" in p for p in problems)
+    assert sum(zeros[:12] in p and "match its name" in p for p in problems) == 4
+    assert any(f"{'0' * 64}.json: its bytes do not match its name" in p for p in problems)
     orphan = json.dumps({"x": 1})
-    import hashlib
-
     name = hashlib.sha256(orphan.encode()).hexdigest()
     (folder / f"{name}.json").write_text(orphan)
     assert any(f"{name}.json: no entry names it" in p for p in zoo.verify(root).problems)
@@ -173,6 +173,79 @@ def test_verify_names_a_missing_a_damaged_and_an_orphaned_array(made, tmp_path):
     user = Store(tmp_path / "user", layers=files.zoo_layers(root), warn=warnings.append)
     assert user.get("maps", keys["maps"][0]) is None  # recomputed into the store, not trusted
     assert "corrupted zoo entry" in warnings[0] and "does not match its name" in warnings[0]
+
+
+def test_what_is_not_an_entry_or_an_array_is_reported_never_a_crash(made, tmp_path):
+    """A checksummed list where an entry belongs, maps that are not a dict, an array file
+    holding a list: each is a corrupted zoo file, named, and computed afresh."""
+    _, root, keys = made
+    path = _file(root, "maps", keys["maps"][0])
+    path.write_text(files.entry_json([1, 2]))  # type: ignore[arg-type]
+    other = _file(root, "maps", keys["maps"][1])
+    entry = json.loads(other.read_text())["entry"]
+    other.write_text(files.entry_json({**entry, "maps": ["x"]}))
+    warnings = []
+    user = Store(tmp_path / "user", layers=files.zoo_layers(root), warn=warnings.append)
+    assert user.get("maps", keys["maps"][0]) is None and user.get("maps", keys["maps"][1]) is None
+    assert len(warnings) == 2 and all("corrupted zoo entry" in w for w in warnings)
+    problems = zoo.verify(root).problems
+    assert any(path.name in p and "must be a JSON object" in p for p in problems)
+    assert any(other.name in p for p in problems)
+    listed = json.dumps([1])
+    name = hashlib.sha256(listed.encode()).hexdigest()
+    (root / TIER.tag / files.ARRAYS / f"{name}.json").write_text(listed)
+    third = _file(root, "maps", keys["maps"][2])
+    entry = json.loads(third.read_text())["entry"]
+    third.write_text(files.entry_json({**entry, "maps": {"typical": {"array": name}}}))
+    assert any(third.name in p and "is not an array's JSON form" in p for p in zoo.verify(root).problems)
+
+
+def test_pack_names_a_damaged_entry_packs_the_rest_and_removes_only_orphans(made, tmp_path):
+    store, root, keys = made
+    layer = root / TIER.tag
+    for key in keys["maps"]:  # every entry back to its inline form
+        _file(root, "maps", key).write_text(files.entry_json(store.get("maps", key)))
+    damaged = _file(root, "features", keys["features"][0])
+    damaged.write_text(damaged.read_text().replace('"status"', '"status" ', 1)[:-5])
+    orphan = json.dumps({"x": 1})
+    orphan_name = f"{hashlib.sha256(orphan.encode()).hexdigest()}.json"
+    (layer / files.ARRAYS / orphan_name).write_text(orphan)
+    packed = zoo.pack(layer)
+    assert packed.rewritten == 3 and not packed.removed  # a damaged entry: no array is removed
+    assert len(packed.problems) == 1 and damaged.name in packed.problems[0]
+    damaged.write_text(files.entry_json(store.get("features", keys["features"][0])))
+    again = zoo.pack(layer)
+    assert again.rewritten == 0 and again.removed == [
+        f"{hashlib.sha256(orphan.encode()).hexdigest()}.json"
+    ]
+    assert zoo.verify(root).ok
+    with pytest.raises(InvalidArgument, match="is not a zoo tier folder"):
+        zoo.pack(tmp_path / "nowhere")
+
+
+def test_pack_finishes_an_entry_packed_in_part(made, tmp_path):
+    store, root, keys = made
+    path = _file(root, "maps", keys["maps"][0])
+    entry = json.loads(path.read_text())["entry"]
+    whole = store.get("maps", keys["maps"][0])
+    path.write_text(
+        files.entry_json({**entry, "maps": {**entry["maps"], "typical": whole["maps"]["typical"]}})
+    )
+    packed = zoo.pack(root / TIER.tag)
+    assert packed.rewritten == 1 and not packed.problems
+    fresh = Store(tmp_path / "fresh", layers=files.zoo_layers(root))
+    assert fresh.get("maps", keys["maps"][0]) == whole
+
+
+def test_add_repairs_a_damaged_array_file_it_would_name(made, tmp_path):
+    store, root, keys = made
+    folder = root / TIER.tag / files.ARRAYS
+    for path in folder.iterdir():
+        path.write_text("damaged")
+    for key in keys["maps"]:
+        _file(root, "maps", key).unlink()
+    zoo.add(store, root, TIER, keys["models"])
+    assert zoo.verify(root).ok
 
 
 def test_add_skips_what_does_not_belong(tmp_path):

@@ -169,9 +169,14 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         return 0 if found.ok else 1
     if args.action == "pack":
         layer = zoo.tier_dir(root, tier_of(args).tag)
-        n = zoo.pack(layer)
-        print(f"salcheck zoo: {layer}: {n} entries now name shared arrays")
-        return 0
+        packed = zoo.pack(layer)
+        for problem in packed.problems:
+            print(f"  {problem}")
+        print(
+            f"salcheck zoo: {layer}: {packed.rewritten} entries rewritten to name shared arrays, "
+            f"{len(packed.removed)} arrays no entry named removed, {len(packed.problems)} problem(s)"
+        )
+        return 1 if packed.problems else 0
     if args.action == "add":
         tier = tier_of(args)
         store = Store(store_root(args.store), layers=())

@@ -71,7 +71,8 @@ def bias_table(rows: dict[str, Row]) -> list[str]:
             poster = POSTER[(d, "default")]
             c = np.array(row.values[d]["c"], float) / poster[CRITERIA_KEYS.index("c")]
             cd = np.array(row.values[d]["c_dagger"], float) / poster[CRITERIA_KEYS.index("c_dagger")]
-            ratio = np.array(row.values[d]["c"], float) / np.array(row.values[d]["c_dagger"], float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.array(row.values[d]["c"], float) / np.array(row.values[d]["c_dagger"], float)
             target = poster[CRITERIA_KEYS.index("c")] / poster[CRITERIA_KEYS.index("c_dagger")]
             lines.append(
                 f"| {table_text(name)} | {d} | {_span(c)} | {_span(cd)} | {_span(ratio)} | "
@@ -87,12 +88,12 @@ def _span(x: np.ndarray) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:.3f}" if np.isfinite(x) else "undefined (a value is not positive)"
+    return f"{x:.3f}" if np.isfinite(x) else "undefined (a value is not positive, or missing)"
 
 
 def _range(bounds: tuple[float, float]) -> str:
     lo, hi = bounds
-    return f"{lo:.3f}-{hi:.3f}" if np.isfinite(lo) else "undefined (a value is not positive)"
+    return f"{lo:.3f}-{hi:.3f}" if np.isfinite(lo) else "undefined (a value is not positive, or missing)"
 
 
 def render_protocol(rows: dict[str, Row], tier: Tier, seeds: tuple[int, ...], out: str | Path) -> Path:
@@ -149,8 +150,8 @@ def render_protocol(rows: dict[str, Row], tier: Tier, seeds: tuple[int, ...], ou
         "",
         "## The c and c† bias, run by run",
         "",
-        "c is above the poster's and c† below it; since a poster number is one run, each of "
-        "salcheck's runs is set against the poster's one: the range over seeds of c and c† "
+        "Where salcheck's c and c† stand against the poster's: since a poster number is one run, "
+        "each of salcheck's runs is set against the poster's one: the range over seeds of c and c† "
         "divided by the poster's, and of c / c† (Rest cancels in it: the typical map's mean in "
         "R_typ against the atypical map's in R_atyp) against the poster's c / c†. A bias that "
         "single runs spread around would leave some runs at or below the poster's ratio.",

@@ -243,7 +243,11 @@ def _valid(kind: str, key: str | None, entry: Any) -> Payload:
 
 
 def _read(path: Path) -> Payload:
-    data = json.loads(path.read_text())
+    return checked(json.loads(path.read_text()))
+
+
+def checked(data: Any) -> Payload:
+    """The entry of a file's parsed JSON ``{"sha256", "entry"}``, its checksum verified."""
     entry = data["entry"]
     if data["sha256"] != checksum(entry):
         raise ValueError("checksum mismatch")
@@ -251,8 +255,13 @@ def _read(path: Path) -> Payload:
 
 
 def array_text(encoded: Payload) -> str:
-    """The text of a shared array file (canonical JSON); its name is this text's sha256."""
+    """The text of a shared array file (canonical JSON); its name is :func:`array_name` of it."""
     return json.dumps(encoded, sort_keys=True)
+
+
+def array_name(data: str | bytes) -> str:
+    """The name of a shared array file: the sha256 of its bytes (UTF-8 for text)."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
 def is_array_reference(value: Any) -> bool:
@@ -260,31 +269,47 @@ def is_array_reference(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"array"}
 
 
-def read_array(layer: Path, sha256: Any) -> Payload:
-    """The JSON form of the shared array ``sha256`` of ``layer``; ValueError when the name is
-    not a sha256, the file is missing, or its text is not the one its name hashes."""
+def array_references(entry: Any) -> list[Any]:
+    """The shared arrays an entry names (none when it is not an entry with a dict of maps)."""
+    maps = entry.get("maps") if isinstance(entry, dict) else None
+    if not isinstance(maps, dict):
+        return []
+    return [v["array"] for v in maps.values() if is_array_reference(v)]
+
+
+def read_array(layer: Path, sha256: Any, cache: dict[str, Payload] | None = None) -> Payload:
+    """The JSON form of the shared array ``sha256`` of ``layer`` (kept in ``cache`` when given);
+    ValueError when the name is not a sha256, the file is missing, or its bytes are not the ones
+    its name hashes, or not an object's JSON."""
+    if cache is not None and sha256 in cache:
+        return cache[sha256]
     if not isinstance(sha256, str) or len(sha256) != 64 or set(sha256) - set("0123456789abcdef"):
         raise ValueError(f"an array reference must be a sha256 (64 hex digits), got {sha256!r}")
-    path = layer / ARRAYS / f"{sha256}.json"
+    where = f"{ARRAYS}/{sha256[:12]}..."
     try:
-        text = path.read_text()
+        data = (layer / ARRAYS / f"{sha256}.json").read_bytes()
     except FileNotFoundError:
-        raise ValueError(f"its array {ARRAYS}/{sha256[:12]}... is missing") from None
-    if hashlib.sha256(text.encode()).hexdigest() != sha256:
-        raise ValueError(f"its array {ARRAYS}/{sha256[:12]}... does not match its name")
-    encoded = json.loads(text)
+        raise ValueError(f"its array {where} is missing") from None
+    if array_name(data) != sha256:
+        raise ValueError(f"its array {where} does not match its name")
+    encoded = json.loads(data)
     if not isinstance(encoded, dict):
-        raise ValueError(f"its array {ARRAYS}/{sha256[:12]}... is not an array's JSON form")
+        raise ValueError(f"its array {where} is not an array's JSON form (an object)")
+    if cache is not None:
+        cache[sha256] = encoded
     return encoded
 
 
-def inline_arrays(layer: Path, entry: Payload) -> Payload:
+def inline_arrays(layer: Path, entry: Any, cache: dict[str, Payload] | None = None) -> Any:
     """``entry`` (read from ``layer``) with each group map it names read from the layer's
-    :data:`ARRAYS`; an entry that names none is returned as it is."""
-    maps = entry.get("maps")
-    if not isinstance(maps, dict) or not any(is_array_reference(v) for v in maps.values()):
+    :data:`ARRAYS`; anything that names none (not an entry, no maps) is returned as it is, for
+    the record check to judge."""
+    if not array_references(entry):
         return entry
-    inlined = {k: read_array(layer, v["array"]) if is_array_reference(v) else v for k, v in maps.items()}
+    inlined = {
+        k: read_array(layer, v["array"], cache) if is_array_reference(v) else v
+        for k, v in entry["maps"].items()
+    }
     return {**entry, "maps": inlined}
 
 

@@ -13,8 +13,8 @@ what is computed goes to the store, never to the zoo.
 ``add`` copies finished entries from a store: it adds files and rewrites none, so a long run
 can commit what it finished at any point. ``pack`` moves the group maps of entries written
 with their maps inline (by an earlier salcheck) into the shared arrays, reading each back
-equal. ``verify`` checks every file: its checksum, its record, its key against its content
-under this code's declared versions (a forgotten bump of
+equal, and removes array files no entry names. ``verify`` checks every file: its checksum, its
+record, its key against its content under this code's declared versions (a forgotten bump of
 :data:`~salcheck.store.keys.MODEL_FORMAT_VERSION` or
 :data:`~salcheck.store.keys.EVALUATION_VERSIONS` shows as entries of another version), and
 each model's weights against their sha256, and every shared array against its name (one no
@@ -46,11 +46,13 @@ from salcheck.store.files import (  # where the zoo is: beside where the store i
     Store,
     _read,
     _valid,
+    array_name,
+    array_references,
     array_text,
+    checked,
     entry_json,
     inline_arrays,
     is_array_reference,
-    read_layer_entry,
     zoo_layers,
     zoo_root,
 )
@@ -157,43 +159,88 @@ def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added
     return out
 
 
-def share_arrays(layer: Path, entry: dict[str, Any]) -> dict[str, Any]:
-    """``entry`` with each inline group map written to ``layer``'s shared arrays (once: a file
-    already there is the same array, its name being its text's hash) and named by its sha256."""
+def _shared_form(entry: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(``entry`` naming each inline group map by its sha256, the texts of those arrays by name).
+    Pure: nothing is written."""
     maps = entry.get("maps")
     if not isinstance(maps, dict) or not maps:
-        return entry
-    named = {}
+        return entry, {}
+    named, texts = {}, {}
     for group, encoded in maps.items():
         if is_array_reference(encoded):
             named[group] = encoded
             continue
         text = array_text(encoded)
-        sha = hashlib.sha256(text.encode()).hexdigest()
-        path = layer / ARRAYS / f"{sha}.json"
-        if not path.exists():
-            atomic.write_text(path, text)
+        sha = array_name(text)
+        texts[sha] = text
         named[group] = {"array": sha}
-    return {**entry, "maps": named}
+    return {**entry, "maps": named}, texts
 
 
-def pack(layer: Path) -> int:
-    """Move the inline group maps of ``layer``'s evaluations into its shared arrays; returns
-    how many entries were rewritten. Each rewritten entry is read back and must equal the one it
-    replaces (else ValueError, and that file is left as it was)."""
-    rewritten = 0
+def _write_arrays(layer: Path, texts: dict[str, str]) -> None:
+    """Write each array file that is missing or damaged (its bytes not the ones its name hashes;
+    its name is its content, so rewriting it is safe beside another writer)."""
+    for sha, text in texts.items():
+        path = layer / ARRAYS / f"{sha}.json"
+        if not path.exists() or array_name(path.read_bytes()) != sha:
+            atomic.write_text(path, text)
+
+
+def share_arrays(layer: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with each inline group map written once to ``layer``'s shared arrays and named
+    by its sha256. The arrays are written before the caller writes the entry, so an entry never
+    names a missing array (a crash between the two leaves an array no entry names: see
+    :func:`pack`)."""
+    shared, texts = _shared_form(entry)
+    _write_arrays(layer, texts)
+    return shared
+
+
+@dataclass
+class Packed:
+    """What :func:`pack` did: entries rewritten, arrays no entry named (removed), problems."""
+
+    rewritten: int = 0
+    removed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def pack(layer: Path) -> Packed:
+    """Move the inline group maps of ``layer``'s evaluations into its shared arrays, then remove
+    the array files no entry names (left by an interrupted ``add``). Each rewritten entry must
+    read back equal to the one it replaces before anything of it is written; an entry that
+    cannot be read is a problem (named, left as it is, and no array is removed)."""
+    if not (layer / "models").is_dir():
+        raise InvalidArgument(f"{layer} is not a zoo tier folder (it has no models/ folder)")
+    out = Packed()
+    named: set[str] = set()
     for kind in KINDS:
         for path in sorted((layer / kind).glob("*.json")):
-            entry = _read(path)
-            maps = entry.get("maps")
-            if not isinstance(maps, dict) or all(is_array_reference(v) for v in maps.values()):
-                continue
-            shared = share_arrays(layer, entry)
-            if inline_arrays(layer, json.loads(entry_json(shared))["entry"]) != entry:
-                raise ValueError(f"{path}: its packed form does not read back equal; left as it was")
-            atomic.write_text(path, entry_json(shared))
-            rewritten += 1
-    return rewritten
+            try:
+                entry = _read(path)
+                named |= set(array_references(entry))
+                maps = entry.get("maps") if isinstance(entry, dict) else None
+                if not isinstance(maps, dict) or all(is_array_reference(v) for v in maps.values()):
+                    continue
+                whole = inline_arrays(layer, entry)  # an entry already partly packed, whole
+                shared, texts = _shared_form(whole)
+                back = json.loads(entry_json(shared))["entry"]
+                back["maps"] = {g: json.loads(texts[v["array"]]) for g, v in back["maps"].items()}
+                if back != whole:
+                    raise ValueError("its packed form does not read back equal")
+                _write_arrays(layer, texts)
+                atomic.write_text(path, entry_json(shared))
+                named |= set(texts)
+                out.rewritten += 1
+            except CORRUPTED as exc:
+                out.problems.append(f"{layer.name}/{kind}/{path.name}: {exc}; left as it was")
+    folder = layer / ARRAYS
+    if not out.problems and folder.is_dir():
+        for path in sorted(folder.glob("*.json")):
+            if path.stem not in named:
+                path.unlink()
+                out.removed.append(path.name)
+    return out
 
 
 @dataclass
@@ -219,7 +266,8 @@ def verify(root: Path | None = None) -> Verified:
         out.problems.append(f"{root or zoo_root()}: no tier folder (<tier>/models/) to verify")
     for layer in layers:
         test_of_layer: set[str] = set()
-        named: set[str] = set()  # the shared arrays some entry names
+        named: set[str] = set()  # the shared arrays some entry names (damaged ones included)
+        arrays: dict[str, dict[str, Any]] = {}  # each read, checked against its name, once
         for kind in KINDS:
             folder = layer / kind
             names = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -227,9 +275,9 @@ def verify(root: Path | None = None) -> Verified:
                 out.checked[kind] += 1
                 where = f"{layer.name}/{kind}/{path.name}"
                 try:
-                    maps = _read(path).get("maps") or {}
-                    named |= {v["array"] for v in maps.values() if is_array_reference(v)}
-                    entry = _valid(kind, path.stem, read_layer_entry(layer, path))
+                    data = json.loads(path.read_text())
+                    named |= {str(a) for a in array_references(data.get("entry"))}
+                    entry = _valid(kind, path.stem, inline_arrays(layer, checked(data), arrays))
                 except CORRUPTED as exc:
                     out.problems.append(f"{where}: {exc}")
                     continue
@@ -244,7 +292,7 @@ def verify(root: Path | None = None) -> Verified:
                 p.name for p in (folder.iterdir() if folder.is_dir() else []) if not _expected(kind, p)
             )
             out.problems += [f"{layer.name}/{kind}/{name}: not a zoo file" for name in stray]
-        out.problems += _check_arrays(layer, named, out)
+        out.problems += _check_arrays(layer, named, set(arrays), out)
         if len(test_of_layer) > 1:
             out.problems.append(f"{layer.name}: evaluations on {len(test_of_layer)} test sets")
     out.megabytes = (
@@ -254,9 +302,11 @@ def verify(root: Path | None = None) -> Verified:
     return out
 
 
-def _check_arrays(layer: Path, named: set[str], out: Verified) -> list[str]:
-    """Problems of ``layer``'s shared arrays: a file no entry names, or one whose text is not
-    the one its name hashes (an entry naming a missing or damaged array is reported with it)."""
+def _check_arrays(layer: Path, named: set[str], read: set[str], out: Verified) -> list[str]:
+    """Problems of ``layer``'s shared arrays: a file no entry names (``salcheck zoo pack``
+    removes it), or one whose bytes are not the ones its name hashes (those already ``read``
+    through an entry were checked then; an entry naming a missing or damaged array is reported
+    with it)."""
     folder = layer / ARRAYS
     problems = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
@@ -264,10 +314,10 @@ def _check_arrays(layer: Path, named: set[str], out: Verified) -> list[str]:
         where = f"{layer.name}/{ARRAYS}/{path.name}"
         if path.suffix != ".json":
             problems.append(f"{where}: not a zoo file")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != path.stem:
-            problems.append(f"{where}: its text does not match its name")
+        elif path.stem not in read and array_name(path.read_bytes()) != path.stem:
+            problems.append(f"{where}: its bytes do not match its name")
         elif path.stem not in named:
-            problems.append(f"{where}: no entry names it")
+            problems.append(f"{where}: no entry names it (salcheck zoo pack removes it)")
     return problems
 
 

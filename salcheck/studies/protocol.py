@@ -124,30 +124,32 @@ class Row:
     values: dict[str, dict[str, list[float]]]  # dataset -> criterion -> per seed
 
     def distance(self) -> float:
-        """D: the mean absolute log-distance to the poster (see the module docstring)."""
-        gaps = [
-            abs(float(np.mean(np.log(self.values[d][k]))) - math.log(POSTER[(d, "default")][i]))
-            for d in DATASETS
-            for i, k in enumerate(CRITERIA_KEYS)
-            if k in DISTANCE_KEYS
-        ]
+        """D: the mean absolute log-distance to the poster (see the module docstring); NaN
+        when a value is not positive."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gaps = [
+                abs(float(np.mean(np.log(self.values[d][k]))) - math.log(POSTER[(d, "default")][i]))
+                for d in DATASETS
+                for i, k in enumerate(CRITERIA_KEYS)
+                if k in DISTANCE_KEYS
+            ]
         return float(np.mean(gaps)) if all(np.isfinite(gaps)) else math.nan
 
     def single_run(self) -> np.ndarray:
-        """D of every single run: for seeds (s_hom, s_het), the mean over datasets and
+        """D of every single run: for one seed s_d per dataset, the mean over datasets and
         criteria of | log x_{d,k,s_d} - log p_{d,k} |, one value per combination of seeds
         (the criteria of one dataset come from one run, as the poster's do). NaN where a
         value is not positive."""
-        sums = []
+        keys = [(i, k) for i, k in enumerate(CRITERIA_KEYS) if k in DISTANCE_KEYS]
+        total = np.zeros(())
         for d in DATASETS:
-            keys = [(i, k) for i, k in enumerate(CRITERIA_KEYS) if k in DISTANCE_KEYS]
             with np.errstate(divide="ignore", invalid="ignore"):
                 logs = np.log(np.array([self.values[d][k] for _, k in keys], float))  # (K, S_d)
             poster = np.log([POSTER[(d, "default")][i] for i, _ in keys])
-            sums.append(np.abs(logs - poster[:, None]).sum(0))  # (S_d,)
-        n_terms = len(DATASETS) * len(DISTANCE_KEYS)
-        total = sums[0][:, None] + sums[1][None, :]
-        return np.where(np.isfinite(total), total / n_terms, np.nan).ravel()
+            gaps = np.abs(logs - poster[:, None]).sum(0)  # (S_d,)
+            total = np.add.outer(total, gaps)  # one axis per dataset
+        mean = total / (len(DATASETS) * len(keys))
+        return np.where(np.isfinite(mean), mean, np.nan).ravel()
 
     def single_run_range(self, level: float = 0.95) -> tuple[float, float]:
         """The central ``level`` range of :meth:`single_run` (NaN when a run's D is undefined)."""
