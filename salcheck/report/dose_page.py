@@ -270,7 +270,11 @@ def render_dose(data: DoseData, verdicts: DoseVerdicts, out: str | Path) -> Path
         "",
         "Does each criterion rise with n_atyp? Page's L test, seeds as blocks, the points in "
         "order of n_atyp; the reverse order gives the p of a fall. F2 (more data, better maps) "
-        "restated on the curve is b, b†, c, c† replicated along the size route.",
+        "restated on the curve is b, b†, c, c† replicated along the size route. The tier "
+        "report's F2 is a narrower test (the large cell against the homogeneous cell, seed by "
+        "seed, and beyond every null map), so it can be inconclusive where this trend over "
+        "every point of the route, on the method's values alone, replicates: two questions, "
+        "not a conflict.",
         "",
         *trends_table(data, verdicts),
         "",
