@@ -91,8 +91,8 @@ def test_a_drawn_point_keeps_the_trend(
 #: Skipped before any fixture computes (a marker is read before fixtures are set up).
 dose_opt_in = pytest.mark.skipif(
     "not config.getoption('salcheck_dose')",
-    reason="the whole dose-response study (both routes with the null maps; about half an hour on "
-    "two workers at ci) runs only with --salcheck-dose; read reports/<tier>-dose.md",
+    reason="the whole dose-response study (both routes with the null maps; about an hour on two "
+    "workers at ci, cold) runs only with --salcheck-dose; read reports/<tier>-dose.md",
 )
 
 

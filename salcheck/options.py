@@ -113,7 +113,7 @@ OPTIONS: dict[str, Option] = {
             "dose",
             "run the whole dose-response study (salcheck dose --run: both routes, the method and "
             "the null maps) and check that the routes fall on one curve; off by default (about "
-            "half an hour on two workers at the ci tier)",
+            "an hour on two workers at the ci tier, cold)",
             action="store_true",
         ),
     )
