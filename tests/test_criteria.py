@@ -218,3 +218,39 @@ def test_every_drawn_roi_lies_in_its_region_box(spec, seed):
         assert masks.any(axis=(1, 2)).all()
         assert not (masks & ~r[inside]).any(), f"{inside} ROI pixels outside R_{inside}"
         assert not (masks & r[outside]).any(), f"{inside} ROI pixels inside R_{outside}"
+
+
+def test_rank_metrics_equal_their_per_image_definitions():
+    """The vectorised ROC-AUC and relevance rank accuracy give, bit for bit, what the
+    one-image definitions give (scipy's average ranks; the stable top-K of |m|), on ties,
+    zeros, a NaN, and empty, full and one-pixel masks."""
+    from scipy.stats import rankdata
+
+    from salcheck.criteria.localisation import relevance_rank_accuracy, roc_auc
+
+    def auc_one(a, s):
+        n_pos, n_neg = int(s.sum()), s.size - int(s.sum())
+        if not (n_pos and n_neg):
+            return np.nan
+        return (rankdata(a)[s].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+    def rra_one(a, s):
+        k = int(s.sum())
+        return s[np.argsort(-a, kind="stable")[:k]].mean() if k else np.nan
+
+    rng = np.random.default_rng(7)
+    for trial in range(24):
+        a = np.abs(rng.normal(size=(12, 9, 9)))
+        if trial % 2:
+            a = np.round(a, 1)  # ties, at the K-th value too
+        a[3, :4] = 0.0
+        m = rng.random((12, 9, 9)) < 0.3
+        m[0], m[1], m[2] = False, True, False
+        m[2, 4, 4] = True
+        if trial % 3 == 0:
+            a[5, 0, 0] = np.nan
+        flat_a, flat_m = a.reshape(12, -1), m.reshape(12, -1)
+        want_auc = [auc_one(x, s) for x, s in zip(flat_a, flat_m, strict=True)]
+        want_rra = [rra_one(x, s) for x, s in zip(flat_a, flat_m, strict=True)]
+        assert np.array_equal(roc_auc(a, m), want_auc, equal_nan=True)
+        assert np.array_equal(relevance_rank_accuracy(a, m), want_rra, equal_nan=True)

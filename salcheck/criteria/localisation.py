@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy.stats import rankdata
 
 from salcheck.criteria.base import Criterion, Inputs
 from salcheck.errors import InvalidArgument
@@ -44,25 +43,59 @@ def relevance_mass_accuracy(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 
 def relevance_rank_accuracy(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per image: the share of its K = |mask| highest |m| pixels inside the mask, ties at the
+    K-th value taken first in row-major order. All images at once: the K-th largest value t
+    from one sort of values, then every pixel above t and the first (K - #above) equal to t."""
     a, s = _check(maps, masks)
+    k = s.sum(1)
     out = np.full(len(a), np.nan)
-    for i in range(len(a)):
-        k = int(s[i].sum())
-        if k:
-            top = np.argsort(-a[i], kind="stable")[:k]
-            out[i] = s[i, top].mean()
+    finite = np.isfinite(a).all(1)
+    if finite.any():
+        af, sf, kf = a[finite], s[finite], k[finite]
+        t = np.sort(af, axis=1)[np.arange(len(af)), np.clip(af.shape[1] - kf, 0, af.shape[1] - 1)]
+        above = af > t[:, None]
+        tied = af == t[:, None]
+        first_tied = tied & (np.cumsum(tied, axis=1) <= (kf - above.sum(1))[:, None])
+        hits = ((above | first_tied) & sf).sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[finite] = np.where(kf > 0, hits / kf, np.nan)
+    for i in np.flatnonzero(~finite):  # NaN in a map: the stable sort's order, one image
+        if k[i]:
+            out[i] = s[i, np.argsort(-a[i], kind="stable")[: k[i]]].mean()
     return out
 
 
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of each row, ties given their average (scipy's ``rankdata`` per row): one
+    sort per row; tied values are contiguous in any sorted order, so their average is exact."""
+    order = np.argsort(a, axis=1)
+    ordered = np.take_along_axis(a, order, axis=1)
+    n = a.shape[1]
+    j = np.broadcast_to(np.arange(n), a.shape)
+    starts = np.ones(a.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(a.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, j, 0), axis=1)
+    last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, j, n - 1), 1), axis=1), 1)
+    ranks = np.empty(a.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=1)
+    return ranks
+
+
 def roc_auc(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per image, by the Mann-Whitney U of its mask pixels' |m| ranks (average ranks on ties):
+    (sum of mask ranks - n_pos (n_pos + 1) / 2) / (n_pos n_neg); NaN for an empty or full
+    mask, or a map holding NaN."""
     a, s = _check(maps, masks)
+    n_pos = s.sum(1)
+    n_neg = s.shape[1] - n_pos
     out = np.full(len(a), np.nan)
-    for i in range(len(a)):
-        n_pos = int(s[i].sum())
-        n_neg = s.shape[1] - n_pos
-        if n_pos and n_neg:
-            ranks = rankdata(a[i])
-            out[i] = (ranks[s[i]].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    ok = np.isfinite(a).all(1) & (n_pos > 0) & (n_neg > 0)
+    if ok.any():
+        ranks = _average_ranks(a[ok])
+        u = np.where(s[ok], ranks, 0.0).sum(1) - n_pos[ok] * (n_pos[ok] + 1) / 2  # halves: exact
+        out[ok] = u / (n_pos[ok] * n_neg[ok])
     return out
 
 

@@ -12,11 +12,12 @@ training here) and keeps the float path the same whatever the core count.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -367,14 +368,41 @@ class _InProcess(contextlib.AbstractContextManager[Any]):
             yield from fn(*args)
 
 
+#: The local worker pools of this process, one per worker count, kept between plans: a session
+#: that executes many small plans (the property suite's drawn cohorts, one plan per example)
+#: starts its workers (each importing torch: seconds) once, not once per plan.
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def shared_pool(workers: int) -> ProcessPoolExecutor:
+    """This process's pool of ``workers`` spawned workers (started on first use, again after a
+    failure broke it); the workers exit with this process."""
+    pool = _POOLS.get(workers)
+    if pool is None or getattr(pool, "_broken", False):
+        pool = _POOLS[workers] = process_pool(workers)
+    return pool
+
+
+def close_pools() -> None:
+    """Stop every kept pool (at exit, and after a plan is interrupted or fails)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.shutdown(cancel_futures=True)
+
+
+atexit.register(close_pools)
+
+
 class _Pool(contextlib.AbstractContextManager[Any]):
-    """A local process pool (spawn), one torch thread per worker."""
+    """A local process pool (spawn), one torch thread per worker, kept for the next plan
+    (:func:`shared_pool`) unless this one ends in an error or an interrupt."""
 
     def __init__(self, workers: int) -> None:
-        self.pool = process_pool(workers)  # spawned workers that exit when this process dies
+        self.pool = shared_pool(workers)
 
-    def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown(cancel_futures=True)
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # its queued tasks are cancelled and its workers stopped
+            close_pools()
 
     def map(self, jobs: Iterable[_Job]) -> Iterator[Outcome]:
         futures = [self.pool.submit(fn, *args) for fn, args in jobs]
