@@ -223,8 +223,9 @@ def test_claims_on_the_model_alone_take_the_reference_record_whatever_the_method
         "F1-x": entry(INCONCLUSIVE),  # reads the method's maps
     }
     (tmp_path / record_name("ci", "Vanilla gradient")).write_text(
-        json.dumps({"record_version": RECORD_VERSION, "verdicts": ref})
+        json.dumps({"record_version": RECORD_VERSION, "gate_alpha": 0.1, "verdicts": ref})
     )
+    ref = {k: {**v, "gate_alpha": 0.1} for k, v in ref.items()}  # each entry carries its record's
     comparisons = {
         "A-x": Comparison("A-x", 7, "a > 0.8", ("homogeneous", "default", "a"), 0.8, scale="diff"),
         "F1-x": Comparison(

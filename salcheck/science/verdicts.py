@@ -11,8 +11,11 @@ The gate (:func:`gate`) is a pure function of a record entry and the verdict now
 
 - same seeds and same digest: the numbers were re-read, not re-measured: "re-read, unchanged",
   with the status of the recorded outcome, never "replicated";
-- recorded replicated: passes while p_forward < :data:`GATE_ALPHA` (0.2, so float noise from
-  another machine cannot flip CI), fails beyond it or when now undecidable;
+- recorded replicated: passes while p_forward < the record's ``gate_alpha``, fails beyond it or
+  when now undecidable. ``gate_alpha`` is set by the tier's stability measurement
+  (:func:`salcheck.science.stability.gate_threshold`: the furthest a replicated comparison fell
+  on another float path) when one is written beside the records or shipped with the package,
+  else :data:`GATE_ALPHA` (0.2, unmeasured);
 - recorded contradicted: expected to fail (xfail) while it does not replicate; fails (a stale
   record) when it now replicates at alpha;
 - recorded inconclusive: xfail while inconclusive; FAILS when now contradicted; passes when
@@ -40,12 +43,16 @@ import salcheck.atomic as atomic
 from salcheck.errors import InvalidArgument
 from salcheck.provenance import git_commit
 from salcheck.science.findings import ALL, Comparison
+from salcheck.science.stability import read_measurement, stability_name
 from salcheck.science.stats import ALPHA, OUTCOMES, Verdict
 
 if TYPE_CHECKING:
     from salcheck.store.view import ResultsView
 
+#: The gate's threshold where no stability measurement sets one (see :func:`gate_alpha_for`).
 GATE_ALPHA = 0.2
+#: Where the package ships its records and the stability measurements.
+SHIPPED = Path(__file__).resolve().parents[1] / "properties" / "verdicts"
 RECORD_VERSION = 2
 STATUSES = ("pass", "fail", "xfail")
 #: The status a recorded outcome gives a run that re-reads (or reproduces) it.
@@ -121,11 +128,29 @@ def verdict_dict(
     }
 
 
-def build_record(view: ResultsView, comparisons: dict[str, Comparison] | None = None) -> dict[str, Any]:
+def gate_alpha_for(tag: str, directory: str | Path | None = None) -> tuple[float, str]:
+    """The gate threshold for records of tier ``tag``, and where it comes from: the stability
+    measurement ``<tag>-stability.json`` in ``directory``, else the one the package ships, else
+    :data:`GATE_ALPHA` (unmeasured)."""
+    for where in ([Path(directory)] if directory is not None else []) + [SHIPPED]:
+        path = where / stability_name(tag)
+        if path.exists():
+            m = read_measurement(path)
+            return float(m["gate_alpha"]), f"{stability_name(tag)} (measured at {m.get('git_commit')})"
+    return GATE_ALPHA, "unmeasured default"
+
+
+def build_record(
+    view: ResultsView,
+    comparisons: dict[str, Comparison] | None = None,
+    directory: str | Path | None = None,
+) -> dict[str, Any]:
     """Decide every comparison (default: :data:`~salcheck.science.findings.ALL`) on ``view``
-    (a ResultsView); cells it lacks are left out."""
+    (a ResultsView); cells it lacks are left out. Its gate threshold is :func:`gate_alpha_for`
+    (``directory``: where the record goes)."""
     decided = view.findings_available(ALL if comparisons is None else comparisons)
     seeds = list(view.seeds)
+    threshold, source = gate_alpha_for(tier_tag(view.tier), directory)
     out = {
         key: verdict_dict(f.verdict, seeds, f.own if f.rule is not None else None)
         for key, f in decided.items()
@@ -138,7 +163,8 @@ def build_record(view: ResultsView, comparisons: dict[str, Comparison] | None = 
         "seeds": seeds,
         "protocol": getattr(view, "protocol_id", None),
         "alpha": ALPHA,
-        "gate_alpha": GATE_ALPHA,
+        "gate_alpha": threshold,
+        "gate_alpha_from": source,
         "git_commit": git_commit(),
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "verdicts": out,
@@ -151,7 +177,7 @@ def write_record(
     """Write the view's record of ``comparisons`` (:func:`build_record`) atomically under
     ``directory``; returns its path."""
     path = Path(directory) / record_name(tier_tag(view.tier), view.method_name)
-    record = build_record(view, comparisons)
+    record = build_record(view, comparisons, directory)
     atomic.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return path
 
@@ -183,13 +209,16 @@ def read_record(path: str | Path) -> dict[str, Any]:
 
 
 def recorded_entries(directory: str | Path | None, tier: str, method: str) -> dict[str, dict[str, Any]]:
-    """key -> record entry for (tier, method); empty when no record exists."""
+    """key -> record entry for (tier, method), each with its record's ``gate_alpha``; empty
+    when no record exists."""
     if directory is None:
         return {}
     path = Path(directory) / record_name(tier, method)
     if not path.exists():
         return {}
-    return dict(read_record(path)["verdicts"])
+    record = read_record(path)
+    threshold = record.get("gate_alpha", GATE_ALPHA)
+    return {k: {**v, "gate_alpha": threshold} for k, v in record["verdicts"].items()}
 
 
 #: Criteria read from the network's features, the same for every saliency method.
@@ -260,7 +289,8 @@ def gate(
     if same_seeds and entry.get("digest") == now.digest() and recorded == now.outcome:
         why = f"re-read, unchanged: {_recorded_text(entry)}, the same values; not a replication"
         return GateResult(EXPECTED_STATUS[recorded], f"{now.message()} [{why}]")
-    status, why = _PATHS[recorded](now)
+    threshold = float(entry.get("gate_alpha", GATE_ALPHA))
+    status, why = _from_replicated(now, threshold) if recorded == "replicated" else _PATHS[recorded](now)
     if recorded == "inconclusive" and entry.get("own_outcome") == "replicated" and status == "xfail":
         status, why = _own_fell(own) or (status, why)
     changed = now.outcome != recorded
@@ -283,12 +313,12 @@ def _own_fell(own: Decided | None) -> tuple[str, str] | None:
     return "fail", f"recorded inconclusive by the null rule alone; its own test FELL to {own.outcome}"
 
 
-def _from_replicated(now: Decided) -> tuple[str, str]:
+def _from_replicated(now: Decided, threshold: float = GATE_ALPHA) -> tuple[str, str]:
     if now.outcome == "undecidable":
         return "fail", "recorded replicated, now undecidable"
-    if now.p_forward is not None and now.p_forward < GATE_ALPHA:
-        return "pass", f"recorded replicated; the gate holds while p < {GATE_ALPHA:g}"
-    return "fail", f"FELL from replicated beyond the gate (p >= {GATE_ALPHA:g})"
+    if now.p_forward is not None and now.p_forward < threshold:
+        return "pass", f"recorded replicated; the gate holds while p < {threshold:.3g}"
+    return "fail", f"FELL from replicated beyond the gate (p >= {threshold:.3g})"
 
 
 def _from_contradicted(now: Decided) -> tuple[str, str]:
