@@ -242,7 +242,10 @@ def test_agreement_counts_each_pair_of_outcomes():
     lines = agreement({"signs": here}, ("ci tier", recorded))
     text = "\n".join(lines)
     # 4 decided pairs: (rep, rep), (rep, inc), (inc, rep), (con, con): 2 agree.
-    assert "**signs**: 2 of 4 agree (50%); of the 2 replicated at the ci tier, 1 replicate here." in text
+    assert (
+        "**signs**: 2 of 4 agree (50%, 95 % interval 7%-93%); of the 2 replicated at the ci tier, "
+        "1 replicate here." in text
+    )
     row = next(line for line in lines if line.startswith("| replicated |"))
     assert row == "| replicated | 1 | 0 | 1 | 0 |"
     assert agreement({"signs": here}, ("ci tier", {}))[-1] == ""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import stats
 
 from salcheck.report.verdict_table import count, headline, rounding_line, verdict_rows
 from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIGNS, SYMBOLS
@@ -390,6 +391,18 @@ def power_lines(own: list[Verdict], n_now: int) -> list[str]:
 OUTCOME_ORDER = ("replicated", "contradicted", "inconclusive", "undecidable")
 
 
+def agreement_interval(agree: int, n: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 95 % interval of an agreement rate ``agree / n``
+    (``scipy.stats.binomtest(...).proportion_ci``), treating comparisons as independent trials.
+
+    Examples:
+        >>> [round(x, 3) for x in agreement_interval(8, 10)]
+        [0.444, 0.975]
+    """
+    ci = stats.binomtest(agree, n).proportion_ci(confidence_level=0.95, method="exact")
+    return float(ci.low), float(ci.high)
+
+
 def agreement(families: dict[str, dict[str, Any]], beside: tuple[str, dict[str, str]]) -> list[str]:
     """How far another tier's recorded verdicts (``beside``: title, key -> outcome) predict
     this tier's: per family, a cross-table of outcomes, the agreement rate, and each
@@ -410,8 +423,10 @@ def agreement(families: dict[str, dict[str, Any]], beside: tuple[str, dict[str, 
             continue
         same = sum(a == b for a, b in pairs)
         trusted = [b for a, b in pairs if a == "replicated"]
+        low, high = agreement_interval(same, len(pairs))
         lines += [
-            f"**{family}**: {same} of {len(pairs)} agree ({same / len(pairs):.0%}); of the "
+            f"**{family}**: {same} of {len(pairs)} agree ({same / len(pairs):.0%}, 95 % interval "
+            f"{low:.0%}-{high:.0%}); of the "
             f"{len(trusted)} replicated at the {title}, {trusted.count('replicated')} replicate here.",
             "",
             f"| {title} \\\\ this tier | " + " | ".join(OUTCOME_ORDER) + " |",
