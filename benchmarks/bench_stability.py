@@ -90,10 +90,12 @@ def main() -> None:
         if args.float_path == "grouped"
         else f"{args.threads} torch threads in one worker against 1 per worker"
     )
+    reference = view(store, tier.seeds)
     measurement = build_measurement(
         tier.name,
+        reference.method_name,
         list(tier.seeds),
-        decide(view(store, tier.seeds)),
+        decide(reference),
         {
             DISJOINT_SEEDS: (
                 {"seeds": list(args.other_seeds), "cells": len(cells)},

@@ -14,7 +14,6 @@ from salcheck.science.stability import (
     build_measurement,
     gate_threshold,
     read_measurement,
-    replicated_drops,
     stability_name,
     write_measurement,
 )
@@ -23,6 +22,8 @@ from salcheck.science.verdicts import (
     GATE_ALPHA,
     build_record,
     gate,
+    gate_alpha_for,
+    read_record,
     recorded_entries,
     verdict_dict,
     write_record,
@@ -86,8 +87,8 @@ SEEDS_RERUN = {
 
 
 def measured(float_path=FLOAT, seeds=SEEDS_RERUN):
-    reruns = {FLOAT_PATH: ({"seeds": [0, 1]}, float_path), DISJOINT_SEEDS: ({"seeds": [2, 3]}, seeds)}
-    return build_measurement("ci", [0, 1], REFERENCE, reruns)
+    reruns = {FLOAT_PATH: ({"seeds": SEEDS}, float_path), DISJOINT_SEEDS: ({"seeds": [5, 6]}, seeds)}
+    return build_measurement("ci", "Vanilla gradient", SEEDS, REFERENCE, reruns)
 
 
 def test_the_threshold_is_the_furthest_float_path_fall_of_a_replicated_comparison():
@@ -106,16 +107,22 @@ def test_the_threshold_is_the_furthest_float_path_fall_of_a_replicated_compariso
     }
 
 
-def test_the_threshold_is_never_below_alpha_and_an_undecidable_rerun_counts_as_lost():
+def test_the_threshold_is_never_below_alpha_and_an_undecidable_rerun_is_listed_not_counted():
     steady = {"F1": _v("replicated", 0.001), "F2": _v("replicated", 0.002)}
     assert gate_threshold(measured(float_path=steady)) == ALPHA
-    lost = {"F1": _v("undecidable", None), "F2": _v("replicated", 0.002)}
-    assert replicated_drops(
-        measured()["reference"], measured(float_path=lost)["reruns"][FLOAT_PATH]["outcomes"]
-    ) == {
-        "F1": 1.0,
-        "F2": 0.002,
-    }
+    m = measured(float_path={"F1": _v("undecidable", None), "F2": _v("replicated", 0.002)})
+    assert m["reruns"][FLOAT_PATH]["replicated_drops"] == {"F2": 0.002}
+    assert m["reruns"][FLOAT_PATH]["lost_to_undecidable"] == ["F1"]
+    assert m["gate_alpha"] == ALPHA  # one lost comparison does not switch the gate off
+
+
+def test_a_partial_float_path_cannot_set_a_threshold():
+    with pytest.raises(
+        InvalidArgument, match=r"lacks 1 comparison\(s\) replicated on the reference: \['F2'\]"
+    ):
+        measured(float_path={"F1": _v("replicated", 0.002)})
+    with pytest.raises(InvalidArgument, match="p_forward None is not a number"):
+        measured(float_path={"F1": _v("replicated", None), "F2": _v("replicated", 0.002)})
 
 
 def test_a_measurement_round_trips_and_a_bad_one_is_refused_by_name(tmp_path):
@@ -127,6 +134,8 @@ def test_a_measurement_round_trips_and_a_bad_one_is_refused_by_name(tmp_path):
         (lambda m: m.update(stability_version=0), "stability_version 0"),
         (lambda m: m["reruns"].pop(FLOAT_PATH), "no 'float_path' rerun"),
         (lambda m: m["reference"]["F1"].update(outcome="holds"), "outcome 'holds'"),
+        (lambda m: m["reruns"][FLOAT_PATH]["outcomes"].pop("F2"), "lacks 1 comparison"),
+        (lambda m: m.pop("method"), "no 'method'"),
     ]:
         m = measured()
         tamper(m)
@@ -135,10 +144,13 @@ def test_a_measurement_round_trips_and_a_bad_one_is_refused_by_name(tmp_path):
             read_measurement(path)
         assert str(path) in str(info.value)
     with pytest.raises(InvalidArgument, match="rerun names must be among"):
-        build_measurement("ci", [0], REFERENCE, {"other": ({}, FLOAT)})
+        build_measurement("ci", "m", [0], REFERENCE, {"other": ({}, FLOAT)})
 
 
-def test_a_record_carries_the_measured_threshold_and_the_gate_holds_to_it(tmp_path):
+def test_a_record_carries_the_measured_threshold_and_the_gate_holds_to_it(tmp_path, monkeypatch):
+    import salcheck.science.verdicts as verdicts
+
+    monkeypatch.setattr(verdicts, "SHIPPED", tmp_path / "nothing shipped")
     comparisons = {"F1-homogeneous": Comparison("k", 1, "c", 1.0, 1.0)}
     unmeasured = build_record(FakeView(), comparisons, tmp_path)
     assert (unmeasured["gate_alpha"], unmeasured["gate_alpha_from"]) == (
@@ -155,13 +167,40 @@ def test_a_record_carries_the_measured_threshold_and_the_gate_holds_to_it(tmp_pa
     assert 0.094 < NEAR.p_forward < GATE_ALPHA
     assert gate(entry(REPLICATED), other_run(NEAR_D), SEEDS).status == "pass"
     fell = gate({**entry(REPLICATED), "gate_alpha": 0.094}, other_run(NEAR_D), SEEDS)
-    assert fell.status == "fail" and "beyond the gate (p >= 0.094)" in fell.message
+    assert fell.status == "fail" and "beyond the gate (p > 0.094)" in fell.message
     held = gate({**entry(REPLICATED), "gate_alpha": 0.094}, other_run(STRONG), SEEDS)
-    assert held.status == "pass" and "p < 0.094" in held.message
+    assert held.status == "pass" and "p <= 0.094" in held.message
+    # At the threshold itself the rerun that set it passes: only a further drop fails.
+    at = gate({**entry(REPLICATED), "gate_alpha": NEAR.p_forward}, other_run(NEAR_D), SEEDS)
+    assert at.status == "pass"
     assert gate({**entry(REPLICATED), "gate_alpha": 0.5}, WEAK, SEEDS).status == "pass"
+    against = paired_test([1.0] * 5, [math.exp(d) for d in STRONG], claim="reversed")
+    assert against.outcome == "contradicted"
+    assert gate({**entry(REPLICATED), "gate_alpha": 1.0}, against, SEEDS).status == "fail"
+
+
+def test_a_measurement_of_another_method_or_seeds_does_not_set_a_records_threshold(tmp_path):
+    write_measurement(measured(), tmp_path)
+    nothing = tmp_path / "nothing shipped"
+    assert gate_alpha_for("ci", "Vanilla gradient", SEEDS, tmp_path, nothing)[0] == 0.094
+    for method, seeds in [("my method", SEEDS), ("Vanilla gradient", [5, 6, 7, 8, 9])]:
+        threshold, source = gate_alpha_for("ci", method, seeds, tmp_path, nothing)
+        assert threshold == GATE_ALPHA and "not this record's" in source
+    assert gate_alpha_for("ci3d", "Vanilla gradient", SEEDS, tmp_path, nothing) == (
+        GATE_ALPHA,
+        "unmeasured default",
+    )
+
+
+@pytest.mark.parametrize("bad", [None, "abc", 0.01, 1.5, True])
+def test_a_record_with_a_bad_threshold_is_refused_by_name(tmp_path, bad):
+    path = tmp_path / "ci-x.json"
+    path.write_text(json.dumps({"record_version": 2, "gate_alpha": bad, "verdicts": {}}))
+    with pytest.raises(InvalidArgument, match=r"gate_alpha .*must be a number in \[0.05, 1\]"):
+        read_record(path)
 
 
 def test_the_threshold_reads_real_verdicts():
     strong = paired_test([3, 4, 5, 4, 3], [1, 1, 1, 1, 1], claim="x > y")
-    m = build_measurement("ci", [0], {"x": strong}, {FLOAT_PATH: ({}, {"x": NEAR})})
+    m = build_measurement("ci", "m", [0], {"x": strong}, {FLOAT_PATH: ({}, {"x": NEAR})})
     assert m["gate_alpha"] == NEAR.p_forward == 5 / 32

@@ -117,7 +117,7 @@ def test_recorded_replicated():
     assert held.status == "pass" and held.changed
     assert "CHANGED from replicated to inconclusive" in held.message and "gate holds" in held.message
     fell = gate(entry(REPLICATED), other_run("weak"), SEEDS)
-    assert fell.status == "fail" and "FELL from replicated beyond the gate (p >= 0.2)" in fell.message
+    assert fell.status == "fail" and "FELL from replicated beyond the gate (p > 0.2)" in fell.message
     assert "recorded replicated on seeds [0, 1, 2, 3, 4] (p = 0.0312)" in fell.message
     assert gate(entry(REPLICATED), other_run("strong", -1), SEEDS).status == "fail"
     assert gate(entry(REPLICATED), UNDECIDABLE, SEEDS).status == "fail"

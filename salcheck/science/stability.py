@@ -12,7 +12,11 @@ outcome and the exact test's p_forward on the reference (the tier's seeds) and o
 
 The gate threshold (:func:`gate_threshold`) is the largest p_forward that a comparison
 *replicated* on the reference reaches on the float path, and never below alpha: a recorded
-*replicated* fails when it drops further than float noise moves one in the measurement. Seed
+*replicated* fails when it drops further than float noise moves one in the measurement (p
+above the threshold). A rerun that cannot decide a comparison (undecidable) is listed apart,
+not counted as a p; a rerun that lacks a comparison replicated on the reference is refused.
+The measurement is of one method on one tier's seeds, and a record takes its threshold only
+when its tier, method and seeds are the measurement's. Seed
 choice is measured beside it and does not enter the threshold, because the gate refuses a
 record on other seeds (:func:`salcheck.science.verdicts.gate`): a verdict on other seeds is held
 to alpha, as one with no record.
@@ -79,22 +83,42 @@ def compare(
     }
 
 
+def lost(ref: Mapping[str, Mapping[str, Any]], other: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The comparisons replicated on ``ref`` that ``other`` cannot decide (undecidable: a model
+    that did not learn, a value that is not finite); listed apart, not in the threshold."""
+    return sorted(
+        k
+        for k, r in ref.items()
+        if r["outcome"] == "replicated" and other.get(k, {}).get("outcome") == "undecidable"
+    )
+
+
 def replicated_drops(
     ref: Mapping[str, Mapping[str, Any]], other: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, float]:
-    """key -> p_forward on ``other`` of each comparison replicated on ``ref`` (1.0 where the
-    rerun is undecidable: it lost the comparison altogether)."""
+    """key -> p_forward on ``other`` of each comparison replicated on ``ref`` and decided on
+    ``other`` (an undecidable rerun is :func:`lost`, not a p); a comparison replicated on
+    ``ref`` that ``other`` lacks raises InvalidArgument: a partial rerun cannot set a
+    threshold."""
+    missing = sorted(k for k, r in ref.items() if r["outcome"] == "replicated" and k not in other)
+    if missing:
+        msg = f"the rerun lacks {len(missing)} comparison(s) replicated on the reference: {missing[:5]}"
+        raise InvalidArgument(msg)
     out: dict[str, float] = {}
     for k, r in ref.items():
-        if r["outcome"] != "replicated" or k not in other:
+        if r["outcome"] != "replicated" or other[k]["outcome"] == "undecidable":
             continue
         p = other[k].get("p_forward")
-        out[k] = 1.0 if p is None else float(p)
+        if not isinstance(p, int | float):
+            msg = f"{k}: p_forward {p!r} is not a number on a decided rerun"
+            raise InvalidArgument(msg)
+        out[k] = float(p)
     return out
 
 
 def gate_threshold(measurement: Mapping[str, Any]) -> float:
-    """max(alpha, the largest float-path p_forward of a comparison replicated on the reference).
+    """max(alpha, the largest float-path p_forward of a comparison replicated on the reference);
+    the gate passes a recorded *replicated* while p <= it.
 
     Examples:
         >>> m = {"reference": {"x": {"outcome": "replicated", "p_forward": 0.001}},
@@ -109,6 +133,7 @@ def gate_threshold(measurement: Mapping[str, Any]) -> float:
 
 def build_measurement(
     tier: str,
+    method: str,
     reference_seeds: list[int],
     reference: Mapping[str, Verdict | None],
     reruns: Mapping[str, tuple[dict[str, Any], Mapping[str, Verdict | None]]],
@@ -124,6 +149,7 @@ def build_measurement(
     out: dict[str, Any] = {
         "stability_version": STABILITY_VERSION,
         "tier": tier,
+        "method": method,
         "reference_seeds": list(reference_seeds),
         "alpha": ALPHA,
         "git_commit": git_commit(),
@@ -139,6 +165,7 @@ def build_measurement(
             "outcomes": other,
             "counts": compare(ref, other),
             "replicated_drops": drops,
+            "lost_to_undecidable": lost(ref, other),
             "largest_drop": max(drops.values(), default=None),
         }
     out["gate_alpha"] = gate_threshold(out) if FLOAT_PATH in reruns else None
@@ -165,6 +192,9 @@ def _check(data: Any) -> None:
         for key, v in entries.items():
             if v["outcome"] not in OUTCOMES:
                 raise ValueError(f"{where} {key}: outcome {v['outcome']!r} not in {OUTCOMES}")
+    for key in ("tier", "method", "reference_seeds"):
+        if key not in data:
+            raise ValueError(f"no {key!r}")
     expected = gate_threshold(data)
     if data.get("gate_alpha") != expected:
         raise ValueError(
@@ -179,7 +209,7 @@ def read_measurement(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
         _check(data)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidArgument) as exc:
         msg = (
             f"stability measurement {path} is unreadable ({type(exc).__name__}: {exc}); "
             "measure it again with `python benchmarks/bench_stability.py --write DIR`"

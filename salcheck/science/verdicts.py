@@ -11,11 +11,11 @@ The gate (:func:`gate`) is a pure function of a record entry and the verdict now
 
 - same seeds and same digest: the numbers were re-read, not re-measured: "re-read, unchanged",
   with the status of the recorded outcome, never "replicated";
-- recorded replicated: passes while p_forward < the record's ``gate_alpha``, fails beyond it or
-  when now undecidable. ``gate_alpha`` is set by the tier's stability measurement
-  (:func:`salcheck.science.stability.gate_threshold`: the furthest a replicated comparison fell
-  on another float path) when one is written beside the records or shipped with the package,
-  else :data:`GATE_ALPHA` (0.2, unmeasured);
+- recorded replicated: passes while p_forward <= the record's ``gate_alpha``, fails beyond it,
+  when now contradicted or when now undecidable. ``gate_alpha`` is set by the tier's stability
+  measurement (:func:`salcheck.science.stability.gate_threshold`: the furthest a replicated
+  comparison fell on another float path) when one of this tier, method and seeds is written
+  beside the records or shipped with the package, else :data:`GATE_ALPHA` (0.2, unmeasured);
 - recorded contradicted: expected to fail (xfail) while it does not replicate; fails (a stale
   record) when it now replicates at alpha;
 - recorded inconclusive: xfail while inconclusive; FAILS when now contradicted; passes when
@@ -51,8 +51,18 @@ if TYPE_CHECKING:
 
 #: The gate's threshold where no stability measurement sets one (see :func:`gate_alpha_for`).
 GATE_ALPHA = 0.2
-#: Where the package ships its records and the stability measurements.
-SHIPPED = Path(__file__).resolve().parents[1] / "properties" / "verdicts"
+
+
+def _shipped() -> Path:
+    """Where the records and stability measurements ship: the checkout's
+    ``properties/verdicts`` (a source tree, an editable install), else the installed package's
+    ``salcheck/properties/verdicts``."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[2] / "properties" / "verdicts"
+    return checkout if checkout.is_dir() else here.parents[1] / "properties" / "verdicts"
+
+
+SHIPPED = _shipped()
 RECORD_VERSION = 2
 STATUSES = ("pass", "fail", "xfail")
 #: The status a recorded outcome gives a run that re-reads (or reproduces) it.
@@ -128,15 +138,29 @@ def verdict_dict(
     }
 
 
-def gate_alpha_for(tag: str, directory: str | Path | None = None) -> tuple[float, str]:
-    """The gate threshold for records of tier ``tag``, and where it comes from: the stability
-    measurement ``<tag>-stability.json`` in ``directory``, else the one the package ships, else
+def gate_alpha_for(
+    tag: str,
+    method: str,
+    seeds: Sequence[int],
+    directory: str | Path | None = None,
+    shipped: Path | None = None,
+) -> tuple[float, str]:
+    """The gate threshold for a record of (tier ``tag``, ``method``, ``seeds``), and where it
+    comes from: the stability measurement ``<tag>-stability.json`` in ``directory``, else the one
+    shipped (default :data:`SHIPPED`), when it measured this tier, method and seeds; else
     :data:`GATE_ALPHA` (unmeasured)."""
-    for where in ([Path(directory)] if directory is not None else []) + [SHIPPED]:
+    shipped = SHIPPED if shipped is None else shipped
+    for where in ([Path(directory)] if directory is not None else []) + [shipped]:
         path = where / stability_name(tag)
-        if path.exists():
-            m = read_measurement(path)
+        if not path.exists():
+            continue
+        m = read_measurement(path)
+        if (m["tier"], m["method"], list(m["reference_seeds"])) == (tag, method, list(seeds)):
             return float(m["gate_alpha"]), f"{stability_name(tag)} (measured at {m.get('git_commit')})"
+        return GATE_ALPHA, (
+            f"unmeasured default ({stability_name(tag)} measured {m['method']} on seeds "
+            f"{m['reference_seeds']}, not this record's)"
+        )
     return GATE_ALPHA, "unmeasured default"
 
 
@@ -150,7 +174,7 @@ def build_record(
     (``directory``: where the record goes)."""
     decided = view.findings_available(ALL if comparisons is None else comparisons)
     seeds = list(view.seeds)
-    threshold, source = gate_alpha_for(tier_tag(view.tier), directory)
+    threshold, source = gate_alpha_for(tier_tag(view.tier), view.method_name, seeds, directory)
     out = {
         key: verdict_dict(f.verdict, seeds, f.own if f.rule is not None else None)
         for key, f in decided.items()
@@ -185,6 +209,13 @@ def write_record(
 def _check_record(data: Any) -> None:
     if data.get("record_version") != RECORD_VERSION:
         raise ValueError(f"record_version {data.get('record_version')!r}, expected {RECORD_VERSION}")
+    threshold = data.get("gate_alpha", GATE_ALPHA)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not ALPHA <= threshold <= 1
+    ):
+        raise ValueError(f"gate_alpha {threshold!r}: must be a number in [{ALPHA}, 1]")
     for key, v in data["verdicts"].items():
         if v["outcome"] not in OUTCOMES:
             raise ValueError(f"{key}: outcome {v['outcome']!r} not in {OUTCOMES}")
@@ -216,7 +247,11 @@ def recorded_entries(directory: str | Path | None, tier: str, method: str) -> di
     path = Path(directory) / record_name(tier, method)
     if not path.exists():
         return {}
-    record = read_record(path)
+    return entries_of(read_record(path))
+
+
+def entries_of(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """key -> entry of a read record, each with the record's ``gate_alpha``."""
     threshold = record.get("gate_alpha", GATE_ALPHA)
     return {k: {**v, "gate_alpha": threshold} for k, v in record["verdicts"].items()}
 
@@ -316,9 +351,11 @@ def _own_fell(own: Decided | None) -> tuple[str, str] | None:
 def _from_replicated(now: Decided, threshold: float = GATE_ALPHA) -> tuple[str, str]:
     if now.outcome == "undecidable":
         return "fail", "recorded replicated, now undecidable"
-    if now.p_forward is not None and now.p_forward < threshold:
-        return "pass", f"recorded replicated; the gate holds while p < {threshold:.3g}"
-    return "fail", f"FELL from replicated beyond the gate (p >= {threshold:.3g})"
+    if now.outcome == "contradicted":
+        return "fail", "recorded replicated, now CONTRADICTED at alpha"
+    if now.p_forward is not None and now.p_forward <= threshold:
+        return "pass", f"recorded replicated; the gate holds while p <= {threshold:.3g}"
+    return "fail", f"FELL from replicated beyond the gate (p > {threshold:.3g})"
 
 
 def _from_contradicted(now: Decided) -> tuple[str, str]:

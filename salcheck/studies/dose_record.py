@@ -24,7 +24,7 @@ from salcheck.provenance import git_commit
 from salcheck.science.dose import CollapseVerdict, TrendVerdict, trend_test
 from salcheck.science.dose_crossover import DoseCurve
 from salcheck.science.stats import ALPHA
-from salcheck.science.verdicts import GATE_ALPHA, RECORD_VERSION, read_record, record_name
+from salcheck.science.verdicts import GATE_ALPHA, RECORD_VERSION, entries_of, read_record, record_name
 from salcheck.store.tiers import Tier, check_seeds
 from salcheck.store.view import ResultsView
 from salcheck.studies.dose import HEADLINE, MAP_KEYS, DoseData, DoseVerdicts, read_curve
@@ -157,4 +157,4 @@ def dose_entries(directory: str | Path | None, tier: str, method: str) -> dict[s
     if directory is None:
         return {}
     path = dose_record_path(directory, tier, method)
-    return dict(read_record(path)["verdicts"]) if path.exists() else {}
+    return entries_of(read_record(path)) if path.exists() else {}
