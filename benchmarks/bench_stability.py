@@ -40,7 +40,7 @@ def _specs(tier, cells) -> list[tuple[str, str]]:
     return [(tier.spec(d, v).dataset, v) for d, v in cells]
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     p.add_argument("--tier", default="ci")
     p.add_argument("--store", required=True, help="the reference store (the tier's seeds)")
@@ -53,8 +53,17 @@ def main() -> None:
     p.add_argument("--cells", nargs="+", help="dataset:variant pairs (default: all)")
     p.add_argument("--perturbed-cells", nargs="+", help="cells of the float-path run (default: --cells)")
     p.add_argument("--decide-only", action="store_true", help="compute nothing; decide what is there")
+    p.add_argument(
+        "--float-path-only",
+        action="store_true",
+        help="neither compute nor report the disjoint seeds (the threshold reads the float path alone)",
+    )
     p.add_argument("--write", metavar="DIR", help="write the measurement as DIR/<tier>-stability.json")
-    args = p.parse_args()
+    return p
+
+
+def main() -> None:
+    args = _parser().parse_args()
     tier = get_tier(args.tier)
     parse = lambda names: [tuple(c.split(":")) for c in names]
     cells = parse(args.cells) if args.cells else tier.cells()
@@ -78,7 +87,7 @@ def main() -> None:
             on_progress=log,
         )
     t_float = time.perf_counter() - t
-    if not args.decide_only:
+    if not (args.decide_only or args.float_path_only):
         for seeds in (tier.seeds, args.other_seeds):
             plan = keep(report_plan(tier, "vanilla", seeds=seeds), _specs(tier, cells))
             execute(plan, store, workers=args.workers, on_progress=log)
@@ -91,21 +100,19 @@ def main() -> None:
         else f"{args.threads} torch threads in one worker against 1 per worker"
     )
     reference = view(store, tier.seeds)
+    reruns = {
+        FLOAT_PATH: (
+            {"seeds": list(tier.seeds), "cells": len(perturbed_cells), "float_path": path},
+            decide(view(perturbed, tier.seeds)),
+        )
+    }
+    if not args.float_path_only:
+        reruns[DISJOINT_SEEDS] = (
+            {"seeds": list(args.other_seeds), "cells": len(cells)},
+            decide(view(store, args.other_seeds)),
+        )
     measurement = build_measurement(
-        tier.name,
-        reference.method_name,
-        list(tier.seeds),
-        decide(reference),
-        {
-            DISJOINT_SEEDS: (
-                {"seeds": list(args.other_seeds), "cells": len(cells)},
-                decide(view(store, args.other_seeds)),
-            ),
-            FLOAT_PATH: (
-                {"seeds": list(tier.seeds), "cells": len(perturbed_cells), "float_path": path},
-                decide(view(perturbed, tier.seeds)),
-            ),
-        },
+        tier.name, reference.method_name, list(tier.seeds), decide(reference), reruns
     )
     measurement["minutes"] = {
         "disjoint_seeds": round(t_seeds / 60, 1),
