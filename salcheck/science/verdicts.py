@@ -352,7 +352,7 @@ def _from_replicated(now: Decided, threshold: float = GATE_ALPHA) -> tuple[str, 
     if now.outcome == "undecidable":
         return "fail", "recorded replicated, now undecidable"
     if now.outcome == "contradicted":
-        return "fail", "recorded replicated, now CONTRADICTED at alpha"
+        return "fail", "FELL from replicated to CONTRADICTED at alpha"
     if now.p_forward is not None and now.p_forward <= threshold:
         return "pass", f"recorded replicated; the gate holds while p <= {threshold:.3g}"
     return "fail", f"FELL from replicated beyond the gate (p > {threshold:.3g})"
