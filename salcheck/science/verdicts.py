@@ -348,7 +348,7 @@ def _own_fell(own: Decided | None) -> tuple[str, str] | None:
     return "fail", f"recorded inconclusive by the null rule alone; its own test FELL to {own.outcome}"
 
 
-def _from_replicated(now: Decided, threshold: float = GATE_ALPHA) -> tuple[str, str]:
+def _from_replicated(now: Decided, threshold: float) -> tuple[str, str]:
     if now.outcome == "undecidable":
         return "fail", "recorded replicated, now undecidable"
     if now.outcome == "contradicted":
@@ -378,8 +378,8 @@ def _from_undecidable(now: Decided) -> tuple[str, str]:
     return _from_inconclusive(now, "undecidable")
 
 
+#: The paths of the other recorded outcomes (a recorded replication also reads its threshold).
 _PATHS = {
-    "replicated": _from_replicated,
     "contradicted": _from_contradicted,
     "inconclusive": _from_inconclusive,
     "undecidable": _from_undecidable,
