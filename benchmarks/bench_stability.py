@@ -114,9 +114,12 @@ def main() -> None:
     measurement = build_measurement(
         tier.name, reference.method_name, list(tier.seeds), decide(reference), reruns
     )
+    # Wall-clock minutes of what this run computed; None where it computed nothing (the
+    # results were there already, so their cost was paid, and logged, by an earlier run).
+    timed = lambda seconds, skipped: None if skipped else round(seconds / 60, 1)
     measurement["minutes"] = {
-        "disjoint_seeds": round(t_seeds / 60, 1),
-        "float_path": round(t_float / 60, 1),
+        "disjoint_seeds": timed(t_seeds, args.decide_only or args.float_path_only),
+        "float_path": timed(t_float, args.decide_only),
     }
     if args.write:
         print(f"wrote {write_measurement(measurement, args.write)}", flush=True)

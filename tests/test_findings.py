@@ -178,3 +178,38 @@ def test_decide_with_cells_and_constants():
     assert v.outcome == "replicated" and v.y == (0.1, 0.05, 0.2, 0.1, 0.15) and v.x == (0.3,) * 5
     with pytest.raises(KeyError):
         decide(Comparison("k", 0, "missing", ("h", "x", "b"), 1.0), values)
+
+
+def _blocked_by_a_null():
+    """F1-like: the method's own test replicates on 10 seeds; Sobel nearly matches it, so the
+    null rule alone holds the finding back."""
+    from salcheck.science.findings import decide_finding
+
+    c = Comparison("k", 1, "b > b†", ("h", "d", "b"), ("h", "d", "bd"))
+    method = {"b": [3.0] * 10, "bd": [1.0] * 10}
+    sobel = {"b": [3.0, 3.1, 2.9, 3.05, 2.95, 3.0, 2.9, 3.1, 2.95, 2.9], "bd": [1.0] * 10}
+    return c, decide_finding(c, lambda d, v, k: method[k], {"sobel": lambda d, v, k: sobel[k]})
+
+
+def test_the_findings_p_is_the_intersection_union_p():
+    """A replication the null rule alone loses shows in the verdict's p (the largest
+    component's), not only in its outcome; the reverse p is the union's (own, or m x a null's)."""
+    _, f = _blocked_by_a_null()
+    null = f.rule.per_null["sobel"]
+    assert (f.own.outcome, f.rule.outcome, f.verdict.outcome) == ("replicated", "inconclusive", "inconclusive")
+    assert f.own.p_forward < 0.05 <= null.p_forward
+    assert f.verdict.p_forward == max(f.own.p_forward, null.p_forward) == null.p_forward
+    assert f.verdict.p_reverse == min(f.own.p_reverse, null.p_reverse)
+    assert (f.verdict.k, f.verdict.mean) == (f.own.k, f.own.mean)  # the method's own effect
+
+
+def test_the_gate_fails_a_replication_the_null_rule_alone_loses():
+    """Recorded replicated; now the own test still replicates at p 1/1024 but a null catches up:
+    the gate reads the finding's p and fails it."""
+    from salcheck.science.verdicts import gate
+
+    _, f = _blocked_by_a_null()
+    recorded = {"outcome": "replicated", "p_forward": 0.001, "seeds": list(range(10)), "gate_alpha": 0.2}
+    result = gate(recorded, f.verdict, seeds=list(range(10)), own=f.own)
+    assert result.status == "fail", result.message
+    assert f.own.p_forward <= 0.2  # the own p alone would have passed it

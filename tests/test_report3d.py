@@ -181,7 +181,7 @@ def _verdicts_match(view, text: str) -> int:
             assert f"| undecidable: {table_text(f.own.reason)} |" in row
         else:
             assert f"| {WORDS[f.verdict.outcome]}" in row, c.key
-            assert f"| {p_text(f.own.p_forward, f.own.n)} |" in row, c.key
+            assert f"| {p_text(f.verdict.p_forward, f.verdict.n)} |" in row, c.key
             decided += 1
     return decided
 

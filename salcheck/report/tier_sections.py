@@ -323,8 +323,8 @@ def signs_section(
     rounding_findings = view.findings_available(ROUNDING_SIGNS)
     signs = {k: f.verdict if f else None for k, f in findings.items()}
     rounding = {k: f.verdict if f else None for k, f in rounding_findings.items()}
-    # BH over the p of the method's own test on each sign (the null rule is an intersection).
-    p = [f.own.p_forward if f and f.own.p_forward is not None else math.nan for f in findings.values()]
+    # BH over each sign's deciding p: the intersection-union p of the own test and the null rule.
+    p = [f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan for f in findings.values()]
     q_values = dict(zip(signs, benjamini_hochberg(p), strict=True))
     n_signs = count(signs)["decided"]
     n_tested = sum(math.isfinite(q) for q in q_values.values())

@@ -96,7 +96,7 @@ def verdict_rows(
             verdict,
             WORDS[f.own.outcome],
             _nulls_text(f),
-            *_numbers(f.own),
+            *_numbers(v),
             *([f"{q[key]:.3g}" if math.isfinite(q[key]) else "–"] if q else []),
             *other,
         ]
@@ -144,7 +144,11 @@ def rule_text(n_seeds: int) -> str:
         "intersection-union test, each at alpha, no correction; contradicted when a null beats "
         "the method at alpha / 4). The verdict column is the intersection of the method's own "
         "test and the null rule; the method alone and the nulls that satisfy the claim on their "
-        "own stand beside it. Claims on a (the model's features) and F8 (the model against its "
+        "own stand beside it. The p columns and the power column are the deciding test's: p is "
+        "the largest of the own test's and each null's p (the intersection-union p, below alpha "
+        "exactly when every component is), reverse p the least of the own test's reverse p and "
+        "4 times the least null's, power the most seeds any component needs; the seeds, mean "
+        "difference, effect size and t-test p are the method's own. Claims on a (the model's features) and F8 (the model against its "
         "own randomisation) read no null."
     )
 

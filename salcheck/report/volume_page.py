@@ -233,7 +233,7 @@ def _findings(view: ResultsView) -> list[str]:
         q = None
         if family is SIGNS:
             p = [
-                f.own.p_forward if f and f.own.p_forward is not None else math.nan
+                f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan
                 for f in findings.values()
             ]
             q = dict(zip(findings, benjamini_hochberg(p), strict=True))

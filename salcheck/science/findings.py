@@ -174,7 +174,39 @@ def decide_finding(c: Comparison, values: Values, nulls: Mapping[str, Values]) -
         missed = [n for n, v in rule.per_null.items() if not v.holds]
         reason = f"the null rule is {rule.outcome}: not beyond {', '.join(missed)}"
     power = deciding_power([own, *rule.per_null.values()])
-    return FindingVerdict(own, alone, rule, replace(own, outcome=outcome, reason=reason, power=power))
+    p_fwd, p_rev = intersection_union_p(own, rule)
+    verdict = replace(
+        own, outcome=outcome, reason=reason, power=power, p_forward=p_fwd, p_reverse=p_rev
+    )
+    return FindingVerdict(own, alone, rule, verdict)
+
+
+def intersection_union_p(own: Verdict, rule: NullRule) -> tuple[float | None, float | None]:
+    """(p_forward, p_reverse) of the finding that intersects the method's own test with the
+    null rule. Forward, the claim needs every test (Berger 1982): p = max(p_own, p_null_1, ...),
+    at most alpha exactly when each is. Reverse, the finding is contradicted when the own test is
+    or any null beats the method at alpha / m (m nulls, Bonferroni): p = min(p_own,
+    m * min_j p_null_j), capped at 1. None where a component's p is undefined.
+
+    So a finding that the null rule alone holds back carries the null rule's p, and the gate,
+    which reads the verdict's p, sees the drop.
+
+    Examples:
+        >>> from salcheck.science.stats import beyond_nulls, paired_test
+        >>> own = paired_test([9, 8, 9, 9, 8, 9], [1] * 6, claim="x")
+        >>> rule = beyond_nulls([8, 7, 8, 8, 7, 8], {"sobel": [7, 6, 9, 7, 6, 7]})
+        >>> own.outcome, rule.outcome
+        ('replicated', 'inconclusive')
+        >>> own.p_forward, rule.per_null["sobel"].p_forward, intersection_union_p(own, rule)[0]
+        (0.015625, 0.109375, 0.109375)
+    """
+    tests = [own, *rule.per_null.values()]
+    forward = [t.p_forward for t in tests]
+    reverse = [t.p_reverse for t in rule.per_null.values()]
+    p_fwd = None if any(p is None for p in forward) else max(forward)  # type: ignore[type-var]
+    if own.p_reverse is None or any(p is None for p in reverse):
+        return p_fwd, None
+    return p_fwd, min(own.p_reverse, min(1.0, len(reverse) * min(reverse)))  # type: ignore[type-var]
 
 
 def deciding_power(tests: Sequence[Verdict]) -> SeedsNeeded:
