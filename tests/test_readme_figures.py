@@ -1,0 +1,62 @@
+"""The README's "What the evidence means" quotes figures the engine wrote: the ci report's
+headline, the recorded verdicts and the gate's threshold. They must be the committed data's, so
+a re-rendered report or record cannot leave the README telling the old numbers."""
+
+import collections
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+REPORT = ROOT / "reports" / "ci.md"
+RECORD = ROOT / "properties" / "verdicts" / "ci-vanilla-gradient.json"
+STABILITY = ROOT / "properties" / "verdicts" / "ci-stability.json"
+
+pytestmark = pytest.mark.skipif(
+    not (README.exists() and REPORT.exists() and RECORD.exists()), reason="needs a checkout"
+)
+
+
+def _readme() -> str:
+    return " ".join(README.read_text().split())  # paragraphs wrap anywhere
+
+
+def test_the_signs_count_is_the_reports_headline():
+    head = re.search(
+        r"\*\*Signs: (\d+) of (\d+) replicate at alpha 0\.05 \((\d+) after Benjamini-Hochberg; "
+        r"(\d+) contradicted, (\d+) inconclusive, (\d+) undecidable\)",
+        REPORT.read_text(),
+    )
+    assert head, "reports/ci.md has no signs headline"
+    k, m, bh, con, inc, und = head.groups()
+    quoted = (
+        f"{k} of the {m} signs replicate at alpha 0.05 and **{bh} survive Benjamini-Hochberg**; "
+        f"{con} are contradicted, {inc} inconclusive, {und} undecidable"
+    )
+    assert quoted in _readme()
+
+
+def test_the_record_counts_are_the_records():
+    verdicts = json.loads(RECORD.read_text())["verdicts"]
+    n = collections.Counter(v["outcome"] for v in verdicts.values())
+    quoted = (
+        f"(`properties/verdicts/ci-vanilla-gradient.json`, {n['replicated']} replicated, "
+        f"{n['inconclusive']} inconclusive, {n['contradicted']} contradicted, "
+        f"{n['undecidable']} undecidable of {len(verdicts)})"
+    )
+    assert quoted in _readme()
+
+
+def test_the_gate_threshold_is_the_records():
+    record = json.loads(RECORD.read_text())
+    text = _readme()
+    if STABILITY.exists():
+        measured = json.loads(STABILITY.read_text())["gate_alpha"]
+        assert record["gate_alpha"] == measured, "the record was written before the measurement"
+        assert f"gate threshold {measured:.3g}" in text
+    else:
+        assert record["gate_alpha_from"] == "unmeasured default"
+        assert "the record carries the unmeasured 0.2" in text
