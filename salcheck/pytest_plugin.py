@@ -155,15 +155,15 @@ def salcheck_tier_view(salcheck_store: Any, salcheck_method: Any, salcheck_compu
 
 
 def _verdicts_dir(request: pytest.FixtureRequest) -> Path:
-    """``--salcheck-verdicts``, else the checkout's ``properties/verdicts``, else the records
-    shipped in the installed package (``salcheck/properties/verdicts``)."""
+    """``--salcheck-verdicts``, else the test run's own ``properties/verdicts`` (under pytest's
+    rootdir), else the records salcheck ships (:data:`salcheck.science.verdicts.SHIPPED`)."""
+    from salcheck.science.verdicts import SHIPPED  # start-up: keeps torch off pytest's collection
+
     directory = request.config.getoption("salcheck_verdicts")
     if directory is not None:
         return Path(directory)
     checkout = Path(str(request.config.rootpath)) / "properties" / "verdicts"
-    if checkout.is_dir():
-        return checkout
-    return Path(__file__).resolve().parent / "properties" / "verdicts"
+    return checkout if checkout.is_dir() else SHIPPED
 
 
 def _recorded(request: pytest.FixtureRequest, view: Any) -> dict[str, dict[str, Any]]:
