@@ -213,3 +213,31 @@ def test_the_gate_fails_a_replication_the_null_rule_alone_loses():
     result = gate(recorded, f.verdict, seeds=list(range(10)), own=f.own)
     assert result.status == "fail", result.message
     assert f.own.p_forward <= 0.2  # the own p alone would have passed it
+
+
+def test_the_reverse_p_is_bonferronis_over_the_nulls_and_undefined_components_are_skipped():
+    """Two nulls, one beating the method on every seed: the finding is contradicted with reverse
+    p = 2 x that null's (Bonferroni over m = 2) and forward p 1 - ...; a third, undecidable null
+    (a zero under the log) leaves both p's defined, and the contradicted verdict keeps them."""
+    from salcheck.science.findings import decide_finding
+
+    c = Comparison("k", 1, "b > b†", ("h", "d", "b"), ("h", "d", "bd"))
+    ones = [1.0] * 6
+    method = {"b": [1.2, 1.1, 1.3, 1.2, 1.25, 1.15], "bd": ones}
+    strong = {"b": [3.0] * 6, "bd": ones}
+    flat = {"b": [1.2, 1.1, 1.0, 1.3, 1.0, 1.2], "bd": ones}
+    broken = {"b": [0.0, 1.0, 1.0, 1.0, 1.0, 1.0], "bd": ones}
+    read = lambda data: lambda d, v, k: data[k]
+    two = decide_finding(c, read(method), {"strong": read(strong), "flat": read(flat)})
+    beaten = two.rule.per_null["strong"]
+    assert two.verdict.outcome == "contradicted" and beaten.p_reverse == 1 / 64
+    assert two.verdict.p_reverse == min(two.own.p_reverse, 2 * beaten.p_reverse) == 2 / 64
+    assert two.verdict.p_forward == max(
+        two.own.p_forward, beaten.p_forward, two.rule.per_null["flat"].p_forward
+    )
+    three = decide_finding(c, read(method), {"strong": read(strong), "broken": read(broken)})
+    assert three.rule.per_null["broken"].outcome == "undecidable"
+    assert three.verdict.outcome == "contradicted"
+    assert three.verdict.p_forward == 1.0  # the undefined component cannot support the claim
+    assert three.verdict.p_reverse == 2 / 64  # m counts every null, defined or not
+    assert "intersection-union" in three.verdict.message()

@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from salcheck.science.verdicts import RECORD_VERSION
+
 CONFTEST = textwrap.dedent("""
     import math
 
@@ -66,7 +68,7 @@ def re_read_entry():
 
 
 RECORD = {
-    "record_version": 2,
+    "record_version": RECORD_VERSION,
     "verdicts": {
         "F1-homogeneous": entry("replicated"),
         "F1-heterogeneous": entry("replicated"),
@@ -194,7 +196,7 @@ DOSE_TESTS = textwrap.dedent("""
 def test_dose_verdicts_pass_the_findings_gate(suite, opt_in):
     """An inconclusive trend is not a pass without a record; recorded, it is an expected failure
     until it turns contradicted; the whole study runs only with --salcheck-dose."""
-    record = {"record_version": 2, "verdicts": {"dose-F2-b_dagger": entry("inconclusive")}}
+    record = {"record_version": RECORD_VERSION, "verdicts": {"dose-F2-b_dagger": entry("inconclusive")}}
     (suite.path / "verdicts" / "ci-fake-dose.json").write_text(json.dumps(record))
     suite.makepyfile(test_dose_gate_fake=DOSE_TESTS)
     args = ["--salcheck-verdicts", "verdicts", "-p", "no:cacheprovider", "-rA"]
@@ -245,7 +247,7 @@ TIERS_CONFTEST = textwrap.dedent("""
 
 
 def tier_record(**outcomes):
-    return {"record_version": 2, "verdicts": {k: entry(o) for k, o in outcomes.items()}}
+    return {"record_version": RECORD_VERSION, "verdicts": {k: entry(o) for k, o in outcomes.items()}}
 
 
 @pytest.fixture

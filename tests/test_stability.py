@@ -20,6 +20,7 @@ from salcheck.science.stability import (
 from salcheck.science.stats import ALPHA, paired_test
 from salcheck.science.verdicts import (
     GATE_ALPHA,
+    RECORD_VERSION,
     build_record,
     gate,
     gate_alpha_for,
@@ -195,7 +196,7 @@ def test_a_measurement_of_another_method_or_seeds_does_not_set_a_records_thresho
 @pytest.mark.parametrize("bad", [None, "abc", 0.01, 1.5, True])
 def test_a_record_with_a_bad_threshold_is_refused_by_name(tmp_path, bad):
     path = tmp_path / "ci-x.json"
-    path.write_text(json.dumps({"record_version": 2, "gate_alpha": bad, "verdicts": {}}))
+    path.write_text(json.dumps({"record_version": RECORD_VERSION, "gate_alpha": bad, "verdicts": {}}))
     with pytest.raises(InvalidArgument, match=r"gate_alpha .*must be a number in \[0.05, 1\]"):
         read_record(path)
 

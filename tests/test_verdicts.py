@@ -191,7 +191,7 @@ class FakeView:
 
 def test_a_record_names_tier_method_seeds_protocol_and_commit(tmp_path):
     record = build_record(FakeView(), {"F1-homogeneous": Comparison("k", 1, "c", 1.0, 1.0)})
-    assert record["record_version"] == RECORD_VERSION == 2
+    assert record["record_version"] == RECORD_VERSION == 3
     assert (record["tier"], record["method"], record["seeds"]) == ("ci", "Vanilla gradient", SEEDS)
     assert record["protocol"] == FakeView.protocol_id and "git_commit" in record
     assert set(record["verdicts"]) == {"F1-homogeneous", "F1-heterogeneous", "F2-c"}
@@ -246,10 +246,10 @@ GOOD = {"outcome": "replicated", "seeds": [0, 1], "digest": "0" * 16}
         ("", "JSONDecodeError"),
         ("{", "JSONDecodeError"),
         ("[]", "AttributeError"),
-        (json.dumps({"record_version": 1, "verdicts": {}}), "record_version 1, expected 2"),
-        (json.dumps({"record_version": 2}), "KeyError"),
-        (json.dumps({"record_version": 2, "verdicts": {"k": {**GOOD, "outcome": "holds"}}}), "holds"),
-        (json.dumps({"record_version": 2, "verdicts": {"k": {"outcome": "replicated"}}}), "lacks"),
+        (json.dumps({"record_version": 1, "verdicts": {}}), "record_version 1, expected 3"),
+        (json.dumps({"record_version": RECORD_VERSION}), "KeyError"),
+        (json.dumps({"record_version": RECORD_VERSION, "verdicts": {"k": {**GOOD, "outcome": "holds"}}}), "holds"),
+        (json.dumps({"record_version": RECORD_VERSION, "verdicts": {"k": {"outcome": "replicated"}}}), "lacks"),
     ],
 )
 def test_bad_records_name_the_file(tmp_path, text, why):

@@ -2,8 +2,9 @@
 
 A row per comparison: the finding's verdict for the method beyond the null maps (the
 intersection of the method's own test and the null rule), the method's own verdict, the null
-maps that satisfy the claim on their own, and the method's numbers (the exact sign-flip test,
-the t-test beside it, effect size and power).
+maps that satisfy the claim on their own, the method's own numbers (seeds, mean, effect size,
+t-test p) and the deciding test's p and power (the intersection-union p of the own test and the
+null rule).
 """
 
 from __future__ import annotations
@@ -142,12 +143,12 @@ def rule_text(n_seeds: int) -> str:
         "gradient) evaluated on the same models: for each null, the method's per-seed difference "
         "minus the null's is tested > 0 by the same exact test, and every null must be beaten (an "
         "intersection-union test, each at alpha, no correction; contradicted when a null beats "
-        "the method at alpha / 4). The verdict column is the intersection of the method's own "
+        "the method at alpha / m, m nulls). The verdict column is the intersection of the method's own "
         "test and the null rule; the method alone and the nulls that satisfy the claim on their "
         "own stand beside it. The p columns and the power column are the deciding test's: p is "
         "the largest of the own test's and each null's p (the intersection-union p, below alpha "
         "exactly when every component is), reverse p the least of the own test's reverse p and "
-        "4 times the least null's, power the most seeds any component needs; the seeds, mean "
+        "m times the least null's (m nulls), power the most seeds any component needs; the seeds, mean "
         "difference, effect size and t-test p are the method's own. Claims on a (the model's features) and F8 (the model against its "
         "own randomisation) read no null."
     )

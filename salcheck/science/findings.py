@@ -176,17 +176,31 @@ def decide_finding(c: Comparison, values: Values, nulls: Mapping[str, Values]) -
     power = deciding_power([own, *rule.per_null.values()])
     p_fwd, p_rev = intersection_union_p(own, rule)
     verdict = replace(
-        own, outcome=outcome, reason=reason, power=power, p_forward=p_fwd, p_reverse=p_rev
+        own,
+        outcome=outcome,
+        reason=reason,
+        power=power,
+        p_forward=None if outcome == "undecidable" else p_fwd,
+        p_reverse=None if outcome == "undecidable" else p_rev,
+        test=IUT_TEST,
     )
     return FindingVerdict(own, alone, rule, verdict)
+
+
+#: What a finding's p is the p of (:attr:`salcheck.science.stats.Verdict.test`).
+IUT_TEST = (
+    "the exact sign-flip test beyond the null maps (p: the intersection-union p of the own test "
+    "and the null rule; the seeds, mean and effect are the method's own)"
+)
 
 
 def intersection_union_p(own: Verdict, rule: NullRule) -> tuple[float | None, float | None]:
     """(p_forward, p_reverse) of the finding that intersects the method's own test with the
     null rule. Forward, the claim needs every test (Berger 1982): p = max(p_own, p_null_1, ...),
-    at most alpha exactly when each is. Reverse, the finding is contradicted when the own test is
+    below alpha exactly when each is; a component whose p is undefined (undecidable) cannot
+    support the claim and counts as 1. Reverse, the finding is contradicted when the own test is
     or any null beats the method at alpha / m (m nulls, Bonferroni): p = min(p_own,
-    m * min_j p_null_j), capped at 1. None where a component's p is undefined.
+    m * min_j p_null_j) over the components whose p is defined, capped at 1; None when none is.
 
     So a finding that the null rule alone holds back carries the null rule's p, and the gate,
     which reads the verdict's p, sees the drop.
@@ -200,13 +214,11 @@ def intersection_union_p(own: Verdict, rule: NullRule) -> tuple[float | None, fl
         >>> own.p_forward, rule.per_null["sobel"].p_forward, intersection_union_p(own, rule)[0]
         (0.015625, 0.109375, 0.109375)
     """
-    tests = [own, *rule.per_null.values()]
-    forward = [t.p_forward for t in tests]
-    reverse = [t.p_reverse for t in rule.per_null.values()]
-    p_fwd = None if any(p is None for p in forward) else max(forward)  # type: ignore[type-var]
-    if own.p_reverse is None or any(p is None for p in reverse):
-        return p_fwd, None
-    return p_fwd, min(own.p_reverse, min(1.0, len(reverse) * min(reverse)))  # type: ignore[type-var]
+    p_fwd = max(1.0 if t.p_forward is None else t.p_forward for t in (own, *rule.per_null.values()))
+    nulls = [v.p_reverse for v in rule.per_null.values() if v.p_reverse is not None]
+    reverse = [own.p_reverse] if own.p_reverse is not None else []
+    reverse += [min(1.0, len(rule.per_null) * min(nulls))] if nulls else []
+    return p_fwd, min(reverse) if reverse else None
 
 
 def deciding_power(tests: Sequence[Verdict]) -> SeedsNeeded:

@@ -3,7 +3,8 @@ other training runs, and the gate threshold that measurement sets.
 
 A measurement (written by ``benchmarks/bench_stability.py --write DIR`` as
 ``<tier>-stability.json``) holds, per comparison of :data:`salcheck.science.findings.ALL`, the
-outcome and the exact test's p_forward on the reference (the tier's seeds) and on each rerun:
+outcome and the deciding p_forward (beyond the null maps: the intersection-union p of
+the method's own test and the null rule) on the reference (the tier's seeds) and on each rerun:
 
 - ``float_path``: the tier's seeds trained again on another float path (the same cohorts,
   initial weights, data order and stop rule; other rounding), the one noise a recorded verdict
@@ -35,7 +36,7 @@ from salcheck.errors import InvalidArgument
 from salcheck.provenance import git_commit
 from salcheck.science.stats import ALPHA, OUTCOMES, Verdict
 
-STABILITY_VERSION = 1
+STABILITY_VERSION = 2  # 2: p_forward is the deciding (intersection-union) p
 #: The reruns a measurement may hold; the threshold reads FLOAT_PATH.
 FLOAT_PATH = "float_path"
 DISJOINT_SEEDS = "disjoint_seeds"

@@ -89,6 +89,7 @@ class Verdict:
     y: tuple[float, ...]
     alpha: float = ALPHA
     reason: str = ""  # why an undecidable verdict is undecidable
+    test: str = "the exact sign-flip test"  # what p_forward and p_reverse are the p of
 
     @property
     def holds(self) -> bool:
@@ -111,7 +112,7 @@ class Verdict:
             return f"{self.claim}: undecidable ({self.reason}); {values}"
         what = "mean log ratio" if self.scale == "log" else "mean difference"
         return (
-            f"{self.claim}: {self.outcome} at alpha {self.alpha:g} by the exact sign-flip test "
+            f"{self.claim}: {self.outcome} at alpha {self.alpha:g} by {self.test} "
             f"(holds on {self.k} of {self.n} seeds; {what} {_num(self.mean, '+.3f')}, effect size "
             f"{effect_text(self.effect_size)}, p = {p_text(self.p_forward, self.n)}, reverse p = "
             f"{p_text(self.p_reverse, self.n)}{_floor_note(self.n, self.alpha)}; t-test p = "
