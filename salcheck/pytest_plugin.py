@@ -215,7 +215,7 @@ def _decider(request: pytest.FixtureRequest, view: Any, recorded: Any, *, named:
     tier's tag."""
     from salcheck.engine.plan import in_grid  # start-up: keeps torch off pytest's collection
     from salcheck.science.findings import ALL  # start-up: keeps torch off pytest's collection
-    from salcheck.science.verdicts import gate, tier_tag  # start-up: keeps torch off collection
+    from salcheck.science.verdicts import gate, models_digest, tier_tag  # start-up: keeps torch off
 
     tag = tier_tag(view.tier)
 
@@ -229,7 +229,10 @@ def _decider(request: pytest.FixtureRequest, view: Any, recorded: Any, *, named:
             pytest.skip(f"{key}: outside the grid of tier {tag} (no {lacks}); it cannot decide it")
         finding = view.finding(ALL[key])
         own = finding.own if finding.rule is not None else None
-        result = gate(recorded.get(key), finding.verdict, list(view.seeds), own)
+        entry = recorded.get(key)
+        # The models decided on, only where the record names its own (to compare).
+        models = models_digest(view, ALL[key]) if entry is not None and entry.get("models") else None
+        result = gate(entry, finding.verdict, list(view.seeds), own, models)
         label = f"{key} on {tag}" if named else key
         _apply_gate(request, label, result, finding.rule.message() if finding.rule is not None else "")
         return finding.verdict

@@ -99,6 +99,42 @@ def test_an_inconclusive_record_blocked_only_by_the_null_rule_fails_when_its_own
     assert gate(entry(INCONCLUSIVE), other_run("near"), SEEDS, own=other_run("weak")).status == "xfail"
 
 
+def test_on_the_records_own_models_a_replication_is_held_to_alpha():
+    """The same models (equal weights digests): no training noise lies between the record and
+    now, so a recorded replication that falls to p >= alpha fails, where on retrained models
+    (another digest, or none) the record's threshold holds it."""
+    recorded = {**json.loads(json.dumps(verdict_dict(REPLICATED, SEEDS, models="m1"))), "gate_alpha": 0.9}
+    same = gate(recorded, other_run("near"), SEEDS, models="m1")
+    assert same.status == "fail" and "on the record's own models" in same.message
+    assert "p > 0.05" in same.message
+    assert gate(recorded, other_run("strong"), SEEDS, models="m1").status == "pass"
+    for models in ("m2", None):
+        held = gate(recorded, other_run("near"), SEEDS, models=models)
+        assert held.status == "pass" and "on retrained models" in held.message
+
+
+def test_a_record_names_the_models_each_verdict_read():
+    """``models_digest``: per comparison, the weights of its cells' models seed by seed; one
+    changed weight changes it, and a view that cannot say gives None."""
+    from salcheck.science.findings import Comparison
+    from salcheck.science.verdicts import models_digest
+
+    class View:
+        def __init__(self, shas):
+            self.shas = shas
+
+        def weights_digest(self, dataset, variant):
+            return self.shas.get((dataset, variant))
+
+    c = Comparison("k", 1, "x > y", ("h", "v", "b"), ("h", "d", "b"))
+    a = models_digest(View({("h", "v"): "1", ("h", "d"): "2"}), c)
+    assert a is not None and a == models_digest(View({("h", "v"): "1", ("h", "d"): "2"}), c)
+    assert a != models_digest(View({("h", "v"): "1", ("h", "d"): "3"}), c)
+    assert models_digest(View({("h", "v"): "1"}), c) is None
+    assert models_digest(object(), c) is None
+    assert models_digest(View({}), Comparison("k", 8, "rho < 0.3", 0.3, 0.1)) is None
+
+
 def test_with_ten_seeds_a_null_that_beats_the_method_contradicts():
     """The contradicted branch of the null rule (a null beats the method at alpha / number of
     nulls) cannot fire on 5 seeds (least p 1/32 > 0.0125) and fires on 10 (least p 1/1024)."""
@@ -117,7 +153,7 @@ def test_recorded_replicated():
     assert held.status == "pass" and held.changed
     assert "CHANGED from replicated to inconclusive" in held.message and "gate holds" in held.message
     fell = gate(entry(REPLICATED), other_run("weak"), SEEDS)
-    assert fell.status == "fail" and "FELL from replicated beyond the gate (p > 0.2)" in fell.message
+    assert fell.status == "fail" and "FELL from replicated beyond the gate (p > 0.2, on retrained models" in fell.message
     assert "recorded replicated on seeds [0, 1, 2, 3, 4] (p = 0.0312)" in fell.message
     assert gate(entry(REPLICATED), other_run("strong", -1), SEEDS).status == "fail"
     assert gate(entry(REPLICATED), UNDECIDABLE, SEEDS).status == "fail"

@@ -11,7 +11,11 @@ The gate (:func:`gate`) is a pure function of a record entry and the verdict now
 
 - same seeds and same digest: the numbers were re-read, not re-measured: "re-read, unchanged",
   with the status of the recorded outcome, never "replicated";
-- recorded replicated: passes while p_forward <= the record's ``gate_alpha``, fails beyond it,
+- recorded replicated, decided now on the record's own models (each entry names them:
+  :func:`models_digest`, equal for the zoo's models read anywhere): no training noise lies
+  between the two, so it passes while p_forward <= alpha and fails beyond it;
+- recorded replicated, on retrained models: passes while p_forward <= the record's
+  ``gate_alpha``, fails beyond it; either way it fails
   when now contradicted or when now undecidable. ``gate_alpha`` is set by the tier's stability
   measurement (:func:`salcheck.science.stability.gate_threshold`: the furthest a replicated
   comparison fell on another float path) when one of this tier, method and seeds is written
@@ -31,6 +35,7 @@ Any change of verdict is reported with its numbers (``GateResult.changed``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -113,10 +118,14 @@ def record_name(tier: str, method: str) -> str:
 
 
 def verdict_dict(
-    v: Verdict, seeds: Sequence[int] | None = None, own: Verdict | None = None
+    v: Verdict,
+    seeds: Sequence[int] | None = None,
+    own: Verdict | None = None,
+    models: str | None = None,
 ) -> dict[str, Any]:
-    """A record entry: the outcome, its numbers, the seeds, the values' digest, and the outcome
-    of the method's own test (``own``: before the null rule; None where no null rule applies)."""
+    """A record entry: the outcome, its numbers, the seeds, the values' digest, the outcome
+    of the method's own test (``own``: before the null rule; None where no null rule applies)
+    and the digest of the models decided on (``models``: :func:`models_digest`)."""
     return {
         "outcome": v.outcome,
         "own_outcome": None if own is None else own.outcome,
@@ -135,7 +144,22 @@ def verdict_dict(
         "y": list(v.y),
         "seeds": None if seeds is None else list(seeds),
         "digest": v.digest(),
+        "models": models,
     }
+
+
+def models_digest(view: Any, c: Comparison) -> str | None:
+    """A digest of the weights of every model comparison ``c`` reads (its cells, seed by seed:
+    ``view.weights_digest``): equal digests mean the verdict was decided on bit-identical
+    models, so no training noise lies between it and its record. None when the view cannot
+    say (a model without its weights' hash, a view without weights)."""
+    digest = getattr(view, "weights_digest", None)
+    if digest is None or not c.cells():
+        return None
+    parts = [digest(d, v) for d, v in c.cells()]
+    if any(p is None for p in parts):
+        return None
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
 
 
 def gate_alpha_for(
@@ -175,8 +199,11 @@ def build_record(
     decided = view.findings_available(ALL if comparisons is None else comparisons)
     seeds = list(view.seeds)
     threshold, source = gate_alpha_for(tier_tag(view.tier), view.method_name, seeds, directory)
+    known = {**ALL, **(comparisons or {})}
     out = {
-        key: verdict_dict(f.verdict, seeds, f.own if f.rule is not None else None)
+        key: verdict_dict(
+            f.verdict, seeds, f.own if f.rule is not None else None, models_digest(view, known[key])
+        )
         for key, f in decided.items()
         if f is not None
     }
@@ -298,9 +325,11 @@ def gate(
     now: Decided,
     seeds: Sequence[int] | None = None,
     own: Decided | None = None,
+    models: str | None = None,
 ) -> GateResult:
     """Pass, fail or xfail for ``now`` (decided on ``seeds``; ``own``: the method's own test
-    before the null rule), given its record ``entry``.
+    before the null rule; ``models``: :func:`models_digest` of the models decided on), given
+    its record ``entry``.
 
     The paths are the module docstring's; every message carries the numbers now and recorded.
 
@@ -324,8 +353,12 @@ def gate(
     if same_seeds and entry.get("digest") == now.digest() and recorded == now.outcome:
         why = f"re-read, unchanged: {_recorded_text(entry)}, the same values; not a replication"
         return GateResult(EXPECTED_STATUS[recorded], f"{now.message()} [{why}]")
-    threshold = float(entry.get("gate_alpha", GATE_ALPHA))
-    status, why = _from_replicated(now, threshold) if recorded == "replicated" else _PATHS[recorded](now)
+    same_models = models is not None and entry.get("models") == models
+    threshold = ALPHA if same_models else float(entry.get("gate_alpha", GATE_ALPHA))
+    if recorded == "replicated":
+        status, why = _from_replicated(now, threshold, same_models)
+    else:
+        status, why = _PATHS[recorded](now)
     if recorded == "inconclusive" and entry.get("own_outcome") == "replicated" and status == "xfail":
         status, why = _own_fell(own) or (status, why)
     changed = now.outcome != recorded
@@ -348,14 +381,19 @@ def _own_fell(own: Decided | None) -> tuple[str, str] | None:
     return "fail", f"recorded inconclusive by the null rule alone; its own test FELL to {own.outcome}"
 
 
-def _from_replicated(now: Decided, threshold: float) -> tuple[str, str]:
+def _from_replicated(now: Decided, threshold: float, same_models: bool = False) -> tuple[str, str]:
     if now.outcome == "undecidable":
         return "fail", "recorded replicated, now undecidable"
     if now.outcome == "contradicted":
         return "fail", "FELL from replicated to CONTRADICTED at alpha"
+    which = (
+        "on the record's own models, so no training noise: at alpha"
+        if same_models
+        else "on retrained models: at the record's threshold"
+    )
     if now.p_forward is not None and now.p_forward <= threshold:
-        return "pass", f"recorded replicated; the gate holds while p <= {threshold:.3g}"
-    return "fail", f"FELL from replicated beyond the gate (p > {threshold:.3g})"
+        return "pass", f"recorded replicated; the gate holds while p <= {threshold:.3g} ({which})"
+    return "fail", f"FELL from replicated beyond the gate (p > {threshold:.3g}, {which})"
 
 
 def _from_contradicted(now: Decided) -> tuple[str, str]:

@@ -9,6 +9,7 @@ comparison that reads it *undecidable* (:meth:`ResultsView.validity`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -136,6 +137,17 @@ class ResultsView:
     def models(self, dataset: str, variant: str = "default", **overrides: Any) -> list[ModelResult]:
         """The model record of each seed of the cell."""
         return [read_model(self.store, s) for s in self.specs(dataset, variant, **overrides)]
+
+    def weights_digest(self, dataset: str, variant: str = "default") -> str | None:
+        """A digest of the cell's models' weights, seed by seed (each model's weights_sha256):
+        equal digests mean bit-identical models (the zoo's, read anywhere); None when a model
+        lacks its weights' hash."""
+        key = ("weights", dataset, variant)
+        if key not in self._cache:
+            shas = [m.weights_sha256 for m in self.models(dataset, variant)]
+            joined = None if any(s is None for s in shas) else ";".join(str(s) for s in shas)
+            self._cache[key] = None if joined is None else hashlib.sha256(joined.encode()).hexdigest()[:16]
+        return self._cache[key]  # type: ignore[no-any-return]
 
     def evaluations(
         self, dataset: str, variant: str = "default", part: str = "maps", **overrides: Any
