@@ -196,7 +196,11 @@ def test_the_findings_p_is_the_intersection_union_p():
     component's), not only in its outcome; the reverse p is the union's (own, or m x a null's)."""
     _, f = _blocked_by_a_null()
     null = f.rule.per_null["sobel"]
-    assert (f.own.outcome, f.rule.outcome, f.verdict.outcome) == ("replicated", "inconclusive", "inconclusive")
+    assert (f.own.outcome, f.rule.outcome, f.verdict.outcome) == (
+        "replicated",
+        "inconclusive",
+        "inconclusive",
+    )
     assert f.own.p_forward < 0.05 <= null.p_forward
     assert f.verdict.p_forward == max(f.own.p_forward, null.p_forward) == null.p_forward
     assert f.verdict.p_reverse == min(f.own.p_reverse, null.p_reverse)

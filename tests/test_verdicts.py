@@ -103,7 +103,10 @@ def test_on_the_records_own_models_a_replication_is_held_to_alpha():
     """The same models (equal weights digests): no training noise lies between the record and
     now, so a recorded replication that falls to p >= alpha fails, where on retrained models
     (another digest, or none) the record's threshold holds it."""
-    recorded = {**json.loads(json.dumps(verdict_dict(REPLICATED, SEEDS, models="m1"))), "gate_alpha": 0.9}
+    recorded = {
+        **json.loads(json.dumps(verdict_dict(REPLICATED, SEEDS, models="m1"))),
+        "gate_alpha": 0.9,
+    }
     same = gate(recorded, other_run("near"), SEEDS, models="m1")
     assert same.status == "fail" and "on the record's own models" in same.message
     assert "p > 0.05" in same.message
@@ -153,7 +156,10 @@ def test_recorded_replicated():
     assert held.status == "pass" and held.changed
     assert "CHANGED from replicated to inconclusive" in held.message and "gate holds" in held.message
     fell = gate(entry(REPLICATED), other_run("weak"), SEEDS)
-    assert fell.status == "fail" and "FELL from replicated beyond the gate (p > 0.2, on retrained models" in fell.message
+    assert (
+        fell.status == "fail"
+        and "FELL from replicated beyond the gate (p > 0.2, on retrained models" in fell.message
+    )
     assert "recorded replicated on seeds [0, 1, 2, 3, 4] (p = 0.0312)" in fell.message
     assert gate(entry(REPLICATED), other_run("strong", -1), SEEDS).status == "fail"
     assert gate(entry(REPLICATED), UNDECIDABLE, SEEDS).status == "fail"
@@ -284,8 +290,16 @@ GOOD = {"outcome": "replicated", "seeds": [0, 1], "digest": "0" * 16}
         ("[]", "AttributeError"),
         (json.dumps({"record_version": 1, "verdicts": {}}), "record_version 1, expected 3"),
         (json.dumps({"record_version": RECORD_VERSION}), "KeyError"),
-        (json.dumps({"record_version": RECORD_VERSION, "verdicts": {"k": {**GOOD, "outcome": "holds"}}}), "holds"),
-        (json.dumps({"record_version": RECORD_VERSION, "verdicts": {"k": {"outcome": "replicated"}}}), "lacks"),
+        (
+            json.dumps(
+                {"record_version": RECORD_VERSION, "verdicts": {"k": {**GOOD, "outcome": "holds"}}}
+            ),
+            "holds",
+        ),
+        (
+            json.dumps({"record_version": RECORD_VERSION, "verdicts": {"k": {"outcome": "replicated"}}}),
+            "lacks",
+        ),
     ],
 )
 def test_bad_records_name_the_file(tmp_path, text, why):

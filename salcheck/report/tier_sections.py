@@ -324,7 +324,10 @@ def signs_section(
     signs = {k: f.verdict if f else None for k, f in findings.items()}
     rounding = {k: f.verdict if f else None for k, f in rounding_findings.items()}
     # BH over each sign's deciding p: the intersection-union p of the own test and the null rule.
-    p = [f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan for f in findings.values()]
+    p = [
+        f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan
+        for f in findings.values()
+    ]
     q_values = dict(zip(signs, benjamini_hochberg(p), strict=True))
     n_signs = count(signs)["decided"]
     n_tested = sum(math.isfinite(q) for q in q_values.values())

@@ -150,9 +150,9 @@ def rule_text(n_seeds: int) -> str:
         "own stand beside it. The p columns and the power column are the deciding test's: p is "
         "the largest of the own test's and each null's p (the intersection-union p, below alpha "
         "exactly when every component is), reverse p the least of the own test's reverse p and "
-        "m times the least null's (m nulls), power the most seeds any component needs; the seeds, mean "
-        "difference, effect size and t-test p are the method's own. Claims on a (the model's features) and F8 (the model against its "
-        "own randomisation) read no null."
+        "m times the least null's (m nulls), power the most seeds any component needs; the "
+        "seeds, mean difference, effect size and t-test p are the method's own. Claims on a (the "
+        "model's features) and F8 (the model against its own randomisation) read no null."
     )
 
 

@@ -146,8 +146,10 @@ class ResultsView:
         if key not in self._cache:
             shas = [m.weights_sha256 for m in self.models(dataset, variant)]
             joined = None if any(s is None for s in shas) else ";".join(str(s) for s in shas)
-            self._cache[key] = None if joined is None else hashlib.sha256(joined.encode()).hexdigest()[:16]
-        return self._cache[key]  # type: ignore[no-any-return]
+            self._cache[key] = (
+                None if joined is None else hashlib.sha256(joined.encode()).hexdigest()[:16]
+            )
+        return self._cache[key]
 
     def evaluations(
         self, dataset: str, variant: str = "default", part: str = "maps", **overrides: Any
