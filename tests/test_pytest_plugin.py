@@ -37,6 +37,9 @@ CONFTEST = textwrap.dedent("""
         def decide(self, c):
             return verdict(*NOW[c.key], c.claim)
 
+        def weights_digest(self, dataset, variant):
+            return f"zoo-{dataset}-{variant}"  # the same models as the record's, when it names them
+
         def finding(self, c):
             from salcheck.science.findings import FindingVerdict
 
@@ -130,6 +133,35 @@ def test_gate_outcomes(suite, key, outcome, line, changed):
         result.stdout.fnmatch_lines([CHANGED, f"{key}: *CHANGED from*"])
     else:
         result.stdout.no_fnmatch_line(CHANGED)
+
+
+@pytest.mark.parametrize(
+    ("models", "outcome", "line"),
+    [
+        (
+            "same",
+            {"failed": 1},
+            "*FELL from replicated beyond the gate (p > 0.05, on the record's own models*",
+        ),
+        ("other", {"passed": 1}, "*the gate holds while p <= 0.2 (on retrained models*"),
+    ],
+)
+def test_the_plugin_holds_a_replication_to_alpha_on_the_records_own_models(suite, models, outcome, line):
+    """The plugin passes the models decided on to the gate: F1 on heterogeneous falls to p 5/32
+    now; on the models its record names that fails, on other models the record's 0.2 holds it."""
+    from salcheck.science.findings import ALL
+    from salcheck.science.verdicts import models_digest
+
+    class Zoo:
+        def weights_digest(self, dataset, variant):
+            return f"zoo-{dataset}-{variant}" if models == "same" else "retrained"
+
+    named = {**entry("replicated"), "models": models_digest(Zoo(), ALL["F1-heterogeneous"])}
+    record = {**RECORD, "gate_alpha": 0.2, "verdicts": {**RECORD["verdicts"], "F1-heterogeneous": named}}
+    (suite.path / "verdicts" / "ci-fake.json").write_text(json.dumps(record))
+    result = run(suite, "F1-heterogeneous")
+    result.assert_outcomes(**outcome)
+    result.stdout.fnmatch_lines([line])
 
 
 def test_unknown_comparison_is_a_usage_error(suite):
