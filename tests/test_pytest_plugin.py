@@ -152,7 +152,11 @@ def test_the_plugin_holds_a_replication_to_alpha_on_the_records_own_models(suite
     from salcheck.science.findings import ALL
     from salcheck.science.verdicts import models_digest
 
-    class Zoo:
+    from salcheck.store.tiers import get_tier
+
+    class Zoo:  # the fake view's tier: the same test set; its models as the record names them
+        tier = get_tier("ci")
+
         def weights_digest(self, dataset, variant):
             return f"zoo-{dataset}-{variant}" if models == "same" else "retrained"
 

@@ -138,6 +138,37 @@ def test_a_record_names_the_models_each_verdict_read():
     assert models_digest(View({}), Comparison("k", 8, "rho < 0.3", 0.3, 0.1)) is None
 
 
+def test_the_models_digest_names_the_evaluation_and_refuses_a_random_method():
+    """Another test set or protocol is another basis (a new draw of test images is sampling
+    noise, not the user's change), and a method tagged not deterministic gets no digest, so
+    the gate holds it to the record's threshold."""
+    from salcheck.science.findings import Comparison
+    from salcheck.science.verdicts import models_digest
+    from salcheck.store.tiers import get_tier
+
+    class Method:
+        def __init__(self, deterministic):
+            self.deterministic = deterministic
+
+        def tag(self, name):
+            return {"deterministic": self.deterministic}[name]
+
+    class View:
+        def __init__(self, tier="ci", protocol="boxes", deterministic=True):
+            self.tier, self.protocol_id = get_tier(tier), {"evaluation": protocol}
+            self.method = Method(deterministic)
+
+        def weights_digest(self, dataset, variant):
+            return "w"
+
+    c = Comparison("k", 1, "x > y", ("homogeneous", "v", "b"), ("homogeneous", "default", "b"))
+    base = models_digest(View(), c)
+    assert base is not None and base == models_digest(View(), c)
+    assert models_digest(View(tier="paper"), c) != base  # another test set
+    assert models_digest(View(protocol="drawn"), c) != base
+    assert models_digest(View(deterministic=False), c) is None
+
+
 def test_with_ten_seeds_a_null_that_beats_the_method_contradicts():
     """The contradicted branch of the null rule (a null beats the method at alpha / number of
     nulls) cannot fire on 5 seeds (least p 1/32 > 0.0125) and fires on 10 (least p 1/1024)."""

@@ -11,9 +11,10 @@ The gate (:func:`gate`) is a pure function of a record entry and the verdict now
 
 - same seeds and same digest: the numbers were re-read, not re-measured: "re-read, unchanged",
   with the status of the recorded outcome, never "replicated";
-- recorded replicated, decided now on the record's own models (each entry names them:
-  :func:`models_digest`, equal for the zoo's models read anywhere): no training noise lies
-  between the two, so it passes while p_forward <= alpha and fails beyond it;
+- recorded replicated, decided now on the record's own basis (each entry names it:
+  :func:`models_digest`, the models' weights, the evaluation protocol and the test set; equal
+  for the zoo's models read anywhere): no training noise and no new test draw lie between the
+  two, so it passes while p_forward <= alpha and fails beyond it;
 - recorded replicated, on retrained models: passes while p_forward <= the record's
   ``gate_alpha``, fails beyond it; either way it fails
   when now contradicted or when now undecidable. ``gate_alpha`` is set by the tier's stability
@@ -68,7 +69,9 @@ def _shipped() -> Path:
 
 
 SHIPPED = _shipped()
-RECORD_VERSION = 3  # 3: a finding beyond the null maps records its intersection-union p
+# 3: a finding beyond the null maps records its intersection-union p, and each entry may name
+# what it was decided on apart from the method (``models``: :func:`models_digest`).
+RECORD_VERSION = 3
 STATUSES = ("pass", "fail", "xfail")
 #: The status a recorded outcome gives a run that re-reads (or reproduces) it.
 EXPECTED_STATUS = {
@@ -149,16 +152,27 @@ def verdict_dict(
 
 
 def models_digest(view: Any, c: Comparison) -> str | None:
-    """A digest of the weights of every model comparison ``c`` reads (its cells, seed by seed:
-    ``view.weights_digest``): equal digests mean the verdict was decided on bit-identical
-    models, so no training noise lies between it and its record. None when the view cannot
-    say (a model without its weights' hash, a view without weights)."""
+    """What comparison ``c`` was decided on, apart from the method: the weights of every model
+    it reads (its cells, seed by seed: ``view.weights_digest``), the evaluation protocol and the
+    test set. Equal digests mean bit-identical models read under the same evaluation, so no
+    training noise and no new test draw lie between a verdict and its record. None when the
+    view cannot say (a model without its weights' hash, a view without weights), and for a
+    method tagged not deterministic (its maps are a new draw each run)."""
     digest = getattr(view, "weights_digest", None)
+    method = getattr(view, "method", None)
+    if method is not None and hasattr(method, "tag") and method.tag("deterministic") is False:
+        return None
     if digest is None or not c.cells():
         return None
     parts = [digest(d, v) for d, v in c.cells()]
     if any(p is None for p in parts):
         return None
+    tier = getattr(view, "tier", None)
+    evaluation = {
+        "protocol": getattr(view, "protocol_id", None),
+        "test": tier.test().to_dict() if hasattr(tier, "test") else None,
+    }
+    parts.append(json.dumps(evaluation, sort_keys=True, default=str))
     return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
 
 
