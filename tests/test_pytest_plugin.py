@@ -151,7 +151,6 @@ def test_the_plugin_holds_a_replication_to_alpha_on_the_records_own_models(suite
     now; on the models its record names that fails, on other models the record's 0.2 holds it."""
     from salcheck.science.findings import ALL
     from salcheck.science.verdicts import models_digest
-
     from salcheck.store.tiers import get_tier
 
     class Zoo:  # the fake view's tier: the same test set; its models as the record names them

@@ -167,10 +167,10 @@ def models_digest(view: Any, c: Comparison) -> str | None:
     parts = [digest(d, v) for d, v in c.cells()]
     if any(p is None for p in parts):
         return None
-    tier = getattr(view, "tier", None)
+    test = getattr(getattr(view, "tier", None), "test", None)
     evaluation = {
         "protocol": getattr(view, "protocol_id", None),
-        "test": tier.test().to_dict() if hasattr(tier, "test") else None,
+        "test": test().to_dict() if test is not None else None,
     }
     parts.append(json.dumps(evaluation, sort_keys=True, default=str))
     return hashlib.sha256(";".join(parts).encode()).hexdigest()[:16]
