@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from salcheck.report.verdict_table import count, headline, rounding_line, verdict_rows
+from salcheck.report.verdict_table import bh_q, count, headline, rounding_line, verdict_rows
 from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIGNS, SYMBOLS
 from salcheck.science.power import bh_power, effect_of
-from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg
+from salcheck.science.stats import ALPHA, Verdict
 from salcheck.store.records import ModelResult
 from salcheck.store.view import MissingResults
 from salcheck.training.stopping import (
@@ -323,12 +323,7 @@ def signs_section(
     rounding_findings = view.findings_available(ROUNDING_SIGNS)
     signs = {k: f.verdict if f else None for k, f in findings.items()}
     rounding = {k: f.verdict if f else None for k, f in rounding_findings.items()}
-    # BH over each sign's deciding p: the intersection-union p of the own test and the null rule.
-    p = [
-        f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan
-        for f in findings.values()
-    ]
-    q_values = dict(zip(signs, benjamini_hochberg(p), strict=True))
+    q_values = bh_q(findings)
     n_signs = count(signs)["decided"]
     n_tested = sum(math.isfinite(q) for q in q_values.values())
     n_bh = sum(q < ALPHA for q in q_values.values() if math.isfinite(q))

@@ -18,7 +18,7 @@ from salcheck.science.findings import (
     Comparison,
     FindingVerdict,
 )
-from salcheck.science.stats import ALPHA, Verdict, effect_text, least_p, p_text
+from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg, effect_text, least_p, p_text
 from salcheck.science.verdicts import GATE_ALPHA
 
 WORDS = {
@@ -103,6 +103,17 @@ def verdict_rows(
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def bh_q(findings: dict[str, FindingVerdict | None]) -> dict[str, float]:
+    """key -> Benjamini-Hochberg q over the family's deciding p (each finding's verdict p: the
+    intersection-union p of the own test and the null rule); nan where a finding is missing or
+    undecidable, and left out of the family."""
+    p = [
+        f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan
+        for f in findings.values()
+    ]
+    return dict(zip(findings, benjamini_hochberg(p), strict=True))
 
 
 def table_text(text: str) -> str:

@@ -35,7 +35,7 @@ from salcheck.report.tier_page import (
     provenance_section,
 )
 from salcheck.report.tier_sections import ACCURACY_HEADERS, ACCURACY_KEYS, fmt, training_rule
-from salcheck.report.verdict_table import rule_text, table_text, verdict_rows
+from salcheck.report.verdict_table import bh_q, rule_text, table_text, verdict_rows
 from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
     A_FLOOR,
@@ -49,7 +49,6 @@ from salcheck.science.findings import (
     SYMBOLS,
     Comparison,
 )
-from salcheck.science.stats import benjamini_hochberg
 from salcheck.store.view import MissingResults
 
 if TYPE_CHECKING:
@@ -232,11 +231,7 @@ def _findings(view: ResultsView) -> list[str]:
         findings = view.findings_available(comparisons)
         q = None
         if family is SIGNS:
-            p = [
-                f.verdict.p_forward if f and f.verdict.p_forward is not None else math.nan
-                for f in findings.values()
-            ]
-            q = dict(zip(findings, benjamini_hochberg(p), strict=True))
+            q = bh_q(findings)
             title += f" (one family: Benjamini-Hochberg over its {len(comparisons)} here, column BH q)"
         lines += [f"### {title}", "", *verdict_rows(findings, comparisons, number=number, q=q), ""]
     return lines
