@@ -60,3 +60,26 @@ def test_the_gate_threshold_is_the_records():
     else:
         assert record["gate_alpha_from"] == "unmeasured default"
         assert "the record carries the unmeasured 0.2" in text
+
+
+def _kept(rerun: dict, reference: dict) -> tuple[int, int, int]:
+    """Verdicts kept, replications on the reference, and those the rerun still replicates."""
+    out = rerun["outcomes"]
+    replicated = [k for k, v in reference.items() if v["outcome"] == "replicated"]
+    held = sum(out.get(k, {}).get("outcome") == "replicated" for k in replicated)
+    return rerun["counts"]["same"], len(replicated), held
+
+
+@pytest.mark.skipif(not STABILITY.exists(), reason="no stability measurement")
+def test_the_stability_figures_are_the_measurements():
+    measured = json.loads(STABILITY.read_text())
+    reference, reruns = measured["reference"], measured["reruns"]
+    text = _readme()
+    same, n, held = _kept(reruns["float_path"], reference)
+    assert f"kept {same} of {reruns['float_path']['counts']['compared']} verdicts" in text
+    assert f"{n - held} of the {n} replications fell to inconclusive" in text
+    if "disjoint_seeds" in reruns:
+        same, n, held = _kept(reruns["disjoint_seeds"], reference)
+        drop = reruns["disjoint_seeds"]["largest_drop"]
+        assert f"kept {same} of {reruns['disjoint_seeds']['counts']['compared']} verdicts" in text
+        assert f"held {held} of the {n} replications, the furthest falling to p {drop:.3f}" in text
