@@ -4,7 +4,7 @@ import math
 from types import SimpleNamespace
 
 from salcheck.report.tier_sections import signs_section, steps_note
-from salcheck.report.verdict_table import headline, rounding_line, rule_text, verdict_rows
+from salcheck.report.verdict_table import Beside, headline, rounding_line, rule_text, verdict_rows
 from salcheck.science.findings import ROUNDING_SIGNS, SIGNS, FindingVerdict, f2_comparisons
 from salcheck.science.stats import paired_test, undecidable
 
@@ -239,7 +239,7 @@ def test_agreement_counts_each_pair_of_outcomes():
             keys, ["replicated", "replicated", "inconclusive", "replicated", "contradicted"], strict=True
         )
     )
-    lines = agreement({"signs": here}, ("ci tier", recorded))
+    lines = agreement({"signs": here}, Beside("ci tier", recorded))
     text = "\n".join(lines)
     # 4 decided pairs: (rep, rep), (rep, inc), (inc, rep), (con, con): 2 agree.
     assert (
@@ -248,7 +248,28 @@ def test_agreement_counts_each_pair_of_outcomes():
     )
     row = next(line for line in lines if line.startswith("| replicated |"))
     assert row == "| replicated | 1 | 0 | 1 | 0 |"
-    assert agreement({"signs": here}, ("ci tier", {}))[-1] == ""
+    # each comparison where they differ is named, with both outcomes
+    assert f"(`{keys[1]}`: replicated there, inconclusive here)" in text
+    assert f"(`{keys[2]}`: inconclusive there, replicated here)" in text
+    assert f"`{keys[0]}`" not in text and f"`{keys[4]}`" not in text
+    assert agreement({"signs": here}, Beside("ci tier", {}))[-1] == ""
+    assert "They agree on every one." in "\n".join(
+        agreement({"signs": {keys[0]: v("replicated")}}, Beside("ci tier", {keys[0]: "replicated"}))
+    )
+
+
+def test_agreement_says_what_fewer_seeds_cannot_decide():
+    """Ten recorded seeds against five here: the least attainable p of each is stated, and an
+    inconclusive here is said to be possibly the seeds; equal seeds need no such note."""
+    from salcheck.report.tier_sections import agreement
+
+    key = next(iter(SIGNS))
+    here = {key: v("inconclusive")}  # decided on 5 seeds
+    text = " ".join(agreement({"signs": here}, Beside("ci tier", {key: "replicated"}, tuple(range(10)))))
+    assert "decided on 10 seeds (least attainable p 1/1024), this tier's on 5 (1/32)" in text
+    assert "can be the fewer seeds rather than the scale" in text
+    same = " ".join(agreement({"signs": here}, Beside("ci tier", {key: "replicated"}, tuple(range(5)))))
+    assert "least attainable" not in same
 
 
 def test_every_page_states_the_stop_rule_of_its_tier():

@@ -79,11 +79,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     beside = None
     if args.tier != "ci" and args.beside:
-        from salcheck.science.verdicts import expected_outcomes  # CLI start-up
+        from salcheck.report.verdict_table import Beside  # CLI start-up
+        from salcheck.science.verdicts import recorded_entries  # CLI start-up
 
         ci = tier_of(argparse.Namespace(tier="ci", network=getattr(args, "network", None)))
-        recorded = expected_outcomes(args.beside, ci.tag, view.method_name)
-        beside = ("ci tier", recorded) if recorded else None
+        entries = recorded_entries(args.beside, ci.tag, view.method_name)
+        seeds = sorted({int(s) for e in entries.values() for s in e.get("seeds") or []})
+        outcomes = {k: e["outcome"] for k, e in entries.items()}
+        beside = Beside("ci tier", outcomes, tuple(seeds)) if outcomes else None
     path = render_report(view, args.out, beside=beside)
     print(f"salcheck report: wrote {path}")
     return 0

@@ -22,7 +22,7 @@ from salcheck.provenance import git_commit
 from salcheck.report import tier_sections as sections
 from salcheck.report.figures import group_map_figure, phantom_figure
 from salcheck.report.tier_sections import fmt, training_rule
-from salcheck.report.verdict_table import rule_text, table_text, verdict_rows
+from salcheck.report.verdict_table import Beside, rule_text, table_text, verdict_rows
 from salcheck.science.findings import (
     A_CLOSE_TO_ONE,
     A_FLOOR,
@@ -75,12 +75,10 @@ def _table(view: ResultsView, rows: Sequence[tuple[str, str]]) -> list[str]:
     return lines
 
 
-def render_report(
-    view: ResultsView, out: str | Path, *, beside: tuple[str, dict[str, str]] | None = None
-) -> Path:
+def render_report(view: ResultsView, out: str | Path, *, beside: Beside | None = None) -> Path:
     """Write ``<out>/<tier>.md`` and its figures under ``<out>/<tier>/``; returns the path.
 
-    ``beside``: (column title, key -> outcome), e.g. the ci tier's recorded verdicts printed
+    ``beside``: another tier's recorded verdicts (:class:`Beside`), e.g. the ci tier's printed
     beside the paper tier's. A tier of volumes has a page of its own
     (:func:`salcheck.report.volume_page.render_volume_report`)."""
     if view.tier.dims != 2:
@@ -190,9 +188,7 @@ def _header(view: ResultsView, top: list[str]) -> list[str]:
     return lines
 
 
-def _findings(
-    view: ResultsView, signs_section: list[str], beside: tuple[str, dict[str, str]] | None
-) -> list[str]:
+def _findings(view: ResultsView, signs_section: list[str], beside: Beside | None) -> list[str]:
     """The named findings, "a close to 1", the signs' section and the agreement with ``beside``."""
     named = view.findings_available(NAMED)
     a_rows = view.findings_available(A_CLOSE_TO_ONE)
@@ -286,7 +282,7 @@ def _agreement(
     view: ResultsView,
     named: dict[str, FindingVerdict | None],
     a_rows: dict[str, FindingVerdict | None],
-    beside: tuple[str, dict[str, str]] | None,
+    beside: Beside | None,
 ) -> list[str]:
     """The agreement of another tier's recorded verdicts with these (when given)."""
     if beside is None:

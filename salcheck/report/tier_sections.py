@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from salcheck.report.verdict_table import bh_q, count, headline, rounding_line, verdict_rows
+from salcheck.report.verdict_table import (
+    Beside,
+    bh_q,
+    count,
+    headline,
+    rounding_line,
+    table_text,
+    verdict_rows,
+)
 from salcheck.science.findings import CRITERIA_KEYS, POSTER, ROUNDING_SIGNS, SIGNS, SYMBOLS
 from salcheck.science.power import bh_power, effect_of
 from salcheck.science.stats import ALPHA, Verdict
@@ -315,9 +323,7 @@ def accuracy(view: ResultsView) -> list[str]:
     return lines
 
 
-def signs_section(
-    view: ResultsView, beside: tuple[str, dict[str, str]] | None
-) -> tuple[list[str], list[str]]:
+def signs_section(view: ResultsView, beside: Beside | None) -> tuple[list[str], list[str]]:
     """(the headline and the rounding line, the signs' section): one family, with BH."""
     findings = view.findings_available(SIGNS)
     rounding_findings = view.findings_available(ROUNDING_SIGNS)
@@ -403,26 +409,44 @@ def agreement_interval(agree: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def agreement(families: dict[str, dict[str, Any]], beside: tuple[str, dict[str, str]]) -> list[str]:
-    """How far another tier's recorded verdicts (``beside``: title, key -> outcome) predict
-    this tier's: per family, a cross-table of outcomes, the agreement rate, and each
-    comparison where they differ. ``families``: title -> key -> verdict (None: missing)."""
-    title, recorded = beside
+def _seeds_note(title: str, theirs: int, here: int) -> str:
+    """Why a replication can fail to carry over for want of seeds: the least attainable p of
+    the exact test on each tier's seeds (1 / 2^n)."""
+    if not theirs or not here or theirs == here:
+        return ""
+    return (
+        f"The {title}'s verdicts were decided on {theirs} seeds (least attainable p "
+        f"1/{2**theirs}), this tier's on {here} (1/{2**here}). "
+        + (
+            f"A replication at the {title} that is inconclusive here can be the fewer seeds "
+            "rather than the scale; a move between replicated and contradicted is not the seeds."
+            if here < theirs
+            else f"A replication here that is inconclusive at the {title} can be the fewer seeds "
+            "there rather than the scale; a move between replicated and contradicted is not the seeds."
+        )
+    )
+
+
+def agreement(families: dict[str, dict[str, Any]], beside: Beside) -> list[str]:
+    """How far another tier's recorded verdicts (``beside``) predict this tier's: per family, a
+    cross-table of outcomes, the agreement rate with its exact interval, and each comparison
+    where they differ. ``families``: title -> key -> verdict (None: missing)."""
+    title, recorded = beside.title, beside.outcomes
+    here_seeds = {v.n for verdicts in families.values() for v in verdicts.values() if v is not None}
+    note = _seeds_note(title, len(beside.seeds), max(here_seeds, default=0))
     lines = [
         f"Each comparison decided here and recorded at the {title} (rows: {title}; columns: this "
         "tier). The agreement rate is the share of comparisons with the same outcome; a "
         f"*replicated* at the {title} that is not replicated here is what a user trusting the "
-        f"{title} gate would have got wrong.",
+        f"{title} gate would have got wrong." + (f" {note}" if note else ""),
         "",
     ]
     for family, verdicts in families.items():
-        pairs = [
-            (recorded[k], v.outcome) for k, v in verdicts.items() if v is not None and k in recorded
-        ]
+        pairs = [(k, recorded[k], v) for k, v in verdicts.items() if v is not None and k in recorded]
         if not pairs:
             continue
-        same = sum(a == b for a, b in pairs)
-        trusted = [b for a, b in pairs if a == "replicated"]
+        same = sum(a == v.outcome for _, a, v in pairs)
+        trusted = [v.outcome for _, a, v in pairs if a == "replicated"]
         low, high = agreement_interval(same, len(pairs))
         lines += [
             f"**{family}**: {same} of {len(pairs)} agree ({same / len(pairs):.0%}, 95 % interval "
@@ -433,7 +457,13 @@ def agreement(families: dict[str, dict[str, Any]], beside: tuple[str, dict[str, 
             "|---|" + "---|" * len(OUTCOME_ORDER),
         ]
         for a in OUTCOME_ORDER:
-            row = [str(sum(1 for x, y in pairs if x == a and y == b)) for b in OUTCOME_ORDER]
+            row = [str(sum(1 for _, x, v in pairs if x == a and v.outcome == b)) for b in OUTCOME_ORDER]
             lines.append(f"| {a} | " + " | ".join(row) + " |")
-        lines.append("")
+        differ = [
+            f"{table_text(v.claim)} (`{k}`: {a} there, {v.outcome} here)"
+            for k, a, v in pairs
+            if a != v.outcome
+        ]
+        said = f"Where they differ: {'; '.join(differ)}." if differ else "They agree on every one."
+        lines += ["", said, ""]
     return lines

@@ -10,6 +10,7 @@ null rule).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from salcheck.science.findings import (
     CRITERIA_KEYS,
@@ -20,6 +21,16 @@ from salcheck.science.findings import (
 )
 from salcheck.science.stats import ALPHA, Verdict, benjamini_hochberg, effect_text, least_p, p_text
 from salcheck.science.verdicts import GATE_ALPHA
+
+
+class Beside(NamedTuple):
+    """Another tier's recorded verdicts, printed beside this tier's: the column's ``title``,
+    key -> recorded ``outcomes``, and the ``seeds`` they were decided on (empty: not known)."""
+
+    title: str
+    outcomes: dict[str, str]
+    seeds: tuple[int, ...] = ()
+
 
 WORDS = {
     "replicated": "replicated",
@@ -69,20 +80,20 @@ def verdict_rows(
     *,
     number: bool = True,
     q: dict[str, float] | None = None,
-    beside: tuple[str, dict[str, str]] | None = None,
+    beside: Beside | None = None,
 ) -> list[str]:
     """A Markdown table, one row per comparison (None: a result it reads is missing)."""
     cols = [
         *(["F"] if number else []),
         *COLUMNS,
         *(["BH q"] if q else []),
-        *([beside[0]] if beside else []),
+        *([beside.title] if beside else []),
     ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for key, f in findings.items():
         c = comparisons[key]
         lead = [f"F{c.number}"] if number else []
-        other = [beside[1].get(key, "–")] if beside else []
+        other = [beside.outcomes.get(key, "–")] if beside else []
         claim = table_text(c.claim)
         if f is None or f.own.outcome == "undecidable":
             word = "cells missing" if f is None else f"undecidable: {table_text(f.own.reason)}"
