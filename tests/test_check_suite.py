@@ -23,8 +23,12 @@ def where(tmp_path_factory, tiny):
     return {"tier": tiny, "store": Store(tmp_path_factory.mktemp("checks"))}
 
 
-def test_every_check_runs_and_reports_its_numbers(where):
+def test_every_check_runs_and_reports_its_numbers(where, capfd):
     results = check_saliency_method(VanillaGradient(), on_fail=None, **where)
+    # a fresh store: what is to be computed is said before anything trains
+    said = capfd.readouterr().err
+    assert "[salcheck] computing " in said and " models" in said
+    assert said.index("[salcheck] computing ") < said.index("[salcheck] done")
     assert [r.check for r in results] == [c.__name__ for c in CHECKS]
     beats = next(r for r in results if r.check == "check_beats_chance")
     assert {"b", "c", "p_b", "p_c"} <= set(beats.numbers)

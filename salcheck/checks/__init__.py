@@ -85,6 +85,9 @@ def run_suite(
     if key not in _SUITES:
         plan = checks_plan(t, ref)
         workers = workers or max(1, os.cpu_count() or 1)
+        todo = plan.missing(s)  # say up front what the store and the zoo lack: training is long
+        if len(todo):
+            _say(f"computing {todo.summary()} into {s.root}")
         execute(plan, s, workers=workers, device=device, on_progress=_progress)
         record = read_checks(s, plan.checks[0].key())
         if record.status != "done":
@@ -94,8 +97,12 @@ def run_suite(
     return _SUITES[key]
 
 
+def _say(line: str) -> None:
+    print(f"[salcheck] {line}", file=sys.__stderr__, flush=True)
+
+
 def _progress(outcome: Any) -> None:
-    print(f"[salcheck] {outcome.line()}", file=sys.__stderr__, flush=True)
+    _say(outcome.line())
 
 
 def check_saliency_method(
