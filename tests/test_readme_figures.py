@@ -83,3 +83,21 @@ def test_the_stability_figures_are_the_measurements():
         drop = reruns["disjoint_seeds"]["largest_drop"]
         assert f"kept {same} of {reruns['disjoint_seeds']['counts']['compared']} verdicts" in text
         assert f"held {held} of the {n} replications, the furthest falling to p {drop:.3f}" in text
+
+
+@pytest.mark.skipif(not (ROOT / "zoo" / "paper").exists(), reason="no paper zoo in this checkout")
+def test_the_paper_tiers_progress_is_the_zoos():
+    """The README says how much of the paper tier the committed zoo holds; adding models to the
+    zoo without saying so fails here."""
+    from salcheck.store.tiers import get_tier
+    from salcheck.store.zoo import progress
+
+    done = progress(ROOT / "zoo" / "paper", get_tier("paper"))
+    whole = done["done"] == done["of"]
+    quoted = (
+        f"the paper tier is whole in the zoo ({done['of']} models)"
+        if whole
+        else "the paper tier itself is computed model by model, "
+        f"{done['done']} of its {done['of']} models so far"
+    )
+    assert quoted in _readme()
