@@ -6,6 +6,7 @@ from store_entries import run_grid
 from salcheck.cli import main
 from salcheck.report import ReportError, render_report
 from salcheck.report.tier_page import table_text
+from salcheck.report.verdict_table import Beside
 from salcheck.science.findings import NAMED, SIGNS
 from salcheck.store.files import Store
 from salcheck.store.view import ResultsView
@@ -134,8 +135,9 @@ def test_cli_report_on_empty_store_exits_nonzero(tmp_path, capsys):
 
 
 def test_recorded_verdicts_of_another_tier_are_printed_beside(view, tmp_path):
-    beside = ("ci tier", {"F1-homogeneous": "contradicted"})
+    beside = Beside("ci tier", {"F1-homogeneous": "contradicted"}, tuple(range(10)))
     text = render_report(view, tmp_path, beside=beside).read_text()
+    assert len(view.seeds) != 10 and "The ci tier's verdicts were decided on 10 seeds" in text
     row = next(line for line in text.splitlines() if line.startswith("| F1 |") and "homogeneous" in line)
     assert row.endswith("| contradicted |") and "| ci tier |" in text
     missing = next(

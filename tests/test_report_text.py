@@ -265,10 +265,12 @@ def test_agreement_says_what_fewer_seeds_cannot_decide():
 
     key = next(iter(SIGNS))
     here = {key: v("inconclusive")}  # decided on 5 seeds
-    text = " ".join(agreement({"signs": here}, Beside("ci tier", {key: "replicated"}, tuple(range(10)))))
+    ten = Beside("ci tier", {key: "replicated"}, tuple(range(10)))
+    text = " ".join(agreement({"signs": here}, ten, 5))
     assert "decided on 10 seeds (least attainable p 1/1024), this tier's on 5 (1/32)" in text
     assert "can be the fewer seeds rather than the scale" in text
-    same = " ".join(agreement({"signs": here}, Beside("ci tier", {key: "replicated"}, tuple(range(5)))))
+    five = Beside("ci tier", {key: "replicated"}, tuple(range(5)))
+    same = " ".join(agreement({"signs": here}, five, 5))
     assert "least attainable" not in same
 
 

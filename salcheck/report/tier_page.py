@@ -296,7 +296,7 @@ def _agreement(
         "a close to 1": verdicts(a_rows),
         "the poster's signs": view.decide_available(SIGNS),
     }
-    return ["## Agreement of the tiers", "", *sections.agreement(families, beside)]
+    return ["## Agreement of the tiers", "", *sections.agreement(families, beside, len(view.seeds))]
 
 
 def _steps_text(models: dict[tuple[str, str], list[ModelResult]]) -> str:

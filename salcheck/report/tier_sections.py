@@ -427,13 +427,13 @@ def _seeds_note(title: str, theirs: int, here: int) -> str:
     )
 
 
-def agreement(families: dict[str, dict[str, Any]], beside: Beside) -> list[str]:
-    """How far another tier's recorded verdicts (``beside``) predict this tier's: per family, a
-    cross-table of outcomes, the agreement rate with its exact interval, and each comparison
-    where they differ. ``families``: title -> key -> verdict (None: missing)."""
+def agreement(families: dict[str, dict[str, Any]], beside: Beside, seeds_here: int = 0) -> list[str]:
+    """How far another tier's recorded verdicts (``beside``) predict this tier's, decided on
+    ``seeds_here`` seeds (0: not said): per family, a cross-table of outcomes, the agreement
+    rate with its exact interval, and each comparison where they differ. ``families``: title ->
+    key -> verdict (None: missing)."""
     title, recorded = beside.title, beside.outcomes
-    here_seeds = {v.n for verdicts in families.values() for v in verdicts.values() if v is not None}
-    note = _seeds_note(title, len(beside.seeds), max(here_seeds, default=0))
+    note = _seeds_note(title, len(beside.seeds), seeds_here)
     lines = [
         f"Each comparison decided here and recorded at the {title} (rows: {title}; columns: this "
         "tier). The agreement rate is the share of comparisons with the same outcome; a "
