@@ -268,7 +268,9 @@ def test_agreement_says_what_fewer_seeds_cannot_decide():
     ten = Beside("ci tier", {key: "replicated"}, tuple(range(10)))
     text = " ".join(agreement({"signs": here}, ten, 5))
     assert "decided on 10 seeds (least attainable p 1/1024), this tier's on 5 (1/32)" in text
-    assert "can be the fewer seeds rather than the scale" in text
+    assert "inconclusive here can be the fewer seeds rather than the scale" in text
+    three = " ".join(agreement({"signs": here}, Beside("ci tier", {key: "replicated"}, (0, 1, 2)), 5))
+    assert "inconclusive at the ci tier can be the fewer seeds" in three
     five = Beside("ci tier", {key: "replicated"}, tuple(range(5)))
     same = " ".join(agreement({"signs": here}, five, 5))
     assert "least attainable" not in same

@@ -13,11 +13,11 @@ from salcheck.science.verdicts import (
     GATE_ALPHA,
     RECORD_VERSION,
     build_record,
-    expected_outcomes,
     gate,
     method_entries,
     read_record,
     record_name,
+    recorded_outcomes,
     verdict_dict,
     write_record,
 )
@@ -281,13 +281,15 @@ def test_a_record_names_tier_method_seeds_protocol_and_commit(tmp_path):
 
 def test_record_names_and_reading(tmp_path):
     assert record_name("ci", "Vanilla gradient") == "ci-vanilla-gradient.json"
-    assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {}
+    assert recorded_outcomes(tmp_path, "ci", "Vanilla gradient") == ({}, ())
     write_record(FakeView(), tmp_path)
-    assert expected_outcomes(tmp_path, "ci", "Vanilla gradient") == {
+    outcomes, seeds = recorded_outcomes(tmp_path, "ci", "Vanilla gradient")
+    assert outcomes == {
         "F1-homogeneous": "inconclusive",
         "F1-heterogeneous": "undecidable",
         "F2-c": "replicated",
     }
+    assert seeds == tuple(FakeView.seeds)  # the record's, though the undecidable entry has none
 
 
 def test_claims_on_the_model_alone_take_the_reference_record_whatever_the_method(tmp_path):

@@ -80,13 +80,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     beside = None
     if args.tier != "ci" and args.beside:
         from salcheck.report.verdict_table import Beside  # CLI start-up
-        from salcheck.science.verdicts import recorded_entries  # CLI start-up
+        from salcheck.science.verdicts import recorded_outcomes  # CLI start-up
 
         ci = tier_of(argparse.Namespace(tier="ci", network=getattr(args, "network", None)))
-        entries = recorded_entries(args.beside, ci.tag, view.method_name)
-        seeds = sorted({int(s) for e in entries.values() for s in e.get("seeds") or []})
-        outcomes = {k: e["outcome"] for k, e in entries.items()}
-        beside = Beside("ci tier", outcomes, tuple(seeds)) if outcomes else None
+        outcomes, seeds = recorded_outcomes(args.beside, ci.tag, view.method_name)
+        beside = Beside("ci tier", outcomes, seeds) if outcomes else None
     path = render_report(view, args.out, beside=beside)
     print(f"salcheck report: wrote {path}")
     return 0

@@ -414,16 +414,12 @@ def _seeds_note(title: str, theirs: int, here: int) -> str:
     the exact test on each tier's seeds (1 / 2^n)."""
     if not theirs or not here or theirs == here:
         return ""
+    fewer = "here" if here < theirs else f"at the {title}"
     return (
         f"The {title}'s verdicts were decided on {theirs} seeds (least attainable p "
-        f"1/{2**theirs}), this tier's on {here} (1/{2**here}). "
-        + (
-            f"A replication at the {title} that is inconclusive here can be the fewer seeds "
-            "rather than the scale; a move between replicated and contradicted is not the seeds."
-            if here < theirs
-            else f"A replication here that is inconclusive at the {title} can be the fewer seeds "
-            "there rather than the scale; a move between replicated and contradicted is not the seeds."
-        )
+        f"1/{2**theirs}), this tier's on {here} (1/{2**here}). A replication on one side that is "
+        f"inconclusive {fewer} can be the fewer seeds rather than the scale; a move between "
+        "replicated and contradicted is not the seeds."
     )
 
 

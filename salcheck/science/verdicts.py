@@ -323,9 +323,17 @@ def method_entries(
     return own
 
 
-def expected_outcomes(directory: str | Path | None, tier: str, method: str) -> dict[str, str]:
-    """key -> recorded outcome for (tier, method); empty when no record exists."""
-    return {k: v["outcome"] for k, v in recorded_entries(directory, tier, method).items()}
+def recorded_outcomes(
+    directory: str | Path | None, tier: str, method: str
+) -> tuple[dict[str, str], tuple[int, ...]]:
+    """key -> recorded outcome for (tier, method), and the seeds the record decided them on
+    (the record's, which an undecidable entry does not carry); empty when no record exists."""
+    path = None if directory is None else Path(directory) / record_name(tier, method)
+    if path is None or not path.exists():
+        return {}, ()
+    record = read_record(path)
+    outcomes = {k: v["outcome"] for k, v in record["verdicts"].items()}
+    return outcomes, tuple(int(s) for s in record.get("seeds") or ())
 
 
 def _recorded_text(entry: dict[str, Any]) -> str:
