@@ -304,6 +304,8 @@ def test_progress_counts_the_grid_and_estimates_the_hours_left_from_recorded_tra
             **se.model_entry(s, "done", store.put_blob("models", s.key(), b"w")),
             "timings": {"train_s": 3600.0},
         }
+        if seed == 1:  # resumed: its one epoch took 5400 s, 3600 of them since the resumption
+            entry["history"] = [{**entry["history"][0], "seconds": 5400.0}]
         store.put("models", s.key(), entry)
     zoo.add(store, tmp_path / "zoo", TIER, zoo.tier_models(store, TIER))
     got = zoo.progress(zoo.tier_dir(tmp_path / "zoo", TIER.tag), TIER)
@@ -313,7 +315,12 @@ def test_progress_counts_the_grid_and_estimates_the_hours_left_from_recorded_tra
     done = {TIER.spec("homogeneous", "default", seed).key() for seed in (0, 1)}
     missing = [s for s in TIER.grid() if s.key() not in done]
     seconds = sum(150 * 2 * s.train_spec().n_per_class * s.epochs for s in missing)
-    assert got == {"done": 2, "of": n, "hours_left": pytest.approx(seconds / 2 / 3600)}
+    assert got == {
+        "done": 2,
+        "of": n,
+        "hours_left": pytest.approx(seconds / 2 / 3600),
+        "worker_hours": pytest.approx((3600 + 5400) / 3600),  # seed 0 has no epoch seconds
+    }
     assert seconds > (n - 2) * 3600  # the control's and the large set's models cost more
 
 
@@ -371,3 +378,19 @@ def test_workers_read_the_callers_layers(made, tmp_path, tiny):
     layered = Store(tmp_path / "a", layers=files.zoo_layers(root))
     out = run_tasks([Task("model", spec)], layered, test=se.TEST)
     assert out[0].cached  # the zoo's model: nothing trained
+
+
+def test_status_prints_each_tiers_progress_and_its_training_hours(capsys):
+    """The committed zoo's ci tier is whole: its grid line says so, with the hours its training
+    took on one worker (summed from the models' recorded epochs)."""
+    from pathlib import Path
+
+    from salcheck.store.tiers import TIERS
+
+    root = Path(__file__).resolve().parents[1] / "zoo"
+    assert main(["zoo", "status", "--zoo", str(root)]) == 0
+    out = capsys.readouterr().out
+    p = zoo.progress(zoo.tier_dir(root, "ci"), TIERS["ci"])
+    assert p["done"] == p["of"]
+    line = f"the ci tier's grid: {p['of']} of {p['of']} models ({p['worker_hours']:.1f} h of training"
+    assert f"{line} on one worker); left: nothing" in out

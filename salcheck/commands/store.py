@@ -195,9 +195,16 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         if t["tier"] in TIERS:
             p = zoo.progress(zoo.tier_dir(root, t["tier"]), TIERS[t["tier"]])
             left = (
-                "unknown" if p["hours_left"] is None else f"about {p['hours_left']:.1f} h on two workers"
+                "nothing"
+                if p["done"] == p["of"]
+                else "unknown"
+                if p["hours_left"] is None
+                else f"about {p['hours_left']:.1f} h on two workers"
             )
-            print(f"  the {t['tier']} tier's grid: {p['done']} of {p['of']} models; left: {left}")
+            print(
+                f"  the {t['tier']} tier's grid: {p['done']} of {p['of']} models "
+                f"({p['worker_hours']:.1f} h of training on one worker); left: {left}"
+            )
         for cell, seeds in t["cells"].items():
             print(f"  {cell}: seeds {', '.join(map(str, seeds))}")
     return 0

@@ -342,8 +342,10 @@ def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
     the hours left on ``workers``, measured from the epochs the done models ran: their mean
     seconds per training image and epoch, times each missing model's images (2 n_per_class)
     and epochs (its fixed length without early stopping; with it, the mean epochs the done
-    models of its dataset ran, else of every done model that stopped early)."""
-    done, rates, epochs_run = 0, [], {}  # type: ignore[var-annotated]
+    models of its dataset ran, else of every done model that stopped early); and
+    ``worker_hours``, the hours the done models' training took on one worker (their epochs'
+    recorded seconds, which a resumed model's ``train_s`` counts only since its resumption)."""
+    done, rates, epochs_run, spent = 0, [], {}, 0.0  # type: ignore[var-annotated]
     missing = []
     for spec in tier.grid():
         path = layer / "models" / f"{spec.key()}.json"
@@ -353,8 +355,10 @@ def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
         done += 1
         try:
             entry = json.loads(path.read_text())["entry"]
-            ran = len(entry["history"])
-            rates.append(float(entry["timings"]["train_s"]) / (ran * 2 * spec.train_spec().n_per_class))
+            ran, trained = len(entry["history"]), float(entry["timings"]["train_s"])
+            epochs_s = [h.get("seconds") for h in entry["history"]]
+            spent += trained if None in epochs_s else sum(map(float, epochs_s))  # type: ignore[arg-type]
+            rates.append(trained / (ran * 2 * spec.train_spec().n_per_class))
         except (ValueError, KeyError, TypeError, ZeroDivisionError):
             continue  # verify names a damaged file; its time is not counted
         if spec.patience is not None:
@@ -372,7 +376,7 @@ def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
         rate = sum(rates) / len(rates)
         seconds = sum(rate * 2 * s.train_spec().n_per_class * epochs(s) for s in missing)
         hours = seconds / workers / 3600
-    return {"done": done, "of": done + len(missing), "hours_left": hours}
+    return {"done": done, "of": done + len(missing), "hours_left": hours, "worker_hours": spent / 3600}
 
 
 def status(root: Path | None = None) -> list[dict[str, Any]]:
