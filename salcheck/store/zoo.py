@@ -357,7 +357,7 @@ def progress(layer: Path, tier: Any, workers: int = 2) -> dict[str, Any]:
             entry = json.loads(path.read_text())["entry"]
             ran, trained = len(entry["history"]), float(entry["timings"]["train_s"])
             epochs_s = [h.get("seconds") for h in entry["history"]]
-            spent += trained if None in epochs_s else sum(map(float, epochs_s))  # type: ignore[arg-type]
+            spent += trained if None in epochs_s else sum(map(float, epochs_s))
             rates.append(trained / (ran * 2 * spec.train_spec().n_per_class))
         except (ValueError, KeyError, TypeError, ZeroDivisionError):
             continue  # verify names a damaged file; its time is not counted
