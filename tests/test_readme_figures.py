@@ -101,3 +101,46 @@ def test_the_paper_tiers_progress_is_the_zoos():
         f"{done['done']} of its {done['of']} models so far"
     )
     assert quoted in _readme()
+
+
+PAPER = ROOT / "reports" / "paper.md"
+AGREE = re.compile(
+    r"\*\*(?P<family>[^*]+)\*\*: (?P<same>\d+) of (?P<n>\d+) agree \((?P<rate>\d+)%, 95 % interval "
+    r"(?P<low>\d+)%-(?P<high>\d+)%\); of the (?P<trusted>\d+) replicated at the ci tier, "
+    r"(?P<held>\d+) replicate here\."
+)
+
+
+def agreement_rows(page: str) -> list[str]:
+    """The README's rows of the tier-agreement table, one per family of reports/paper.md's
+    "Agreement of the tiers" section."""
+    section = page.split("## Agreement of the tiers", 1)[1].split("\n## ", 1)[0]
+    return [
+        f"| {m['family']} | {m['same']} of {m['n']} ({m['rate']} %; {m['low']}-{m['high']} %) "
+        f"| {m['held']} of {m['trusted']} |"
+        for m in AGREE.finditer(" ".join(section.split()))
+    ]
+
+
+def test_agreement_rows_are_read_from_the_pages_section():
+    page = (
+        "## Agreement of the tiers\n\nintro\n\n**named findings**: 7 of 10 agree (70%, 95 % "
+        "interval 35%-93%); of the 6 replicated at the ci tier, 5 replicate here.\n\n"
+        "**signs**: 1 of 2 agree (50%, 95 % interval\n1%-99%); of the 0 replicated at the ci "
+        "tier, 0 replicate here.\n\n## Provenance\n\n**x**: 1 of 1 agree (100%, 95 % interval "
+        "3%-100%); of the 1 replicated at the ci tier, 1 replicate here."
+    )
+    assert agreement_rows(page) == [
+        "| named findings | 7 of 10 (70 %; 35-93 %) | 5 of 6 |",
+        "| signs | 1 of 2 (50 %; 1-99 %) | 0 of 0 |",
+    ]
+
+
+@pytest.mark.skipif(not PAPER.exists(), reason="the paper tier's page is not rendered yet")
+def test_the_tier_agreement_table_is_the_paper_pages():
+    """The README's table of how far the ci gate speaks for the study is reports/paper.md's
+    agreement section, family by family."""
+    rows = agreement_rows(PAPER.read_text())
+    assert rows, "reports/paper.md has no agreement of the tiers"
+    for row in rows:
+        assert row in README.read_text(), f"the README lacks the agreement row {row!r}"
