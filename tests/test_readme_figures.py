@@ -101,6 +101,18 @@ def test_the_paper_tiers_progress_is_the_zoos():
         f"{done['done']} of its {done['of']} models so far"
     )
     assert quoted in _readme()
+    if whole:  # what it cost, and what ten seeds would: measured from the models' epochs
+        hours = done["worker_hours"]
+        cost = (
+            f"Its {done['of']} models took {hours:.1f} h of training on one worker here"
+            f" {{}} so ten seeds would cost as much again: {hours:.1f} h more of one worker, "
+            f"about {hours / 2:.1f} h on two."
+        )
+        before, after = cost.split(" {} ")
+        assert before in _readme() and after in _readme()
+        tiers = " ".join((ROOT / "docs" / "tiers.md").read_text().split())
+        assert f"{done['of']} models took {hours:.1f} h of training on one worker here" in tiers
+        assert f"double the training: {hours:.1f} h more of one worker" in tiers
 
 
 PAPER = ROOT / "reports" / "paper.md"

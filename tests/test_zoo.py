@@ -48,6 +48,22 @@ def test_add_copies_finished_entries_and_rewrites_none(made, tmp_path):
     assert partial.copied == {"models": 1, "features": 1, "maps": 1, "randomisation": 1}
 
 
+def test_add_takes_the_evaluations_of_models_the_zoo_already_holds(made, tmp_path):
+    """A model committed to the zoo and evaluated later in a store that never held it (a fresh
+    store reads it from the zoo): its evaluations join it; those of a model neither holds do not."""
+    store, root, _ = made
+    evaluated = Store(tmp_path / "evaluated", layers=())
+    for kind in ("features", "maps"):
+        for key, entry in store.items(kind):
+            evaluated.put(kind, key, entry)
+            (root / TIER.tag / kind / f"{key}.json").unlink()
+    elsewhere = zoo.add(evaluated, tmp_path / "empty", TIER, [])
+    assert not elsewhere.copied
+    added = zoo.add(evaluated, root, TIER, [])
+    assert added.copied == {"features": 3, "maps": 3}
+    assert zoo.verify(root).ok
+
+
 def test_a_store_reads_the_zoo_and_writes_only_to_itself(made, tmp_path):
     _, root, keys = made
     fresh = Store(tmp_path / "fresh", layers=files.zoo_layers(root))

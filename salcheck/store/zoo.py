@@ -125,9 +125,11 @@ def tier_models(store: Store, tier: Any, seeds: Iterable[int] | None = None) -> 
 def add(store: Store, root: Path, tier: Any, model_keys: Iterable[str]) -> Added:
     """Copy the finished models ``model_keys`` of ``tier`` from ``store`` into the zoo at
     ``root``, with every finished evaluation of this code's versions on the tier's test set
-    that reads only them; files already in the zoo are left as they are."""
-    wanted = set(model_keys)
+    that reads only them or models the zoo already holds (a model committed earlier and
+    evaluated since, in a store that never held it); files already in the zoo are left as
+    they are."""
     target = tier_dir(root, tier.tag)
+    wanted = set(model_keys) | {p.stem for p in (target / "models").glob("*.json")}
     test = tier.test().to_dict()
     out = Added()
     for kind in KINDS:
