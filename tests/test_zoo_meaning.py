@@ -11,8 +11,14 @@ fails here, because this code no longer reproduces the committed models and numb
 
 Tolerances, measured on this project's machines: the first 32 step losses of two ci models
 (homogeneous Noise+L1 and heterogeneous CropPad, seed 1) are bit-identical with torch's AVX2
-and AVX-512 kernels (``ATEN_CPU_CAPABILITY``); torch's unvectorised kernels draw other initial
-weights and drift to 5e-3 relative by step 29, which no x86-64 CPU of the last decade uses.
+and AVX-512 kernels (``ATEN_CPU_CAPABILITY``) on the Intel Xeon that made them; torch's
+unvectorised kernels draw other initial weights and drift to 5e-3 relative by step 29, which no
+x86-64 CPU of the last decade uses. On an AMD EPYC (AVX-512 too) the same losses differ from
+step 1 by rounding (1e-7 to 3e-5 relative over the first 8 steps), and the difference grows
+through the steps to 7e-3 by step 32; so on another CPU kind only the first
+:data:`CROSS_CPU_STEPS` are compared. A change of meaning (the data, an augmentation, the
+network, the loss, the optimiser) shows at the first steps, where weights are still the
+recorded initial ones.
 """
 
 from __future__ import annotations
@@ -38,8 +44,12 @@ from salcheck.store.records import Evaluation, ModelResult
 from salcheck.store.tiers import get_tier
 from salcheck.training.loop import train
 
-#: Relative tolerance on a replayed step loss (measured: 0 between AVX2 and AVX-512).
+#: Relative tolerance on a replayed step loss (measured: 0 between AVX2 and AVX-512 on the
+#: CPU kind that made the model; at most 3.3e-5 over the first 8 steps on another kind).
 STEP_RTOL = 1e-4
+#: The steps compared on another CPU kind than the model's, before its rounding grows past
+#: :data:`STEP_RTOL` (measured: 1.4e-4 by step 12 on an AMD EPYC against the Intel Xeon's).
+CROSS_CPU_STEPS = 8
 #: Relative (and absolute, near 0) tolerance on a re-evaluated criterion.
 CRITERION_RTOL, CRITERION_ATOL = 1e-3, 1e-6
 #: The zoo models whose training is replayed: an augmentation and a loss, on both datasets.
@@ -91,8 +101,8 @@ def test_training_replays_the_zoo_models_first_steps(store, cell):
     finally:
         torch.set_num_threads(before)
     assert one_epoch.trajectory["init_sha256"] == recorded["init_sha256"], "another initial state"
-    steps = one_epoch.trajectory["steps"][: len(recorded["steps"])]
-    np.testing.assert_allclose(steps, recorded["steps"], rtol=STEP_RTOL)
+    n = len(recorded["steps"]) if _same_machine(record) else CROSS_CPU_STEPS
+    np.testing.assert_allclose(one_epoch.trajectory["steps"][:n], recorded["steps"][:n], rtol=STEP_RTOL)
 
 
 def _stored(store: Store, part: str, spec: ModelSpec, method) -> Evaluation:
