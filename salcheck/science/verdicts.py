@@ -283,12 +283,14 @@ def read_record(path: str | Path) -> dict[str, Any]:
 def recorded_entries(directory: str | Path | None, tier: str, method: str) -> dict[str, dict[str, Any]]:
     """key -> record entry for (tier, method), each with its record's ``gate_alpha``; empty
     when no record exists."""
-    if directory is None:
-        return {}
-    path = Path(directory) / record_name(tier, method)
-    if not path.exists():
-        return {}
-    return entries_of(read_record(path))
+    record = _record_at(directory, tier, method)
+    return {} if record is None else entries_of(record)
+
+
+def _record_at(directory: str | Path | None, tier: str, method: str) -> dict[str, Any] | None:
+    """The read record of (tier, method) in ``directory``; None when there is none."""
+    path = None if directory is None else Path(directory) / record_name(tier, method)
+    return read_record(path) if path is not None and path.exists() else None
 
 
 def entries_of(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -328,10 +330,9 @@ def recorded_outcomes(
 ) -> tuple[dict[str, str], tuple[int, ...]]:
     """key -> recorded outcome for (tier, method), and the seeds the record decided them on
     (the record's, which an undecidable entry does not carry); empty when no record exists."""
-    path = None if directory is None else Path(directory) / record_name(tier, method)
-    if path is None or not path.exists():
+    record = _record_at(directory, tier, method)
+    if record is None:
         return {}, ()
-    record = read_record(path)
     outcomes = {k: v["outcome"] for k, v in record["verdicts"].items()}
     return outcomes, tuple(int(s) for s in record.get("seeds") or ())
 
