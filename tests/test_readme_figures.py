@@ -24,14 +24,20 @@ def _readme() -> str:
     return " ".join(README.read_text().split())  # paragraphs wrap anywhere
 
 
-def test_the_signs_count_is_the_reports_headline():
+def signs_headline(page: str) -> tuple[str, ...]:
+    """The counts of a tier page's signs headline: replicated, of, after BH, contradicted,
+    inconclusive, undecidable."""
     head = re.search(
         r"\*\*Signs: (\d+) of (\d+) replicate at alpha 0\.05 \((\d+) after Benjamini-Hochberg; "
         r"(\d+) contradicted, (\d+) inconclusive, (\d+) undecidable\)",
-        REPORT.read_text(),
+        page,
     )
-    assert head, "reports/ci.md has no signs headline"
-    k, m, bh, con, inc, und = head.groups()
+    assert head, "the page has no signs headline"
+    return head.groups()
+
+
+def test_the_signs_count_is_the_reports_headline():
+    k, m, bh, con, inc, und = signs_headline(REPORT.read_text())
     quoted = (
         f"{k} of the {m} signs replicate at alpha 0.05 and **{bh} survive Benjamini-Hochberg**; "
         f"{con} are contradicted, {inc} inconclusive, {und} undecidable"
@@ -156,3 +162,14 @@ def test_the_tier_agreement_table_is_the_paper_pages():
     assert rows, "reports/paper.md has no agreement of the tiers"
     for row in rows:
         assert row in README.read_text(), f"the README lacks the agreement row {row!r}"
+
+
+@pytest.mark.skipif(not PAPER.exists(), reason="the paper tier's page is not rendered yet")
+def test_the_paper_signs_count_is_the_paper_pages_headline():
+    k, m, bh, con, inc, und = signs_headline(PAPER.read_text())
+    quoted = (
+        f"{k} of the {m} signs replicate at alpha 0.05 uncorrected and {bh} after "
+        f"Benjamini-Hochberg (of the others: contradicted {con}, inconclusive {inc}, "
+        f"undecidable {und})"
+    )
+    assert quoted in _readme()
