@@ -65,6 +65,17 @@ def test_the_readme_quotes_the_single_run_ranges():
     assert f"the baseline's {span('baseline')}:" in text
 
 
+def test_the_readme_quotes_the_batchs_homogeneous_b_dagger():
+    protocols, _, header = measured()
+    column = [c.strip() for c in CELL.split(header)[1:-1]][1:].index("hom. b†")
+
+    def mean(row: str) -> str:
+        return protocols[row][column].split(" ± ")[0]
+
+    quoted = f"homogeneous b† {mean('batch 2 (not 8)')} against {mean('baseline')}"
+    assert quoted in " ".join(README.read_text().split())
+
+
 def test_the_definitions_tables_are_the_pages():
     """docs/definitions.md's D per protocol and its c / c† ratios to the poster (salcheck's mean
     over seeds divided by the poster's number)."""
