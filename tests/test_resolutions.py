@@ -248,3 +248,14 @@ def test_verdicts_record_only_what_the_tiers_grid_decides(planted, monkeypatch, 
     decided = read_record(tmp_path / "v" / "narrow-vanilla-gradient.json")["verdicts"]
     assert "A-homogeneous-default" in decided  # the grid's cell, features only: no null maps
     assert "A-homogeneous-Noise" not in decided  # held in the store, outside the grid
+
+
+@pytest.mark.parametrize("command", ["benchmark", "networks"])
+def test_a_study_page_on_an_empty_store_says_how_much_is_missing(command, resolutions, tmp_path, capsys):
+    """Without ``--run`` a study page refuses to render from a store and zoo that lack its
+    plan, and says how much of it is missing and how to compute it."""
+    assert _call(tmp_path, command) == 2
+    err = capsys.readouterr().err
+    assert f"salcheck {command}: error: the store {tmp_path / 'store'} and the zoo lack " in err
+    assert "maps evaluations" in err
+    assert f"of the {command}'s plan; compute them with `salcheck {command} --run`" in err

@@ -19,6 +19,19 @@ def tier_of(args: argparse.Namespace) -> Any:
     return get_tier(args.tier, getattr(args, "network", None))
 
 
+def require_plan(plan: Any, store: Any, what: str) -> None:
+    """Refuse to render a page whose plan the store and the zoo do not hold whole, saying how
+    much is missing (the page's own error names only the first result it lacks)."""
+    from salcheck.errors import SalcheckError  # CLI start-up
+
+    todo = plan.missing(store)
+    if len(todo):
+        raise SalcheckError(
+            f"the store {store.root} and the zoo lack {todo.summary()} of the {what}'s plan; "
+            f"compute them with `salcheck {what} --run`"
+        )
+
+
 def execute_plan(plan: Any, store: Any, args: argparse.Namespace, what: str) -> int:
     """Make ``store`` hold ``plan`` with a progress bar; returns the number of failures."""
     from tqdm import tqdm  # CLI start-up

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from salcheck.commands.shared import execute_plan, results_view, store_of, tier_of
+from salcheck.commands.shared import execute_plan, require_plan, results_view, store_of, tier_of
 from salcheck.options import REPORT, RUN, add_arguments
 
 
@@ -39,6 +39,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     plan, refs = benchmark_plan(tier, args.methods or default_methods(), seeds=args.seeds)
     if args.run:
         execute_plan(plan, store, args, "benchmark")
+    else:
+        require_plan(plan, store, "benchmark")
     bench = collect(tier, store, refs, seeds=args.seeds)
     path = render_benchmark(bench, args.out)
     print(f"salcheck benchmark: wrote {path}")
@@ -79,6 +81,8 @@ def cmd_networks(args: argparse.Namespace) -> int:
     plan, refs = network_plan(tier, args.networks, args.methods, seeds=args.seeds)
     if args.run:
         execute_plan(plan, store, args, "networks")
+    else:
+        require_plan(plan, store, "networks")
     bench = collect(tier, store, args.networks, refs, seeds=args.seeds)
     path = render_networks(bench, args.out)
     print(f"salcheck networks: wrote {path}")
