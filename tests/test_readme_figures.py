@@ -173,3 +173,15 @@ def test_the_paper_signs_count_is_the_paper_pages_headline():
         f"undecidable {und})"
     )
     assert quoted in _readme()
+
+
+@pytest.mark.skipif(not PAPER.exists(), reason="the paper tier's page is not rendered yet")
+def test_the_paper_magnitudes_are_the_paper_pages():
+    section = PAPER.read_text().split("## Magnitudes", 1)[1].split("\n## ", 1)[0]
+    gap = dict(re.findall(r"^\| (b|c|b†|c†) \| \d+ \| ([+-]\d\.\d\d) \|", section, re.M))
+    assert set(gap) == {"b", "c", "b†", "c†"}, "reports/paper.md has no magnitudes table"
+    quoted = (
+        f"have a median gap of {gap['b']} for b, {gap['c']} for c, {gap['b†']} for b† and "
+        f"{gap['c†']} for c†"
+    )
+    assert quoted in _readme()
