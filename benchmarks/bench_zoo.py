@@ -124,12 +124,8 @@ def check_method(tier, method: str, root: Path) -> dict[str, object]:
     verdict = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-300:]
     print(f"check: {verdict} in {seconds:.0f} s", flush=True)
     wanted = [asdict(tier.spec("homogeneous", "default", seed)) for seed in tier.seeds]
-    train_s = 0.0
-    for path in zoo.tier_dir(root, tier.tag).glob("models/*.json"):
-        entry = json.loads(path.read_text())["entry"]
-        if any(all(want.get(k) == v for k, v in entry["spec"].items()) for want in wanted):
-            train_s += entry.get("timings", {}).get("train_s", 0.0)
-    cold = train_s / 2 + seconds  # its models trained on two workers, then the same check
+    # its models trained on two workers, then the same check
+    cold = cold_minutes(zoo.tier_dir(root, tier.tag), specs=wanted) * 60 + seconds
     print(f"check: cold, its models trained first on two workers: {cold / 60:.1f} min", flush=True)
     return {
         "check_seconds": round(seconds, 1),
@@ -145,11 +141,14 @@ def _env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def cold_minutes(folder: Path, workers: int = 2) -> float:
-    """The zoo's models' recorded training time, summed, over ``workers``: the cold path."""
+def cold_minutes(folder: Path, workers: int = 2, specs: list[dict] | None = None) -> float:
+    """The zoo's models' recorded training time, summed, over ``workers``: the cold path; with
+    ``specs``, only the models whose recorded spec is one of them."""
     seconds = 0.0
     for path in folder.glob("models/*.json"):
-        seconds += json.loads(path.read_text())["entry"].get("timings", {}).get("train_s", 0.0)
+        entry = json.loads(path.read_text())["entry"]
+        if specs is None or any(all(w.get(k) == v for k, v in entry["spec"].items()) for w in specs):
+            seconds += entry.get("timings", {}).get("train_s", 0.0)
     return seconds / workers / 60
 
 
