@@ -34,6 +34,11 @@ def test_cli_runs_and_reports_a_monai_network(tmp_path, capsys, monkeypatch, tin
     where = ["--tier", "tiny", "--network", "monai:DenseNet121", "--store", str(tmp_path / "s")]
     cells = ["--datasets", "homogeneous", "--variants", "default", "--workers", "1"]
     assert main(["run", *where, *cells]) == 0
+    # a log (no terminal, no bar) still says where the run stands: each line counts the tasks
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[")]
+    total = len(lines)
+    assert total > 1 and all(ln.startswith(f"[{k}/{total}, ") for k, ln in enumerate(lines, 1))
+    assert all(" min] done   " in ln for ln in lines), lines
     models = [ModelResult.from_dict(e) for e in Store(tmp_path / "s").scan("models")[0]]
     assert models and all(m.spec.model == "monai:DenseNet121" and m.spec.network for m in models)
     assert all(m.status == "done" for m in models)

@@ -4,6 +4,7 @@ running a plan into the store with a progress bar."""
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from salcheck.store.files import Store, store_root
@@ -46,14 +47,17 @@ def execute_plan(plan: Any, store: Any, args: argparse.Namespace, what: str) -> 
     if not len(todo):
         return 0
     print(f"salcheck {what}: computing {todo.summary()} into {store.root}")
-    failed = 0
+    failed, finished, start = 0, 0, time.monotonic()
     with tqdm(total=len(todo), unit="task", desc=what, disable=None) as bar:
 
         def on_progress(outcome: Any) -> None:
-            nonlocal failed
+            # each line says where the run stands: a log has no bar (tqdm draws one on a terminal)
+            nonlocal failed, finished
             failed += outcome.status != "done"
+            finished += 1
             bar.update(1)
-            bar.write(outcome.line())
+            minutes = (time.monotonic() - start) / 60
+            bar.write(f"[{finished}/{len(todo)}, {minutes:.0f} min] {outcome.line()}")
 
         execute(
             todo,
