@@ -1,4 +1,5 @@
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
@@ -104,6 +105,18 @@ def test_captum_relu_only_rules_warn_and_equal_the_gradient_on_leaky_relu(name, 
     with pytest.warns(SilentEquivalenceWarning, match="LeakyReLU layers keep their plain gradient"):
         maps = build_method(name).attribute(model, images)
     assert torch.equal(maps, VanillaGradient().attribute(model, images))
+
+
+@pytest.mark.parametrize("name", RELU_ONLY)
+def test_the_silent_equivalence_warning_comes_once_a_call_not_once_a_batch(name, model, images):
+    method = build_method(name)
+    method.batch_size = 1  # a batch per image
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")  # once per location, as outside pytest
+        method.attribute(model, images)
+    silent = [w for w in seen if issubclass(w.category, SilentEquivalenceWarning)]
+    assert len(images) > 1 and len(silent) == 1, [str(w.message) for w in silent]
+    assert silent[0].filename == __file__  # it points at the caller
 
 
 @pytest.mark.parametrize("ours", [GuidedBackprop, Deconvolution])

@@ -34,7 +34,7 @@ from torch import nn
 
 from salcheck.errors import InvalidArgument, SilentEquivalenceWarning
 from salcheck.rng import derive_seed
-from salcheck.saliency.base import SaliencyMethod
+from salcheck.saliency.base import CONTROLS, SaliencyMethod
 from salcheck.saliency.rectifier import RECTIFIERS
 
 
@@ -94,9 +94,16 @@ class CaptumMethod(SaliencyMethod):
         absolute = (base or captum_cls).__name__ == "Saliency" and attribute_kwargs.get("abs", True)
         self.signed = not absolute
 
-    def _build(self, model: nn.Module) -> Any:
+    def attribute(
+        self, model: nn.Module, images: torch.Tensor | np.ndarray, target: int = CONTROLS
+    ) -> torch.Tensor:
+        # warned once a call, not once a batch: each batch's catch_warnings resets the registry
+        # that shows a warning once, so a warning raised per batch repeats in every batch
         if self.captum_cls.__name__ in _RELU_ONLY:
             _warn_if_no_relu(self.captum_cls.__name__, model)
+        return super().attribute(model, images, target)
+
+    def _build(self, model: nn.Module) -> Any:
         if self.base is not None:
             return self.captum_cls(self.base(model))
         if self.is_layer:
@@ -177,4 +184,4 @@ def _warn_if_no_relu(cls_name: str, model: nn.Module) -> None:
             f"its maps may silently equal the gradient's; salcheck.saliency.{ours} "
             f"applies the rule to every rectifier"
         )
-        warnings.warn(msg, SilentEquivalenceWarning, stacklevel=4)
+        warnings.warn(msg, SilentEquivalenceWarning, stacklevel=3)
